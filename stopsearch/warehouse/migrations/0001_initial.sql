@@ -1,0 +1,105 @@
+-- Initial warehouse schema: normalised searches, what was rejected and why, one row per force-month load.
+
+CREATE SEQUENCE load_id_seq START 1;
+
+-- One row per force-month currently in the warehouse (the live version of that month).
+CREATE TABLE loads (
+    load_id        INTEGER PRIMARY KEY,
+    force          VARCHAR NOT NULL,
+    month          DATE NOT NULL,           -- first day of the reporting month (the file's month)
+    source         VARCHAR NOT NULL,        -- path, zip member or URL the rows came from
+    source_kind    VARCHAR NOT NULL,        -- 'csv' or 'api-json'
+    sha256         VARCHAR NOT NULL,        -- checksum of the raw bytes as read
+    rows_read      INTEGER NOT NULL,
+    rows_loaded    INTEGER NOT NULL,
+    rows_rejected  INTEGER NOT NULL,
+    loaded_at      TIMESTAMP NOT NULL,
+    UNIQUE (force, month)
+);
+
+-- Every load ever attempted, for the changelog (new, re-supplied, unchanged).
+CREATE TABLE load_history (
+    load_id        INTEGER NOT NULL,
+    force          VARCHAR NOT NULL,
+    month          DATE NOT NULL,
+    source         VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    action         VARCHAR NOT NULL,        -- 'new', 'resupplied'
+    previous_sha256 VARCHAR,
+    rows_read      INTEGER NOT NULL,
+    rows_loaded    INTEGER NOT NULL,
+    rows_rejected  INTEGER NOT NULL,
+    loaded_at      TIMESTAMP NOT NULL
+);
+
+CREATE TABLE searches (
+    search_id                  BIGINT PRIMARY KEY,  -- load_id * 10,000,000 + source_line
+    load_id                    INTEGER NOT NULL,
+    force                      VARCHAR NOT NULL,
+    month                      DATE NOT NULL,       -- reporting month: the file's month
+    source_file                VARCHAR NOT NULL,
+    source_line                INTEGER NOT NULL,    -- physical line (CSV) or 1-based record index (JSON)
+    datetime_published         VARCHAR NOT NULL,    -- the timestamp text exactly as published
+    datetime                   TIMESTAMP NOT NULL,  -- parsed; data.police.uk writes +00:00 even in BST
+    type                       VARCHAR NOT NULL,    -- Person search | Vehicle search | Person and Vehicle search
+    is_person_search           BOOLEAN NOT NULL,
+    part_of_operation          BOOLEAN,
+    operation_name             VARCHAR,
+    latitude                   DOUBLE,
+    longitude                  DOUBLE,
+    location_issue             VARCHAR,             -- null, 'not_a_number', 'outside_uk'
+    street_id                  BIGINT,              -- API only
+    street_name                VARCHAR,             -- API only
+    gender                     VARCHAR,
+    age_range                  VARCHAR,
+    self_defined_ethnicity_raw VARCHAR,
+    self_defined_ethnicity     VARCHAR NOT NULL,    -- one of 20 detailed categories, 'Not stated' or 'Unknown'
+    self_defined_group         VARCHAR NOT NULL,    -- Asian, Black, Mixed, White, Other, Not stated, Unknown
+    officer_defined_ethnicity  VARCHAR,             -- kept as published; never mixed with self-defined
+    officer_defined_group      VARCHAR NOT NULL,    -- Asian, Black, Mixed, White, Other, Unknown
+    legislation                VARCHAR,
+    object_of_search           VARCHAR,
+    object_group               VARCHAR NOT NULL,    -- drugs, weapons, stolen goods, other, unknown
+    outcome_raw                VARCHAR,
+    outcome_class              VARCHAR NOT NULL,    -- arrest, summons, caution, drugs warning, ... unknown
+    is_positive                BOOLEAN,             -- null when the outcome is unknown
+    outcome_linked             BOOLEAN,
+    removal_more_than_outer    BOOLEAN,
+    involved_person            BOOLEAN
+);
+CREATE INDEX searches_force_month ON searches (force, month);
+
+-- Rows that could not be records: the good rows of the same file still load.
+CREATE TABLE rejected (
+    load_id      INTEGER,                -- null when the whole file was refused
+    force        VARCHAR,
+    month        DATE,
+    source_file  VARCHAR NOT NULL,
+    line         INTEGER,                -- null when the whole file was refused
+    field        VARCHAR,
+    reason       VARCHAR NOT NULL,
+    raw_line     VARCHAR
+);
+
+-- Field-level faults that did not lose the record (bad coordinates, undecodable bytes, unmapped labels).
+CREATE TABLE warnings (
+    load_id      INTEGER NOT NULL,
+    force        VARCHAR NOT NULL,
+    month        DATE NOT NULL,
+    source_file  VARCHAR NOT NULL,
+    line         INTEGER,
+    field        VARCHAR NOT NULL,
+    code         VARCHAR NOT NULL,
+    detail       VARCHAR
+);
+
+-- Labels the crosswalks do not know: loaded as Unknown and listed here, never silently.
+CREATE TABLE unmapped_labels (
+    load_id      INTEGER NOT NULL,
+    force        VARCHAR NOT NULL,
+    month        DATE NOT NULL,
+    field        VARCHAR NOT NULL,
+    label        VARCHAR NOT NULL,
+    rows         INTEGER NOT NULL,
+    first_line   INTEGER NOT NULL
+);
