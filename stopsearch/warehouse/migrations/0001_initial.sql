@@ -14,6 +14,7 @@ CREATE TABLE loads (
     rows_loaded    INTEGER NOT NULL,
     rows_rejected  INTEGER NOT NULL,
     loaded_at      TIMESTAMP NOT NULL,
+    crosswalk_version VARCHAR NOT NULL,
     UNIQUE (force, month)
 );
 
@@ -33,7 +34,7 @@ CREATE TABLE load_history (
 );
 
 CREATE TABLE searches (
-    search_id                  BIGINT PRIMARY KEY,  -- load_id * 10,000,000 + source_line
+    search_id                  BIGINT NOT NULL,     -- load_id * 10,000,000 + source_line (unique)
     load_id                    INTEGER NOT NULL,
     force                      VARCHAR NOT NULL,
     month                      DATE NOT NULL,       -- reporting month: the file's month
@@ -67,7 +68,7 @@ CREATE TABLE searches (
     removal_more_than_outer    BOOLEAN,
     involved_person            BOOLEAN
 );
-CREATE INDEX searches_force_month ON searches (force, month);
+-- No indexes: DuckDB's zone maps serve force-month deletes; an ART index would slow bulk loads.
 
 -- Rows that could not be records: the good rows of the same file still load.
 CREATE TABLE rejected (

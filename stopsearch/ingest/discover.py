@@ -1,0 +1,96 @@
+"""Find stop-and-search files in paths given by the user: files, folders or archive zips."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from stopsearch.errors import IngestError
+
+FILE_NAME = re.compile(
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<force>[a-z0-9]+(?:-[a-z0-9]+)*)"
+    r"-stop-and-search\.(?P<ext>csv|json)$"
+)
+EXAMPLE_NAME = "2023-01-west-midlands-stop-and-search.csv"
+KINDS = {"csv": "csv", "json": "api-json"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One force-month file, wherever it lives; `read()` returns its raw bytes."""
+
+    name: str  # what reports and `rejected.source_file` show: a path or "archive.zip:member"
+    force: str
+    month: date
+    kind: str  # 'csv' or 'api-json'
+    read: Callable[[], bytes] = field(compare=False, repr=False)
+
+
+def parse_file_name(name: str) -> tuple[str, date, str]:
+    """(force, month, kind) from a data.police.uk file name; IngestError when it is not one."""
+    match = FILE_NAME.match(name)
+    if not match:
+        raise IngestError(
+            f"{name}: not a stop-and-search file name (expected e.g. {EXAMPLE_NAME}"
+            " or the same with .json for API responses)"
+        )
+    month_number = int(match["month"])
+    if not 1 <= month_number <= 12:
+        raise IngestError(f"{name}: month {match['month']} is not 01-12")
+    return match["force"], date(int(match["year"]), month_number, 1), KINDS[match["ext"]]
+
+
+def _from_path(path: Path) -> SourceFile:
+    force, month, kind = parse_file_name(path.name)
+    return SourceFile(str(path), force, month, kind, path.read_bytes)
+
+
+def _from_zip(path: Path) -> list[SourceFile]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise IngestError(f"{path}: not a readable zip archive ({exc})") from exc
+    found = []
+    with archive:
+        members = archive.namelist()
+    for member in sorted(members):
+        base = member.rsplit("/", 1)[-1]
+        if not FILE_NAME.match(base):
+            continue  # archive zips also hold street crime and outcome files
+        force, month, kind = parse_file_name(base)
+
+        def read(member: str = member) -> bytes:
+            with zipfile.ZipFile(path) as again:
+                return again.read(member)
+
+        found.append(SourceFile(f"{path}:{member}", force, month, kind, read))
+    return found
+
+
+def discover(paths: Iterable[str | Path]) -> list[SourceFile]:
+    """Every stop-and-search file under `paths`, sorted by force, month and name.
+
+    A path named explicitly must exist and be a stop-and-search file, a folder or a zip; inside
+    folders and zips, other files are ignored.
+    """
+    found: list[SourceFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise IngestError(f"{path}: no such file or folder")
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and FILE_NAME.match(child.name):
+                    found.append(_from_path(child))
+                elif child.is_file() and child.suffix.lower() == ".zip":
+                    found.extend(_from_zip(child))
+        elif path.suffix.lower() == ".zip":
+            found.extend(_from_zip(path))
+        else:
+            found.append(_from_path(path))
+    found.sort(key=lambda s: (s.force, s.month, s.name))
+    return found

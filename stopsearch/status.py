@@ -1,0 +1,58 @@
+"""What the warehouse holds: force-months with their rows, rejects, warnings and unmapped labels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """One loaded force-month."""
+
+    force: str
+    month: date
+    source: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    warnings: int
+    unmapped_rows: int
+    no_location: int
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        out["month"] = self.month.strftime("%Y-%m")
+        return out
+
+
+def warehouse_status(con: duckdb.DuckDBPyConnection) -> list[MonthStatus]:
+    """One row per loaded force-month, in force and month order."""
+    rows = con.execute(
+        """
+        SELECT l.force, l.month, l.source, l.rows_read, l.rows_loaded, l.rows_rejected,
+               (SELECT count(*) FROM warnings w WHERE w.load_id = l.load_id),
+               (SELECT coalesce(sum(u.rows), 0) FROM unmapped_labels u WHERE u.load_id = l.load_id),
+               (SELECT count(*) FROM searches s
+                 WHERE s.load_id = l.load_id AND s.latitude IS NULL)
+        FROM loads l ORDER BY l.force, l.month
+        """
+    ).fetchall()
+    return [MonthStatus(*row) for row in rows]
+
+
+def refused_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(source file, reason) for every file refused whole."""
+    return con.execute(
+        "SELECT source_file, reason FROM rejected WHERE load_id IS NULL ORDER BY source_file"
+    ).fetchall()
+
+
+def unmapped_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(field, label, rows) for every unmapped label across the warehouse."""
+    return con.execute(
+        "SELECT field, label, sum(rows)::INTEGER FROM unmapped_labels "
+        "GROUP BY field, label ORDER BY field, label"
+    ).fetchall()
