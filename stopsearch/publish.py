@@ -1,4 +1,4 @@
-"""The nightly publish job. For now: gather inputs (the demo when unconfigured), ingest, summarise."""
+"""The nightly publish job: gather inputs (the demo when unconfigured), ingest, summarise."""
 
 from __future__ import annotations
 
@@ -103,10 +103,7 @@ def run_publish(
 ) -> PublishResult:
     """Run the job; without a config it publishes the embedded fictional demo."""
     out.mkdir(parents=True, exist_ok=True)
-    if config is None:
-        paths = [demo_inputs(out) / "records"]
-    else:
-        paths = _config_paths(config)
+    paths = [demo_inputs(out) / "records"] if config is None else _config_paths(config)
     report = ingest_paths(con, paths)
     return PublishResult(
         demo=config is None,

@@ -30,22 +30,22 @@ class SourceFile:
     read: Callable[[], bytes] = field(compare=False, repr=False)
 
 
-def parse_file_name(name: str) -> tuple[str, date, str]:
+def parse_file_name(name: str, shown_as: str | None = None) -> tuple[str, date, str]:
     """(force, month, kind) from a data.police.uk file name; IngestError when it is not one."""
     match = FILE_NAME.match(name)
     if not match:
         raise IngestError(
-            f"{name}: not a stop-and-search file name (expected e.g. {EXAMPLE_NAME}"
+            f"{shown_as or name}: not a stop-and-search file name (expected e.g. {EXAMPLE_NAME}"
             " or the same with .json for API responses)"
         )
     month_number = int(match["month"])
     if not 1 <= month_number <= 12:
-        raise IngestError(f"{name}: month {match['month']} is not 01-12")
+        raise IngestError(f"{shown_as or name}: month {match['month']} is not 01-12")
     return match["force"], date(int(match["year"]), month_number, 1), KINDS[match["ext"]]
 
 
 def _from_path(path: Path) -> SourceFile:
-    force, month, kind = parse_file_name(path.name)
+    force, month, kind = parse_file_name(path.name, str(path))
     return SourceFile(str(path), force, month, kind, path.read_bytes)
 
 

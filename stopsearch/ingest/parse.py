@@ -137,8 +137,8 @@ def _check_header(first_line: str, source: str) -> None:
         if not detail:
             detail.append("columns out of order")
         raise IngestError(
-            f"{source}: line 1: not the data.police.uk stop-and-search header ({'; '.join(detail)});"
-            f" expected: {','.join(CSV_HEADER)}"
+            f"{source}: line 1: not the data.police.uk stop-and-search header"
+            f" ({'; '.join(detail)}); expected: {','.join(CSV_HEADER)}"
         )
 
 
@@ -211,7 +211,6 @@ def _parse_csv_exact(text: str) -> ParsedFile:
     rows: list[list[str]] = []
     numbers: list[int] = []
     rejects: list[Reject] = []
-    raw_lines: dict[int, str] = {}
     lines = text.split("\n")
     previous_end = reader.line_num
     try:

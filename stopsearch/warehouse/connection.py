@@ -35,7 +35,7 @@ SCHEMA_VERSION = len(_migrations())
 
 @cache
 def spatial_extension_path() -> Path:
-    """The spatial extension file inside the `duckdb-extension-spatial` wheel (no network needed)."""
+    """The spatial extension file inside the duckdb-extension-spatial wheel (no network)."""
     import duckdb_extension_spatial
 
     root = Path(duckdb_extension_spatial.__file__).parent

@@ -1,0 +1,85 @@
+"""Ingest of the real West Midlands months in ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+
+import pytest
+
+from stopsearch.ingest import ingest_paths
+
+EXPECTED_ROWS = {
+    "2016-09": 1123, "2016-10": 1004, "2016-11": 870, "2016-12": 840, "2017-01": 993,
+    "2017-02": 903, "2017-03": 991, "2017-04": 821, "2017-05": 880, "2017-06": 768,
+}
+
+pytestmark = pytest.mark.realdata
+
+
+def _independent_group(label: str) -> str:
+    """Broad group from the label text alone: a second, independent reading of the vocabularies."""
+    if not label:
+        return "Unknown"
+    lowered = label.lower()
+    if "not stated" in lowered:
+        return "Not stated"
+    if lowered.startswith("chinese or other ethnic group - chinese"):
+        return "Asian"
+    if lowered.startswith(("chinese or other", "other ethnic group")):
+        return "Other"
+    for group in ("White", "Asian", "Black", "Mixed"):
+        if lowered.startswith(group.lower()):
+            return group
+    raise AssertionError(f"test does not know {label!r}")
+
+
+def test_real_months_load_exactly(con, shared_data):
+    folder = shared_data / "police" / "stop-and-search" / "west-midlands"
+    report = ingest_paths(con, [folder])
+    per_month = {f"{f.month:%Y-%m}": f.rows_loaded for f in report.files}
+    assert per_month == EXPECTED_ROWS
+    assert sum(per_month.values()) == 9193
+    assert report.rows_rejected == 0
+    assert con.execute("SELECT count(*) FROM rejected").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM unmapped_labels").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM searches").fetchone()[0] == 9193
+    assert con.execute("SELECT count(DISTINCT search_id) FROM searches").fetchone()[0] == 9193
+    for f in report.files:
+        assert f.rows_read == f.rows_loaded + f.rows_rejected
+
+
+def test_real_broad_groups_match_an_independent_count(con, shared_data):
+    folder = shared_data / "police" / "stop-and-search" / "west-midlands"
+    ingest_paths(con, [folder])
+    expected: Counter[str] = Counter()
+    officer: Counter[str] = Counter()
+    for path in sorted(folder.glob("*-stop-and-search.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for record in csv.DictReader(handle):
+                expected[_independent_group(record["Self-defined ethnicity"])] += 1
+                officer[record["Officer-defined ethnicity"] or "Unknown"] += 1
+    got = dict(
+        con.execute("SELECT self_defined_group, count(*) FROM searches GROUP BY 1").fetchall()
+    )
+    assert got == dict(expected)
+    got_officer = dict(
+        con.execute("SELECT officer_defined_group, count(*) FROM searches GROUP BY 1").fetchall()
+    )
+    assert got_officer == dict(officer)
+
+
+def test_real_late_rows_stay_in_their_file_month(con, shared_data):
+    folder = shared_data / "police" / "stop-and-search" / "west-midlands"
+    ingest_paths(con, [folder])
+    late = dict(
+        con.execute(
+            "SELECT strftime(month, '%Y-%m'), count(*) FROM searches"
+            " WHERE date_trunc('month', datetime) < month GROUP BY 1"
+        ).fetchall()
+    )
+    assert late == {"2016-10": 1, "2017-04": 1, "2017-05": 2, "2017-06": 6}
+    published = con.execute(
+        "SELECT count(*) FROM searches WHERE datetime_published NOT LIKE '%+00:00'"
+    ).fetchone()[0]
+    assert published == 0
