@@ -98,9 +98,7 @@ def demo_inputs(out: Path) -> Path:
     return target
 
 
-def run_publish(
-    con: duckdb.DuckDBPyConnection, *, config: Path | None, out: Path
-) -> PublishResult:
+def run_publish(con: duckdb.DuckDBPyConnection, *, config: Path | None, out: Path) -> PublishResult:
     """Run the job; without a config it publishes the embedded fictional demo."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [demo_inputs(out) / "records"] if config is None else _config_paths(config)

@@ -51,7 +51,10 @@ def csv_bytes(rows: list[dict[str, str]], *, newline: str = "\r\n", bom: bool = 
 
 
 def write_csv(
-    folder: Path, rows: list[dict[str, str]], month: str = "2023-01", force: str = "testshire",
+    folder: Path,
+    rows: list[dict[str, str]],
+    month: str = "2023-01",
+    force: str = "testshire",
     **options,
 ) -> Path:
     """Write `YYYY-MM-<force>-stop-and-search.csv` into folder and return its path."""

@@ -37,8 +37,10 @@ def test_ingest_then_status_human_and_json(runner, tmp_path):
     path = write_csv(tmp_path, [row(), row(), row(Date="never")])
     result = runner.invoke(main, ["--db", db, "ingest", str(path)])
     assert result.exit_code == EXIT_REJECTED
-    assert "1 files: 1 new, 0 re-supplied, 0 unchanged, 0 refused; 2 rows loaded, 1 rejected" \
+    assert (
+        "1 files: 1 new, 0 re-supplied, 0 unchanged, 0 refused; 2 rows loaded, 1 rejected"
         in result.output
+    )
     result = runner.invoke(main, ["--db", db, "ingest", "--json", str(path)])
     assert result.exit_code == EXIT_OK  # unchanged: nothing rejected this time
     payload = json.loads(result.output)
@@ -81,8 +83,16 @@ def test_publish_with_a_config_of_paths(runner, tmp_path):
     config.write_text('[sources]\npaths = ["police"]\n')
     result = runner.invoke(
         main,
-        ["--db", str(tmp_path / "w.duckdb"), "publish", "--config", str(config), "--out",
-         str(tmp_path / "site"), "--json"],
+        [
+            "--db",
+            str(tmp_path / "w.duckdb"),
+            "publish",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "site"),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -93,8 +103,18 @@ def test_publish_with_a_config_of_paths(runner, tmp_path):
 def test_publish_rejects_a_bad_config(runner, tmp_path):
     config = tmp_path / "stopsearch.toml"
     config.write_text("[sources]\npaths = 3\n")
-    result = runner.invoke(main, ["--db", str(tmp_path / "w.duckdb"), "publish", "--config",
-                                  str(config), "--out", str(tmp_path / "site")])
+    result = runner.invoke(
+        main,
+        [
+            "--db",
+            str(tmp_path / "w.duckdb"),
+            "publish",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "site"),
+        ],
+    )
     assert result.exit_code == 1
     assert "[sources] paths must be a list" in result.output
     assert 'e.g. paths = ["data/police"]' in result.output

@@ -15,6 +15,23 @@ def _rejected(con):
     ).fetchall()
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2023-02-30T10:00:00+00:00",
+        "2023-01-05T24:00:00+00:00",
+        "2023-01-05T10:00+00:00",
+        "2023-01-05X10:00:00",
+        "2023-01-05T10:00:00+0:00",
+        "05/01/2023 10:00",
+    ],
+)
+def test_impossible_dates_are_rejected(con, tmp_path, bad):
+    [result] = ingest_paths(con, [write_csv(tmp_path, [row(Date=bad), row()])]).files
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    assert con.execute("SELECT line, field FROM rejected").fetchall() == [(2, "Date")]
+
+
 def test_wrong_field_count_bad_date_and_unknown_type_are_rejected_the_rest_loads(con, tmp_path):
     path = write_csv(
         tmp_path,
@@ -96,9 +113,9 @@ def test_a_latin1_byte_does_not_crash_and_is_flagged(con, tmp_path):
     path.write_bytes(data)
     [result] = ingest_paths(con, [path]).files
     assert result.rows_loaded == 2
-    assert con.execute(
-        "SELECT operation_name FROM searches WHERE source_line = 2"
-    ).fetchone() == ("Op Caf\u00e9",)
+    assert con.execute("SELECT operation_name FROM searches WHERE source_line = 2").fetchone() == (
+        "Op Caf\u00e9",
+    )
     assert con.execute("SELECT line, code FROM warnings").fetchall() == [(2, "encoding")]
 
 
@@ -133,30 +150,43 @@ def test_unmapped_labels_load_as_unknown_and_are_listed(con, tmp_path):
         "object_group FROM searches ORDER BY source_line"
     ).fetchall()
     assert got[0] == ("Unknown", "Unknown", "no further action", False, "drugs")
-    assert got[2] == ("White - English/Welsh/Scottish/Northern Irish/British", "White", "unknown",
-                      None, "drugs")
+    assert got[2] == (
+        "White - English/Welsh/Scottish/Northern Irish/British",
+        "White",
+        "unknown",
+        None,
+        "drugs",
+    )
     assert got[3][4] == "unknown"
 
 
 def test_empty_outcome_is_unknown_never_no_further_action(con, tmp_path):
     ingest_paths(con, [write_csv(tmp_path, [row(Outcome=""), row(Outcome="false")])])
-    assert con.execute(
-        "SELECT DISTINCT outcome_class, is_positive FROM searches"
-    ).fetchall() == [("unknown", None)]
+    assert con.execute("SELECT DISTINCT outcome_class, is_positive FROM searches").fetchall() == [
+        ("unknown", None)
+    ]
     assert con.execute("SELECT count(*) FROM unmapped_labels").fetchone()[0] == 0
 
 
 def test_legacy_and_current_vocabularies_and_the_stray_space(con, tmp_path):
     rows = [
-        row(Self_defined_ethnicity="Black or Black British - Caribbean (B1)",
-            Outcome="Suspect arrested"),
-        row(Self_defined_ethnicity="Black/ African/Caribbean/Black British - Caribbean",
-            Outcome="Arrest"),
-        row(Self_defined_ethnicity="Black/African/Caribbean/Black British - Caribbean",
-            Outcome="Offender given drugs possession warning"),
+        row(
+            Self_defined_ethnicity="Black or Black British - Caribbean (B1)",
+            Outcome="Suspect arrested",
+        ),
+        row(
+            Self_defined_ethnicity="Black/ African/Caribbean/Black British - Caribbean",
+            Outcome="Arrest",
+        ),
+        row(
+            Self_defined_ethnicity="Black/African/Caribbean/Black British - Caribbean",
+            Outcome="Offender given drugs possession warning",
+        ),
         row(Self_defined_ethnicity="Not Stated (NS)", Outcome="Khat or Cannabis warning"),
-        row(Self_defined_ethnicity="Chinese or other ethnic group - Chinese (O1)",
-            Outcome="Article found - Detailed outcome unavailable"),
+        row(
+            Self_defined_ethnicity="Chinese or other ethnic group - Chinese (O1)",
+            Outcome="Article found - Detailed outcome unavailable",
+        ),
     ]
     ingest_paths(con, [write_csv(tmp_path, rows)])
     got = con.execute(
@@ -176,8 +206,14 @@ def test_legacy_and_current_vocabularies_and_the_stray_space(con, tmp_path):
 def test_booleans_and_vehicle_searches(con, tmp_path):
     rows = [
         row(Outcome_linked_to_object_of_search="True", Removal_of_more_than_just_outer_clothing=""),
-        row(Type="Vehicle search", Gender="", Age_range="", Self_defined_ethnicity="",
-            Officer_defined_ethnicity="", Removal_of_more_than_just_outer_clothing=""),
+        row(
+            Type="Vehicle search",
+            Gender="",
+            Age_range="",
+            Self_defined_ethnicity="",
+            Officer_defined_ethnicity="",
+            Removal_of_more_than_just_outer_clothing="",
+        ),
         row(Outcome_linked_to_object_of_search="maybe"),
     ]
     ingest_paths(con, [write_csv(tmp_path, rows)])
@@ -199,6 +235,8 @@ def test_timestamp_kept_as_published_and_offsets_applied(con, tmp_path):
         row(Date="2023-07-01T00:30:00+01:00"),
         row(Date="2023-07-01T10:00:00"),
         row(Date="2023-07-01T10:00:00Z"),
+        row(Date="2023-07-01 10:00:00+00:00"),
+        row(Date="2023-07-01T10:00:00.000-02:30"),
     ]
     ingest_paths(con, [write_csv(tmp_path, rows, month="2023-07")])
     got = con.execute(
@@ -206,7 +244,12 @@ def test_timestamp_kept_as_published_and_offsets_applied(con, tmp_path):
         "FROM searches ORDER BY source_line"
     ).fetchall()
     assert [g[2] for g in got] == [
-        "2023-06-30 23:30", "2023-06-30 23:30", "2023-07-01 10:00", "2023-07-01 10:00"
+        "2023-06-30 23:30",
+        "2023-06-30 23:30",
+        "2023-07-01 10:00",
+        "2023-07-01 10:00",
+        "2023-07-01 10:00",
+        "2023-07-01 12:30",
     ]
     assert {str(g[0]) for g in got} == {"2023-07-01"}  # late rows stay in the file's month
     assert got[1][1] == "2023-07-01T00:30:00+01:00"

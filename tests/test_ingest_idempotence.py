@@ -17,8 +17,14 @@ def _snapshot(con):
         table: con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {table} ORDER BY ALL").fetchall()
         if table in ("loads", "load_history")
         else con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-        for table in ("searches", "rejected", "warnings", "unmapped_labels", "loads",
-                      "load_history")
+        for table in (
+            "searches",
+            "rejected",
+            "warnings",
+            "unmapped_labels",
+            "loads",
+            "load_history",
+        )
     }
 
 
@@ -53,8 +59,11 @@ def test_resupplied_month_replaces_rows_in_one_go(con, tmp_path):
         "SELECT strftime(month, '%Y-%m'), action, previous_sha256 IS NOT NULL FROM load_history "
         "ORDER BY load_id"
     ).fetchall()
-    assert history == [("2023-01", "new", False), ("2023-02", "new", False),
-                       ("2023-01", "resupplied", True)]
+    assert history == [
+        ("2023-01", "new", False),
+        ("2023-02", "new", False),
+        ("2023-01", "resupplied", True),
+    ]
     assert con.execute("SELECT count(*) FROM loads").fetchone()[0] == 2
 
 
@@ -87,7 +96,8 @@ def test_archive_zip_layout(con, tmp_path):
         zf.writestr("2023-02/2023-02-testshire-street.csv", b"not ours")
     report = ingest_paths(con, [archive])
     assert [(f"{f.month:%Y-%m}", f.rows_loaded) for f in report.files] == [
-        ("2023-01", 3), ("2023-02", 2)
+        ("2023-01", 3),
+        ("2023-02", 2),
     ]
     assert report.files[0].source == f"{archive}:2023-01/2023-01-testshire-stop-and-search.csv"
 

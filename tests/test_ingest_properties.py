@@ -27,10 +27,20 @@ def _warehouse():
 
 
 def _corrupt(data: bytes, draw) -> bytes:
-    operation = draw(st.sampled_from(
-        ["truncate", "drop_field", "add_field", "random_bytes", "latin1", "line_endings",
-         "delete_span", "duplicate_line"]
-    ))
+    operation = draw(
+        st.sampled_from(
+            [
+                "truncate",
+                "drop_field",
+                "add_field",
+                "random_bytes",
+                "latin1",
+                "line_endings",
+                "delete_span",
+                "duplicate_line",
+            ]
+        )
+    )
     lines = data.split(b"\r\n")
     if operation == "truncate":
         return data[: draw(st.integers(0, len(data)))]
@@ -72,8 +82,7 @@ def test_corrupted_files_never_crash_and_rows_are_conserved(data, as_json):
     con = _warehouse()
     kind = "api-json" if as_json else "csv"
     name = "2023-01-propshire-stop-and-search." + ("json" if as_json else "csv")
-    source = SourceFile(name, "propshire", date(2023, 1, 1), kind,
-                        lambda: data)
+    source = SourceFile(name, "propshire", date(2023, 1, 1), kind, lambda: data)
     [result] = ingest_sources(con, [source]).files
     assert result.action in ("new", "resupplied", "unchanged", "refused")
     if result.action == "refused":
@@ -94,13 +103,21 @@ def test_corrupted_files_never_crash_and_rows_are_conserved(data, as_json):
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.sampled_from(VALID_ROWS), min_size=0, max_size=30),
-       ending=st.sampled_from(["\r\n", "\n", "\r"]), bom=st.booleans())
+@given(
+    rows=st.lists(st.sampled_from(VALID_ROWS), min_size=0, max_size=30),
+    ending=st.sampled_from(["\r\n", "\n", "\r"]),
+    bom=st.booleans(),
+)
 def test_valid_files_load_every_row_whatever_the_line_endings(rows, ending, bom):
     con = _warehouse()
     data = csv_bytes(rows, newline=ending, bom=bom)
-    source = SourceFile("2023-02-validshire-stop-and-search.csv", "validshire",
-                        date(2023, 2, 1), "csv", lambda: data)
+    source = SourceFile(
+        "2023-02-validshire-stop-and-search.csv",
+        "validshire",
+        date(2023, 2, 1),
+        "csv",
+        lambda: data,
+    )
     [result] = ingest_sources(con, [source]).files
     if result.action == "unchanged":
         return

@@ -6,6 +6,7 @@ them does, and each load records the version it used.
 
 from __future__ import annotations
 
+import csv
 from functools import cache
 from importlib import resources
 
@@ -36,3 +37,15 @@ def register_crosswalks(con: duckdb.DuckDBPyConnection) -> None:
                 "SELECT * FROM read_csv(?, header = true, all_varchar = true)",
                 [str(real_path)],
             )
+
+
+@cache
+def read_crosswalk(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of one crosswalk CSV (e.g. "outcome.csv") as dicts, in file order."""
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    return tuple(csv.DictReader(text.splitlines()))
+
+
+def enum_values(field: str) -> tuple[str, ...]:
+    """The allowed values of a simple enumerated field: type, gender or age_range."""
+    return tuple(r["label"] for r in read_crosswalk("simple_enums.csv") if r["field"] == field)

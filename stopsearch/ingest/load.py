@@ -11,9 +11,10 @@ from pathlib import Path
 
 import duckdb
 
-from stopsearch.crosswalks import crosswalk_version, register_crosswalks
+from stopsearch.crosswalks import crosswalk_version
 from stopsearch.errors import IngestError
 from stopsearch.ingest.discover import SourceFile, discover
+from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.parse import ParsedFile, parse
 from stopsearch.sqlfiles import run_sql
 
@@ -68,8 +69,6 @@ class IngestReport:
     @property
     def changed(self) -> list[FileResult]:
         return [f for f in self.files if f.action in ("new", "resupplied")]
-
-
 
 
 def _prefetched(
@@ -140,19 +139,15 @@ def _write(
         params["load_id"] = load_id
         if previous is not None:
             _delete_load(con, previous[0])
-        con.execute(
-            "DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name]
-        )
-        con.register("raw_rows", parsed.table)
-        run_sql(con, "stopsearch.ingest", "normalise.sql")
-        con.unregister("raw_rows")
+        con.execute("DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name])
+        normalised = normalise(parsed.table)
+        con.register("records", normalised.records)
         run_sql(con, "stopsearch.ingest", "write.sql", params)
-        sql_rejects = con.execute(
-            "SELECT line, reject_field, reject_reason FROM staged "
-            "WHERE reject_field IS NOT NULL ORDER BY line"
-        ).fetchall()
+        con.unregister("records")
         rejects = [(r.line, r.field, r.reason, r.raw_line) for r in parsed.rejects]
-        rejects += [(line, fld, why, parsed.raw_line(line)) for line, fld, why in sql_rejects]
+        rejects += [
+            (r.line, r.field, r.detail, parsed.raw_line(r.line)) for r in normalised.rejects
+        ]
         if rejects:
             con.executemany(
                 "INSERT INTO rejected VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -161,29 +156,27 @@ def _write(
                     for ln, fld, why, raw in sorted(rejects, key=lambda r: r[0])
                 ],
             )
-        if parsed.warnings:
+        warnings = [(w.line, w.field, w.code, w.detail) for w in parsed.warnings]
+        warnings += [(w.line, w.field, w.code, w.detail) for w in normalised.warnings]
+        if warnings:
             con.executemany(
                 "INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(load_id, source.force, source.month, source.name, *w) for w in warnings],
+            )
+        unmapped = tuple(
+            UnmappedLabel(u.field, u.label, u.rows, u.first_line)
+            for u in sorted(normalised.unmapped, key=lambda u: (u.field, u.label))
+        )
+        if unmapped:
+            con.executemany(
+                "INSERT INTO unmapped_labels VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (load_id, source.force, source.month, source.name, w.line, w.field, w.code,
-                     w.detail)
-                    for w in parsed.warnings
+                    (load_id, source.force, source.month, u.field, u.label, u.rows, u.first_line)
+                    for u in unmapped
                 ],
             )
-        loaded = con.execute(
-            "SELECT count(*) FROM staged WHERE reject_field IS NULL"
-        ).fetchone()[0]
-        n_warnings = con.execute(
-            "SELECT count(*) FROM warnings WHERE load_id = ?", [load_id]
-        ).fetchone()[0]
-        unmapped = tuple(
-            UnmappedLabel(*row)
-            for row in con.execute(
-                "SELECT field, label, rows, first_line FROM unmapped_labels WHERE load_id = ? "
-                "ORDER BY field, label",
-                [load_id],
-            ).fetchall()
-        )
+        loaded = normalised.records.num_rows
+        n_warnings = len(warnings)
         rows_rejected = len(rejects)
         if parsed.rows_read != loaded + rows_rejected:
             raise IngestError(
@@ -194,22 +187,48 @@ def _write(
         kind = source.kind
         con.execute(
             "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
-            [load_id, source.force, source.month, source.name, kind, digest, parsed.rows_read,
-             loaded, rows_rejected, crosswalk_version()],
+            [
+                load_id,
+                source.force,
+                source.month,
+                source.name,
+                kind,
+                digest,
+                parsed.rows_read,
+                loaded,
+                rows_rejected,
+                crosswalk_version(),
+            ],
         )
         con.execute(
             "INSERT INTO load_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [load_id, source.force, source.month, source.name, digest, action,
-             previous[1] if previous else None, parsed.rows_read, loaded, rows_rejected],
+            [
+                load_id,
+                source.force,
+                source.month,
+                source.name,
+                digest,
+                action,
+                previous[1] if previous else None,
+                parsed.rows_read,
+                loaded,
+                rows_rejected,
+            ],
         )
-        con.execute("DROP TABLE staged")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return FileResult(
-        source.name, source.force, source.month, action, parsed.rows_read, loaded,
-        rows_rejected, n_warnings, unmapped,
+        source.name,
+        source.force,
+        source.month,
+        action,
+        parsed.rows_read,
+        loaded,
+        rows_rejected,
+        n_warnings,
+        unmapped,
     )
 
 
@@ -233,7 +252,6 @@ def ingest_sources(
     on_file: Callable[[FileResult], None] | None = None,
 ) -> IngestReport:
     """Load each source; unchanged checksums are skipped, changed force-months replaced whole."""
-    register_crosswalks(con)
     current = {
         (force, month): (load_id, sha)
         for load_id, force, month, sha in con.execute(

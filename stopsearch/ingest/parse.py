@@ -235,9 +235,11 @@ def _parse_csv_exact(text: str) -> ParsedFile:
     except csv.Error as exc:
         start = previous_end + 1
         rejects.append(Reject(start, None, f"unreadable CSV from here on: {exc}", lines[start - 1]))
-    columns = [pa.array(list(col), _TEXT) for col in zip(*rows, strict=True)] if rows else [
-        pa.array([], _TEXT) for _ in RAW_COLUMNS
-    ]
+    columns = (
+        [pa.array(list(col), _TEXT) for col in zip(*rows, strict=True)]
+        if rows
+        else [pa.array([], _TEXT) for _ in RAW_COLUMNS]
+    )
     n = len(rows)
     columns += _blank_api_columns(n)
     columns.append(pa.array(numbers, pa.int64()))

@@ -2,6 +2,80 @@
 
 CREATE SEQUENCE load_id_seq START 1;
 
+-- Closed vocabularies are ENUMs: small on disk and cheap to load. Raw labels stay VARCHAR.
+CREATE TYPE search_type AS ENUM (
+    'Person search',
+    'Vehicle search',
+    'Person and Vehicle search'
+);
+CREATE TYPE gender_label AS ENUM (
+    'Male',
+    'Female',
+    'Other'
+);
+CREATE TYPE age_band AS ENUM (
+    'under 10',
+    '10-17',
+    '18-24',
+    '25-34',
+    'over 34'
+);
+CREATE TYPE ethnicity_detailed AS ENUM (
+    'Asian/Asian British - Any other Asian background',
+    'Asian/Asian British - Bangladeshi',
+    'Asian/Asian British - Chinese',
+    'Asian/Asian British - Indian',
+    'Asian/Asian British - Pakistani',
+    'Black/African/Caribbean/Black British - African',
+    'Black/African/Caribbean/Black British - Any other Black/African/Caribbean background',
+    'Black/African/Caribbean/Black British - Caribbean',
+    'Mixed/Multiple ethnic groups - Any other Mixed/Multiple ethnic background',
+    'Mixed/Multiple ethnic groups - White and Asian',
+    'Mixed/Multiple ethnic groups - White and Black African',
+    'Mixed/Multiple ethnic groups - White and Black Caribbean',
+    'Other ethnic group - Any other ethnic group',
+    'Other ethnic group - Arab',
+    'White - Any other White background',
+    'White - English/Welsh/Scottish/Northern Irish/British',
+    'White - Gypsy or Irish Traveller',
+    'White - Irish',
+    'White - Roma',
+    'Not stated',
+    'Unknown'
+);
+CREATE TYPE ethnicity_group AS ENUM (
+    'Asian',
+    'Black',
+    'Mixed',
+    'White',
+    'Other',
+    'Not stated',
+    'Unknown'
+);
+CREATE TYPE object_group_label AS ENUM (
+    'drugs',
+    'weapons',
+    'stolen goods',
+    'other',
+    'unknown'
+);
+CREATE TYPE outcome_class_label AS ENUM (
+    'arrest',
+    'summons',
+    'caution',
+    'drugs warning',
+    'penalty notice',
+    'community resolution',
+    'positive-detail-unknown',
+    'no further action',
+    'unknown'
+);
+CREATE TYPE location_issue_code AS ENUM (
+    'partial',
+    'not_a_number',
+    'outside_uk'
+);
+
 -- One row per force-month currently in the warehouse (the live version of that month).
 CREATE TABLE loads (
     load_id        INTEGER PRIMARY KEY,
@@ -42,27 +116,27 @@ CREATE TABLE searches (
     source_line                INTEGER NOT NULL,    -- physical line (CSV) or 1-based record index (JSON)
     datetime_published         VARCHAR NOT NULL,    -- the timestamp text exactly as published
     datetime                   TIMESTAMP NOT NULL,  -- parsed; data.police.uk writes +00:00 even in BST
-    type                       VARCHAR NOT NULL,    -- Person search | Vehicle search | Person and Vehicle search
+    type                       search_type NOT NULL,
     is_person_search           BOOLEAN NOT NULL,
     part_of_operation          BOOLEAN,
     operation_name             VARCHAR,
     latitude                   DOUBLE,
     longitude                  DOUBLE,
-    location_issue             VARCHAR,             -- null, 'not_a_number', 'outside_uk'
+    location_issue             location_issue_code, -- null when fine or simply absent
     street_id                  BIGINT,              -- API only
     street_name                VARCHAR,             -- API only
-    gender                     VARCHAR,
-    age_range                  VARCHAR,
+    gender                     gender_label,
+    age_range                  age_band,
     self_defined_ethnicity_raw VARCHAR,
-    self_defined_ethnicity     VARCHAR NOT NULL,    -- one of 20 detailed categories, 'Not stated' or 'Unknown'
-    self_defined_group         VARCHAR NOT NULL,    -- Asian, Black, Mixed, White, Other, Not stated, Unknown
+    self_defined_ethnicity     ethnicity_detailed NOT NULL, -- 19 Census categories, Not stated, Unknown
+    self_defined_group         ethnicity_group NOT NULL,
     officer_defined_ethnicity  VARCHAR,             -- kept as published; never mixed with self-defined
-    officer_defined_group      VARCHAR NOT NULL,    -- Asian, Black, Mixed, White, Other, Unknown
+    officer_defined_group      ethnicity_group NOT NULL, -- never 'Not stated'
     legislation                VARCHAR,
     object_of_search           VARCHAR,
-    object_group               VARCHAR NOT NULL,    -- drugs, weapons, stolen goods, other, unknown
+    object_group               object_group_label NOT NULL,
     outcome_raw                VARCHAR,
-    outcome_class              VARCHAR NOT NULL,    -- arrest, summons, caution, drugs warning, ... unknown
+    outcome_class              outcome_class_label NOT NULL,
     is_positive                BOOLEAN,             -- null when the outcome is unknown
     outcome_linked             BOOLEAN,
     removal_more_than_outer    BOOLEAN,

@@ -1,0 +1,85 @@
+"""Benchmark inputs: N records in monthly data.police.uk CSVs, made by replicating real months.
+
+The real West Midlands months in ../shared/data are repeated with dates shifted into new months
+and coordinates jittered by up to ~100 m (points that leave the county are moved back to their
+original snap point). Without the real data the fictional demo generator is used instead.
+Nothing here is committed: inputs go to benchmarks/work/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+REAL_STOPS = SHARED / "police" / "stop-and-search" / "west-midlands"
+REAL_WARDS = SHARED / "boundaries" / "west-midlands-wards-2013.geojson"
+WORK = REPO / "benchmarks" / "work"
+FORCE = "benchshire"
+
+
+def source_folder() -> tuple[Path, str]:
+    """Real months when present, else the fictional demo records (generated once)."""
+    if REAL_STOPS.is_dir():
+        return REAL_STOPS, "real West Midlands months (../shared/data)"
+    from stopsearch.demo import generate_demo
+
+    demo = WORK / "demo"
+    if not (demo / "truth.json").exists():
+        generate_demo(demo)
+    return demo / "records", "fictional demo records"
+
+
+def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) -> Path:
+    """Write ceil(total/rows_per_file) monthly files of `rows_per_file` rows; reuse if present."""
+    out = WORK / f"inputs-{total_rows}"
+    marker = out / ".complete"
+    if marker.exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    folder, _ = source_folder()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE src AS SELECT row_number() OVER () AS k, * FROM read_csv(?, header=true,"
+        " all_varchar=true, union_by_name=false)",
+        [str(folder / "**" / "*-stop-and-search.csv")],
+    )
+    n_src = con.execute("SELECT count(*) FROM src").fetchone()[0]
+    files = -(-total_rows // rows_per_file)
+    for i in range(files):
+        rows = min(rows_per_file, total_rows - i * rows_per_file)
+        year, month = 2010 + i // 12, i % 12 + 1
+        path = (
+            out / f"{year:04d}-{month:02d}" / f"{year:04d}-{month:02d}-{FORCE}-stop-and-search.csv"
+        )
+        path.parent.mkdir(exist_ok=True)
+        con.execute(
+            f"""
+            COPY (
+                SELECT s."Type",
+                    printf('%04d-%02d-%02d', {year}, {month}, 1 + (hash(r.i, {seed}) % 28))
+                        || substr(s."Date", 11) AS "Date",
+                    s."Part of a policing operation", s."Policing operation",
+                    CASE WHEN s."Latitude" IS NULL THEN NULL ELSE printf('%.6f',
+                        s."Latitude"::DOUBLE
+                        + ((hash(r.i, 1, {seed}) % 2001)::BIGINT - 1000) * 1e-6)
+                    END AS "Latitude",
+                    CASE WHEN s."Longitude" IS NULL THEN NULL ELSE printf('%.6f',
+                        s."Longitude"::DOUBLE
+                        + ((hash(r.i, 2, {seed}) % 2001)::BIGINT - 1000) * 1.6e-6)
+                    END AS "Longitude",
+                    s."Gender", s."Age range", s."Self-defined ethnicity",
+                    s."Officer-defined ethnicity", s."Legislation", s."Object of search",
+                    s."Outcome", s."Outcome linked to object of search",
+                    s."Removal of more than just outer clothing"
+                FROM range({i * rows_per_file}, {i * rows_per_file + rows}) r(i)
+                JOIN src s ON s.k = 1 + (r.i % {n_src})
+                ORDER BY r.i
+            ) TO '{path}' (HEADER, DELIMITER ',')
+            """
+        )
+    marker.write_text("ok")
+    return out
