@@ -92,6 +92,8 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     `":memory:"` gives a throwaway warehouse, handy in tests.
     """
     target = str(path)
+    if target != ":memory:" and not read_only:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
