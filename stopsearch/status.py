@@ -56,3 +56,33 @@ def unmapped_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         "SELECT field, label, sum(rows)::INTEGER FROM unmapped_labels "
         "GROUP BY field, label ORDER BY field, label"
     ).fetchall()
+
+
+def integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Invariants of the warehouse; an empty list means it is consistent."""
+    checks = {
+        "a load's rows_loaded differs from its searches": """
+            SELECT count(*) FROM loads l
+            WHERE rows_loaded <> (SELECT count(*) FROM searches s WHERE s.load_id = l.load_id)""",
+        "a load's rows_read is not rows_loaded + rows_rejected": """
+            SELECT count(*) FROM loads WHERE rows_read <> rows_loaded + rows_rejected""",
+        "a load's rows_rejected differs from its rejected rows": """
+            SELECT count(*) FROM loads l WHERE rows_rejected <>
+                (SELECT count(*) FROM rejected r WHERE r.load_id = l.load_id)""",
+        "searches without a current load": """
+            SELECT count(*) FROM searches s
+            WHERE NOT EXISTS (SELECT 1 FROM loads l WHERE l.load_id = s.load_id)""",
+        "duplicate search ids": """
+            SELECT count(*) - count(DISTINCT search_id) FROM searches""",
+        "area assignments of searches that no longer exist": """
+            SELECT count(*) FROM search_areas a
+            WHERE NOT EXISTS (SELECT 1 FROM searches s WHERE s.search_id = a.search_id)""",
+        "duplicate area assignments": """
+            SELECT count(*) - count(DISTINCT search_id) FROM search_areas""",
+    }
+    problems = []
+    for description, query in checks.items():
+        found = con.execute(query).fetchone()[0]
+        if found:
+            problems.append(f"{description}: {found}")
+    return problems

@@ -28,3 +28,24 @@ def con():
     connection = connect(":memory:")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """The fictional demo dataset, generated once per test session."""
+    from stopsearch.demo import generate_demo
+
+    out = tmp_path_factory.mktemp("demo-data")
+    generate_demo(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_path(demo_dir, tmp_path_factory) -> Path:
+    """A warehouse file with the demo ingested, joined and its metrics built (read it only)."""
+    from stopsearch.pipeline import prepare
+
+    path = tmp_path_factory.mktemp("demo-warehouse") / "demo.duckdb"
+    with connect(path) as connection:
+        prepare(connection, [demo_dir / "records"], demo_dir / "boundaries" / "manifest.toml")
+    return path

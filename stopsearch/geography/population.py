@@ -1,0 +1,241 @@
+"""Load resident population by ethnic group and carry it from small areas to every layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from stopsearch.errors import GeographyError
+from stopsearch.geography.census import mapping_for, to_long
+from stopsearch.geography.manifest import Layer, Manifest, PopulationTable
+from stopsearch.geography.metric import METRIC_CRS
+from stopsearch.geography.sql import statement
+
+_SQL = "population.sql"
+TARGET_KINDS = ("ward", "neighbourhood", "priority_area", "local_authority")
+METHOD_DETAIL = {
+    "direct": "counts given for these areas",
+    "lookup": "official best-fit lookup: each small area whole to one area",
+    "nested": "areas built from small areas: exact sums",
+    "population_weighted_centroid": "each small area whole to the area covering its"
+    " population-weighted centroid",
+    "centroid": "each small area whole to the area covering its point on surface",
+    "area_weighted": "each small area split by the share of its area (EPSG:27700) in each area",
+}
+
+
+@dataclass
+class PopulationReport:
+    """Method and totals per (population table, layer), and notes worth showing."""
+
+    methods: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_method(layer: Layer, manifest: Manifest, small_layer: str) -> str:
+    """The declared method, else lookup, nested (built of these small areas) or centroid."""
+    lookups = [lk for lk in manifest.lookups if lk.to_layer == layer.id]
+    if layer.population_method:
+        if layer.population_method == "lookup" and not any(
+            lk.from_layer == small_layer for lk in lookups
+        ):
+            raise GeographyError(
+                f"{manifest.path}: layer '{layer.id}': population_method 'lookup' but no lookup"
+                f" from '{small_layer}' to it"
+            )
+        if layer.population_method == "nested" and layer.small_area_layer != small_layer:
+            raise GeographyError(
+                f"{manifest.path}: layer '{layer.id}': population_method 'nested' but it is"
+                f" not built from '{small_layer}'"
+            )
+        return layer.population_method
+    if any(lk.from_layer == small_layer for lk in lookups):
+        return "lookup"
+    if layer.format == "small-area-csv" and layer.small_area_layer == small_layer:
+        return "nested"
+    return "centroid"
+
+
+def read_table(table: PopulationTable) -> pd.DataFrame:
+    """The table in long form: area_code, broad_group, detailed_group, persons."""
+    where = f"population '{table.id}' ({table.path})"
+    try:
+        frame = pd.read_csv(table.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise GeographyError(f"{where}: cannot read: {exc}") from exc
+    return to_long(frame, mapping_for(table.columns, where), where, table.code_field)
+
+
+def read_centroids(layer: Layer) -> pd.DataFrame:
+    """small_code, longitude, latitude from a centroid CSV (lon/lat, or x/y in EPSG:27700)."""
+    assert layer.centroids_file is not None
+    frame = pd.read_csv(layer.centroids_file, dtype=str, encoding="utf-8-sig")
+    lower = {c.lower(): c for c in frame.columns}
+    code = frame.columns[0]
+    where = f"layer '{layer.id}': centroids_file {layer.centroids_file}"
+    lon = next((lower[c] for c in ("longitude", "lon", "long", "lng") if c in lower), None)
+    lat = next((lower[c] for c in ("latitude", "lat") if c in lower), None)
+    if lon and lat:
+        x = pd.to_numeric(frame[lon], errors="coerce").to_numpy()
+        y = pd.to_numeric(frame[lat], errors="coerce").to_numpy()
+    elif "x" in lower and "y" in lower:
+        import pyproj
+
+        to_lonlat = pyproj.Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+        x, y = to_lonlat.transform(
+            pd.to_numeric(frame[lower["x"]], errors="coerce").to_numpy(),
+            pd.to_numeric(frame[lower["y"]], errors="coerce").to_numpy(),
+        )
+    else:
+        raise GeographyError(f"{where}: needs longitude/latitude or x/y (EPSG:27700) columns")
+    if np.isnan(x).any() or np.isnan(y).any():
+        raise GeographyError(f"{where}: a centroid has no coordinates")
+    return pd.DataFrame({"small_code": frame[code].str.strip(), "longitude": x, "latitude": y})
+
+
+def _weights(
+    con: duckdb.DuckDBPyConnection, method: str, layer: Layer, small_layer: str
+) -> pd.DataFrame:
+    params = {"layer_id": layer.id, "small_layer": small_layer}
+    name = {
+        "lookup": "weights_lookup",
+        "nested": "weights_nested",
+        "centroid": "weights_centroid",
+        "population_weighted_centroid": "weights_points",
+        "area_weighted": "weights_area",
+    }[method]
+    if method == "population_weighted_centroid":
+        con.register("staged_centroids", read_centroids(layer))
+        params = {"layer_id": layer.id}
+    try:
+        return con.execute(statement(_SQL, name), params).df()
+    finally:
+        if method == "population_weighted_centroid":
+            con.unregister("staged_centroids")
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    report: PopulationReport,
+    table: PopulationTable,
+    layer_id: str | None,
+    kind: str,
+    method: str,
+) -> None:
+    placed, unplaced = (
+        con.execute(statement(_SQL, "placed")).fetchone()
+        if method != "direct"
+        else (float(con.execute("SELECT sum(persons) FROM staged_population").fetchone()[0]), 0.0)
+    )
+    row = {
+        "population_id": table.id,
+        "layer_id": layer_id,
+        "layer_kind": kind,
+        "method": method,
+        "detail": METHOD_DETAIL[method],
+        "persons": float(placed or 0),
+        "unplaced": float(unplaced or 0),
+    }
+    con.execute(statement(_SQL, "insert_method"), row)
+    if layer_id is not None:
+        con.execute(statement(_SQL, "set_layer_method"), {"method": method, "layer_id": layer_id})
+    report.methods.append(row)
+    if row["unplaced"] > 0.5 and kind != "priority_area":  # priority areas never cover all
+        report.notes.append(
+            f"population '{table.id}' -> '{layer_id}': {row['unplaced']:,.0f} persons not placed"
+            f" by method {method}"
+        )
+
+
+def _load_small_area_table(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    table: PopulationTable,
+    long: pd.DataFrame,
+    report: PopulationReport,
+) -> None:
+    small_layer = table.layer
+    assert small_layer is not None
+    codes = {
+        r[0]
+        for r in con.execute(statement(_SQL, "layer_codes"), {"layer_id": small_layer}).fetchall()
+    }
+    if not codes:
+        raise GeographyError(
+            f"{manifest.path}: population '{table.id}': layer '{small_layer}' is not loaded;"
+            " run load_boundaries first"
+        )
+    inside = long[long["area_code"].isin(codes)]
+    dropped = long["area_code"].nunique() - inside["area_code"].nunique()
+    if dropped:
+        report.notes.append(f"population '{table.id}': {dropped} area(s) not in '{small_layer}'")
+    missing = codes - set(inside["area_code"])
+    if missing:
+        raise GeographyError(
+            f"{manifest.path}: population '{table.id}': {len(missing)} area(s) of"
+            f" '{small_layer}' have no population row, e.g. {sorted(missing)[0]!r}"
+        )
+    con.register("staged_population", inside)
+    base = {"population_id": table.id, "census_year": table.census_year}
+    con.execute(
+        statement(_SQL, "insert_direct"),
+        {**base, "layer_id": small_layer, "layer_kind": "small_area"},
+    )
+    _record(con, report, table, small_layer, "small_area", "direct")
+    for layer in manifest.layers:
+        if layer.kind not in TARGET_KINDS:
+            continue
+        method = choose_method(layer, manifest, small_layer)
+        con.register("staged_weights", _weights(con, method, layer, small_layer))
+        con.execute(
+            statement(_SQL, "insert_weighted"),
+            {**base, "layer_id": layer.id, "layer_kind": layer.kind, "method": method},
+        )
+        _record(con, report, table, layer.id, layer.kind, method)
+        con.unregister("staged_weights")
+    con.unregister("staged_population")
+
+
+def load_population(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> PopulationReport:
+    """(Re)load every population table of the manifest and aggregate it to every layer."""
+    report = PopulationReport()
+    for table in manifest.populations:
+        long = read_table(table)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(statement(_SQL, "delete_population"), {"population_id": table.id})
+            con.execute(statement(_SQL, "delete_methods"), {"population_id": table.id})
+            if table.layer is None:
+                con.register("staged_population", long)
+                con.execute(
+                    statement(_SQL, "insert_direct"),
+                    {
+                        "population_id": table.id,
+                        "census_year": table.census_year,
+                        "layer_id": None,
+                        "layer_kind": table.layer_kind,
+                    },
+                )
+                _record(con, report, table, None, table.layer_kind, "direct")
+                con.unregister("staged_population")
+            else:
+                _load_small_area_table(con, manifest, table, long, report)
+            con.execute("COMMIT")
+        except (duckdb.Error, GeographyError) as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, GeographyError):
+                raise
+            raise GeographyError(f"population '{table.id}': loading failed: {exc}") from exc
+    return report
+
+
+def totals_by_parent(
+    con: duckdb.DuckDBPyConnection, population_id: str, layer_id: str
+) -> pd.DataFrame:
+    """A layer's population summed to its parent codes, by broad group."""
+    return con.execute(
+        statement(_SQL, "totals_by_parent"), {"population_id": population_id, "layer_id": layer_id}
+    ).df()

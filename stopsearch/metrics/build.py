@@ -1,0 +1,489 @@
+"""Build the `metrics` table (every figure) and `published_metrics` (after suppression).
+
+Counts come from build.sql (monthly, per area and breakdown); periods, rates, ratios and
+intervals are computed here with the pure functions of `stats`; suppression is applied by
+`publishable.py` in one place. Both tables are replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from stopsearch.crosswalks import crosswalk_version
+from stopsearch.metrics.contract import BROAD_GROUPS, COMPARISON_GROUPS, LATEST_12
+from stopsearch.metrics.publishable import publishable
+from stopsearch.metrics.stats import (
+    concentration_share,
+    proportion,
+    rate_per_1000,
+    rate_ratio,
+    unknown_bounds,
+)
+from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
+from stopsearch.sqlfiles import run_sql
+
+COUNT_COLUMNS = (
+    "searches",
+    "known",
+    "positive",
+    "arrests",
+    "finds",
+    "contradictory",
+    "located",
+    "outside",
+    "near",
+)
+KEY = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
+METRIC_COLUMNS = [
+    "area_kind",
+    "area_code",
+    "area_name",
+    "period",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "months_present",
+    "basis",
+    "grp",
+    "breakdown",
+    "category",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "numerator",
+    "denominator",
+]
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    """What a metrics build produced."""
+
+    rows: int
+    published_rows: int
+    suppressed_rows: int
+    latest_month: date | None
+    state_hash: str
+    seconds: float
+
+
+def _month_add(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def periods_for(months: list[date]) -> pd.DataFrame:
+    """Periods (latest 12 months, each calendar year, each month) with the months present in each.
+
+    Returns one row per (period, month present): period, period_kind, period_start, period_end,
+    month. A missing month is simply absent: it is never counted as zero.
+    """
+    if not months:
+        return pd.DataFrame(
+            columns=["period", "period_kind", "period_start", "period_end", "month"]
+        )
+    present = sorted(set(months))
+    latest = present[-1]
+    start = _month_add(latest, -11)
+    rows = [(LATEST_12, "rolling", start, latest, m) for m in present if start <= m <= latest]
+    for year in sorted({m.year for m in present}):
+        rows += [
+            (str(year), "year", date(year, 1, 1), date(year, 12, 1), m)
+            for m in present
+            if m.year == year
+        ]
+    rows += [(f"{m:%Y-%m}", "month", m, m, m) for m in present]
+    return pd.DataFrame(
+        rows, columns=["period", "period_kind", "period_start", "period_end", "month"]
+    )
+
+
+def _state_hash(con: duckdb.DuckDBPyConnection, rules: SuppressionRules) -> str:
+    """Fingerprint of everything the metrics depend on (loads, layers, crosswalks, rules)."""
+    digest = hashlib.sha256()
+    for query in (
+        "SELECT force, month, sha256 FROM loads ORDER BY force, month",
+        "SELECT layer_id, sha256 FROM boundary_layers ORDER BY layer_id",
+        "SELECT population_id, layer_id, method, round(persons, 6) FROM population_methods "
+        "ORDER BY ALL",
+    ):
+        digest.update(repr(con.execute(query).fetchall()).encode())
+    digest.update(crosswalk_version().encode())
+    digest.update(repr(rules).encode())
+    return digest.hexdigest()
+
+
+def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Residents by (area_kind, area_code, grp), one source and one layer per area code."""
+    frame = con.execute(
+        """
+        WITH primary_source AS (
+            SELECT population_id FROM population
+            GROUP BY population_id
+            ORDER BY bool_or(layer_kind = 'small_area') DESC, population_id
+            LIMIT 1
+        ), chosen AS (
+            SELECT p.*, row_number() OVER (
+                PARTITION BY p.layer_kind, p.area_code, p.broad_group, p.detailed_group
+                ORDER BY (p.population_id = (SELECT population_id FROM primary_source)) DESC,
+                         l.valid_from DESC NULLS LAST, p.population_id, p.layer_id
+            ) AS pick
+            FROM population AS p
+            LEFT JOIN boundary_layers AS l USING (layer_id)
+        )
+        SELECT layer_kind AS area_kind, area_code, broad_group AS grp, sum(persons) AS persons
+        FROM chosen WHERE pick = 1
+        GROUP BY ALL
+        """
+    ).df()
+    if frame.empty:
+        return frame
+    force_rows = []
+    small = frame[frame.area_kind == "local_authority"]
+    if small.empty:
+        small = frame[frame.area_kind == "small_area"]
+    forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM loads").fetchall()]
+    if len(forces) == 1 and not small.empty:
+        by_group = small.groupby("grp", as_index=False)["persons"].sum()
+        by_group.insert(0, "area_code", forces[0])
+        by_group.insert(0, "area_kind", "force")
+        force_rows.append(by_group)
+    return pd.concat([frame, *force_rows], ignore_index=True)
+
+
+def _area_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    names = {
+        (kind, code): name
+        for kind, code, name in con.execute(
+            "SELECT kind, code, arg_max(name, coalesce(valid_from, DATE '1900-01-01')) "
+            "FROM areas GROUP BY kind, code"
+        ).fetchall()
+    }
+    for (force,) in con.execute("SELECT DISTINCT force FROM loads").fetchall():
+        names[("force", force)] = force
+    return names
+
+
+def _area_spans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """First and last day each area code exists (across vintages)."""
+    rows = con.execute(
+        "SELECT kind AS area_kind, code AS area_code, min(valid_from) AS valid_from, "
+        "CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS valid_to "
+        "FROM areas WHERE kind <> 'priority_area' GROUP BY ALL"
+    ).fetchall()
+    return pd.DataFrame(rows, columns=["area_kind", "area_code", "valid_from", "valid_to"])
+
+
+def _period_counts(monthly: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
+    """Sum monthly counts into periods; area-level months only inside the latest 12 months."""
+    joined = monthly.merge(periods, on="month")
+    window = periods.loc[periods.period == LATEST_12, "month"]
+    monthly_period = joined.period_kind == "month"
+    keep = ~monthly_period | (joined.area_kind == "force") | joined.month.isin(window)
+    keep &= ~monthly_period | ((joined.basis == "none") & (joined.breakdown == "total"))
+    joined = joined[keep]
+    return joined.groupby([*KEY, "period_kind", "period_start", "period_end"], as_index=False)[
+        list(COUNT_COLUMNS)
+    ].sum()
+
+
+def _months_present(periods: pd.DataFrame, spans: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
+    """Months with data in each row's period during which its area existed."""
+    per_period = periods.groupby("period")["month"].apply(list).to_dict()
+    span = {(r.area_kind, r.area_code): (r.valid_from, r.valid_to) for r in spans.itertuples()}
+    out = []
+    for kind, code, period in zip(keys.area_kind, keys.area_code, keys.period, strict=True):
+        months = per_period.get(period, [])
+        low, high = span.get((kind, code), (None, None))
+        out.append(
+            sum(
+                1
+                for m in months
+                if (low is None or _month_add(m, 1) > low) and (high is None or m <= high)
+            )
+        )
+    return pd.Series(out, index=keys.index, dtype="int64")
+
+
+def _rows(base: pd.DataFrame, measure: str, value, low=None, high=None, num=None, den=None):
+    frame = base[
+        [
+            "area_kind",
+            "area_code",
+            "period",
+            "period_kind",
+            "period_start",
+            "period_end",
+            "months_present",
+            "basis",
+            "grp",
+            "breakdown",
+            "category",
+        ]
+    ].copy()
+    frame["measure"] = measure
+    frame["value"] = np.asarray(value, dtype=float)
+    frame["ci_low"] = np.nan if low is None else np.asarray(low, dtype=float)
+    frame["ci_high"] = np.nan if high is None else np.asarray(high, dtype=float)
+    frame["numerator"] = np.nan if num is None else np.asarray(num, dtype=float)
+    frame["denominator"] = np.nan if den is None else np.asarray(den, dtype=float)
+    return frame
+
+
+def _share(frame: pd.DataFrame, measure: str, k, n):
+    kk = np.asarray(frame[k] if isinstance(k, str) else k, dtype=float)
+    nn = np.asarray(frame[n] if isinstance(n, str) else n, dtype=float)
+    result = proportion(kk, nn)
+    return _rows(frame, measure, result.estimate, result.low, result.high, kk, nn)
+
+
+def compute_metrics(
+    counts: pd.DataFrame, population: pd.DataFrame, periods: pd.DataFrame
+) -> pd.DataFrame:
+    """Every measure from period counts and population (pure: frames in, long frame out)."""
+    out: list[pd.DataFrame] = []
+    rolling = counts.period_kind != "month"
+    total = counts[(counts.basis == "none") & (counts.breakdown == "total")]
+    # Counts: searches everywhere; coverage shares; outcome rates for all searches.
+    out.append(_rows(counts, "searches", counts.searches, num=counts.searches))
+    out.append(_share(total, "positive_outcome_rate", "positive", "known"))
+    t = total[total.period_kind != "month"]
+    out.append(_share(t, "arrest_rate", "arrests", "searches"))
+    out.append(_share(t, "find_rate", "finds", "known"))
+    out.append(_rows(t, "contradictory_outcomes", t.contradictory, num=t.contradictory))
+    placed = t[t.area_kind != "force"]
+    out.append(_share(placed, "near_boundary_share", "near", "located"))
+    force = t[t.area_kind == "force"]
+    out.append(_share(force, "near_boundary_share", "near", "located"))
+    out.append(_share(force, "outside_area_share", "outside", "located"))
+    out.append(_share(force, "no_location_share", force.searches - force.located, force.searches))
+    # Outcome rates by breakdown category (object of search, legislation, inside priority...).
+    cats = counts[
+        rolling
+        & (counts.basis == "none")
+        & counts.breakdown.isin(["object_group", "legislation", "priority", "designation"])
+    ]
+    out.append(_share(cats, "positive_outcome_rate", "positive", "known"))
+    out.append(_share(cats, "find_rate", "finds", "known"))
+    # Person searches by self-defined group: outcome rates, rates per 1,000, ratios.
+    persons = counts[rolling & (counts.basis == "self_defined") & (counts.breakdown == "total")]
+    keys = ["area_kind", "area_code", "period"]
+    if not persons.empty:
+        all_persons = persons.groupby(
+            [
+                *keys,
+                "period_kind",
+                "period_start",
+                "period_end",
+                "months_present",
+                "basis",
+                "breakdown",
+                "category",
+            ],
+            as_index=False,
+        )[list(COUNT_COLUMNS)].sum()
+        all_persons["grp"] = "All"
+        out.append(_rows(all_persons, "searches", all_persons.searches, num=all_persons.searches))
+        both = pd.concat([persons, all_persons], ignore_index=True)
+        out.append(_share(both, "positive_outcome_rate", "positive", "known"))
+        out.append(_share(both, "arrest_rate", "arrests", "searches"))
+        out.append(_share(both, "find_rate", "finds", "known"))
+        wide = persons.pivot_table(
+            index=keys, columns="grp", values="searches", aggfunc="sum", fill_value=0
+        )
+        for group in (*BROAD_GROUPS, "Not stated", "Unknown"):
+            if group not in wide:
+                wide[group] = 0
+        unstated = wide["Not stated"] + wide["Unknown"]
+        meta = all_persons.set_index(keys)
+        share_frame = meta.loc[wide.index].reset_index()
+        out.append(_share(share_frame, "unstated_share", unstated.to_numpy(), share_frame.searches))
+        if not population.empty:
+            pop = population.pivot_table(
+                index=["area_kind", "area_code"],
+                columns="grp",
+                values="persons",
+                aggfunc="sum",
+                fill_value=0.0,
+            )
+            for group in BROAD_GROUPS:
+                if group not in pop:
+                    pop[group] = 0.0
+            pop["All"] = pop[list(BROAD_GROUPS)].sum(axis=1)
+            frame = share_frame.copy()
+            area_index = pd.MultiIndex.from_frame(frame[["area_kind", "area_code"]])
+            pops = pop.reindex(area_index)
+            counts_g = wide.reindex(pd.MultiIndex.from_frame(frame[keys]))
+            counts_g["All"] = counts_g[list(BROAD_GROUPS)].sum(axis=1)
+            months = frame.months_present.to_numpy(float)
+            for group in (*BROAD_GROUPS, "All"):
+                n = counts_g[group].to_numpy(float)
+                p = pops[group].to_numpy(float) if group in pops else np.full(len(frame), np.nan)
+                rows = frame.assign(grp=group)
+                out.append(_rows(rows, "population", p, num=p))
+                out.append(
+                    _rows(
+                        rows,
+                        "search_rate",
+                        rate_per_1000(n, p, months),
+                        num=n,
+                        den=p * months / 12.0,
+                    )
+                )
+            n_w = counts_g["White"].to_numpy(float)
+            p_w = pops["White"].to_numpy(float)
+            u = unstated.reindex(counts_g.index).to_numpy(float)
+            for group in COMPARISON_GROUPS:
+                n_g = counts_g[group].to_numpy(float)
+                p_g = pops[group].to_numpy(float)
+                rows = frame.assign(grp=group)
+                ratio = rate_ratio(n_g, np.nan_to_num(p_g), n_w, np.nan_to_num(p_w))
+                out.append(
+                    _rows(
+                        rows,
+                        "disproportionality_ratio",
+                        ratio.ratio,
+                        ratio.low,
+                        ratio.high,
+                        n_g,
+                        n_w,
+                    )
+                )
+                bounds = unknown_bounds(n_g, np.nan_to_num(p_g), n_w, np.nan_to_num(p_w), u)
+                out.append(_rows(rows, "dr_unknown_low", bounds.low, num=n_g, den=n_w + u))
+                out.append(_rows(rows, "dr_unknown_high", bounds.high, num=n_g + u, den=n_w))
+    officer = counts[rolling & (counts.basis == "officer_defined")]
+    if not officer.empty:
+        all_officer = officer.groupby(
+            [
+                *keys,
+                "period_kind",
+                "period_start",
+                "period_end",
+                "months_present",
+                "basis",
+                "breakdown",
+                "category",
+            ],
+            as_index=False,
+        )[list(COUNT_COLUMNS)].sum()
+        all_officer["grp"] = "All"
+        out.append(_rows(all_officer, "searches", all_officer.searches, num=all_officer.searches))
+        out.append(_share(officer, "positive_outcome_rate", "positive", "known"))
+    # Concentration: share of wards holding half the searches, per force and period.
+    wards = t[t.area_kind == "ward"]
+    for (period,), part in wards.groupby(["period"]):
+        share = concentration_share(part.searches.to_numpy(float))
+        head = force[force.period == period]
+        if not head.empty:
+            out.append(
+                _rows(
+                    head,
+                    "ward_concentration",
+                    [share] * len(head),
+                    num=[share * len(part)] * len(head),
+                    den=[len(part)] * len(head),
+                )
+            )
+    result = pd.concat([o for o in out if not o.empty], ignore_index=True)
+    return result
+
+
+def build_metrics(
+    con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT_RULES
+) -> MetricsReport:
+    """Recompute every metric from the warehouse and replace both metrics tables."""
+    started = time.perf_counter()
+    state = _state_hash(con, rules)
+    run_sql(con, "stopsearch.metrics", "build.sql")
+    monthly = con.execute("SELECT * FROM _m_monthly").df()
+    months = [m for (m,) in con.execute("SELECT DISTINCT month FROM loads").fetchall()]
+    periods = periods_for(months)
+    latest = max(months) if months else None
+    if monthly.empty:
+        metrics = pd.DataFrame(columns=METRIC_COLUMNS)
+    else:
+        monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
+        counts = _period_counts(monthly, periods)
+        counts["months_present"] = _months_present(periods, _area_spans(con), counts)
+        designation = counts.breakdown == "designation"
+        if designation.any():  # before/after designation: months in that phase of the period
+            counts.loc[designation, "months_present"] = counts.loc[designation].apply(
+                lambda r: _phase_months(con, periods, r), axis=1
+            )
+        metrics = compute_metrics(counts, _population(con), periods)
+        names = _area_names(con)
+        metrics.insert(
+            2,
+            "area_name",
+            [
+                names.get((k, c), c)
+                for k, c in zip(metrics.area_kind, metrics.area_code, strict=True)
+            ],
+        )
+        metrics = (
+            metrics[METRIC_COLUMNS]
+            .sort_values(
+                [
+                    "area_kind",
+                    "area_code",
+                    "period",
+                    "basis",
+                    "grp",
+                    "breakdown",
+                    "category",
+                    "measure",
+                ],
+                kind="stable",
+            )
+            .reset_index(drop=True)
+        )
+    published = publishable(metrics, rules)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM metrics")
+        con.execute("DELETE FROM published_metrics")
+        con.register("_new_metrics", metrics)
+        con.execute("INSERT INTO metrics BY NAME SELECT * FROM _new_metrics")
+        con.unregister("_new_metrics")
+        con.register("_new_published", published)
+        con.execute("INSERT INTO published_metrics BY NAME SELECT * FROM _new_published")
+        con.unregister("_new_published")
+        con.execute(
+            "INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, ?, ?, ?)",
+            [state, latest, len(metrics)],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return MetricsReport(
+        rows=len(metrics),
+        published_rows=int(published.reason.isna().sum()),
+        suppressed_rows=int(published.reason.notna().sum()),
+        latest_month=latest,
+        state_hash=state,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _phase_months(con: duckdb.DuckDBPyConnection, periods: pd.DataFrame, row) -> int:
+    """Months of a period before designation ('before') or after it ended ('after_end')."""
+    found = con.execute(
+        "SELECT min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' "
+        "AND code = ?",
+        [row.area_code],
+    ).fetchone()
+    start, end = found if found else (None, None)
+    months = periods.loc[periods.period == row.period, "month"]
+    if row.category == "before":
+        return int(sum(1 for m in months if start is not None and m < start))
+    return int(sum(1 for m in months if end is not None and _month_add(m, 1) > end))

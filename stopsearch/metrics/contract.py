@@ -1,0 +1,160 @@
+"""The published metrics contract: every measure with its unit and definition, in one place.
+
+The metrics builder writes these measures, the suppression step filters them, the site renders
+them and the extracts' data dictionary describes them, all from this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AREA_KINDS = ("force", "local_authority", "ward", "neighbourhood", "priority_area")
+BROAD_GROUPS = ("Asian", "Black", "Mixed", "White", "Other")
+ALL_GROUPS = ("All", *BROAD_GROUPS, "Not stated", "Unknown")
+COMPARISON_GROUPS = ("Asian", "Black", "Mixed", "Other")  # each vs White
+BREAKDOWNS = (
+    "total",
+    "legislation",
+    "object_group",
+    "age_range",
+    "type",
+    "outcome_class",
+    "priority",
+    "designation",
+)
+PERIOD_KINDS = ("rolling", "year", "month")
+LATEST_12 = "latest-12"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One published measure."""
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+    kind: str  # count | rate | ratio | share
+
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in (
+        Measure(
+            "searches",
+            "Searches",
+            "searches",
+            "Number of stop-and-search records. With basis self_defined or officer_defined and a"
+            " group, only person searches (Person search, Person and Vehicle search) of people in"
+            " that group.",
+            "count",
+        ),
+        Measure(
+            "population",
+            "Residents",
+            "people",
+            "Usual residents of the group in the area (Census), aggregated from small areas by"
+            " the method recorded for the layer.",
+            "count",
+        ),
+        Measure(
+            "search_rate",
+            "Searches per 1,000 residents (annualised)",
+            "searches per 1,000 residents per year",
+            "1000 x N_g / (P_g x m / 12): person searches of people self-defining as group g,"
+            " over residents of group g, annualised by the m months actually present.",
+            "rate",
+        ),
+        Measure(
+            "disproportionality_ratio",
+            "Disproportionality ratio vs White",
+            "ratio",
+            "rate_g / rate_White, with a 95% confidence interval (see methodology for the"
+            " method). Shown only when both counts are at least the ratio threshold.",
+            "ratio",
+        ),
+        Measure(
+            "dr_unknown_low",
+            "Ratio, lower bound if every unstated search were White",
+            "ratio",
+            "(N_g/P_g) / ((N_W+U)/P_W), U = person searches with ethnicity not stated or unknown.",
+            "ratio",
+        ),
+        Measure(
+            "dr_unknown_high",
+            "Ratio, upper bound if every unstated search were group g",
+            "ratio",
+            "((N_g+U)/P_g) / (N_W/P_W), U = person searches with ethnicity not stated or unknown.",
+            "ratio",
+        ),
+        Measure(
+            "positive_outcome_rate",
+            "Positive-outcome rate",
+            "share",
+            "Searches with a positive outcome (anything but no further action) over searches"
+            " with a known outcome, with a Wilson 95% interval.",
+            "share",
+        ),
+        Measure(
+            "arrest_rate",
+            "Arrest rate",
+            "share",
+            "Searches ending in arrest over all searches, with a Wilson 95% interval.",
+            "share",
+        ),
+        Measure(
+            "find_rate",
+            "Find rate (outcome linked to the object searched for)",
+            "share",
+            "Searches with a positive outcome linked to the object of search over searches with"
+            " a known outcome, with a Wilson 95% interval.",
+            "share",
+        ),
+        Measure(
+            "contradictory_outcomes",
+            "No further action but marked linked",
+            "searches",
+            "Searches recorded as no further action yet marked as linked to the object of"
+            " search: contradictory, counted and reported, never treated as finds.",
+            "count",
+        ),
+        Measure(
+            "unstated_share",
+            "Ethnicity not stated",
+            "share",
+            "Person searches whose self-defined ethnicity is not stated or missing, over all"
+            " person searches.",
+            "share",
+        ),
+        Measure(
+            "no_location_share",
+            "Without a location",
+            "share",
+            "Searches published without coordinates (force level only: they cannot be placed).",
+            "share",
+        ),
+        Measure(
+            "outside_area_share",
+            "Outside every ward",
+            "share",
+            "Located searches that fall outside every ward of the layer in force.",
+            "share",
+        ),
+        Measure(
+            "near_boundary_share",
+            "Within 50 m of a ward boundary",
+            "share",
+            "Located searches within 50 m of their ward's boundary: snapped locations may have"
+            " moved them across it.",
+            "share",
+        ),
+        Measure(
+            "ward_concentration",
+            "Share of wards holding half of all searches",
+            "share",
+            "The smallest share of wards whose searches add up to at least half of all located"
+            " searches (lower = more concentrated).",
+            "share",
+        ),
+    )
+}
