@@ -147,12 +147,18 @@ def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if frame.empty:
         return frame
     force_rows = []
-    small = frame[frame.area_kind == "local_authority"]
-    if small.empty:
-        small = frame[frame.area_kind == "small_area"]
     forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM loads").fetchall()]
-    if len(forces) == 1 and not small.empty:
-        by_group = small.groupby("grp", as_index=False)["persons"].sum()
+    # The force's local authorities: parents of its wards, or the local-authority layer.
+    own = {
+        code
+        for (code,) in con.execute(
+            "SELECT DISTINCT parent_code FROM areas WHERE kind = 'ward' AND parent_code IS NOT "
+            "NULL UNION SELECT DISTINCT code FROM areas WHERE kind = 'local_authority'"
+        ).fetchall()
+    }
+    authorities = frame[(frame.area_kind == "local_authority") & frame.area_code.isin(own)]
+    if len(forces) == 1 and not authorities.empty:
+        by_group = authorities.groupby("grp", as_index=False)["persons"].sum()
         by_group.insert(0, "area_code", forces[0])
         by_group.insert(0, "area_kind", "force")
         force_rows.append(by_group)
