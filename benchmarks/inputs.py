@@ -48,6 +48,12 @@ def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) ->
         [str(folder / "**" / "*-stop-and-search.csv")],
     )
     n_src = con.execute("SELECT count(*) FROM src").fetchone()[0]
+    snap_back = REAL_WARDS.is_file() and REAL_STOPS.is_dir()
+    if snap_back:  # jittered points that leave the county go back to their snap point
+        from stopsearch.warehouse import load_spatial
+
+        load_spatial(con)
+        con.execute("CREATE TABLE wards AS SELECT geom FROM ST_Read(?)", [str(REAL_WARDS)])
     files = -(-total_rows // rows_per_file)
     for i in range(files):
         rows = min(rows_per_file, total_rows - i * rows_per_file)
@@ -56,9 +62,7 @@ def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) ->
             out / f"{year:04d}-{month:02d}" / f"{year:04d}-{month:02d}-{FORCE}-stop-and-search.csv"
         )
         path.parent.mkdir(exist_ok=True)
-        con.execute(
-            f"""
-            COPY (
+        jittered = f"""
                 SELECT s."Type",
                     printf('%04d-%02d-%02d', {year}, {month}, 1 + (hash(r.i, {seed}) % 28))
                         || substr(s."Date", 11) AS "Date",
@@ -78,8 +82,26 @@ def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) ->
                 FROM range({i * rows_per_file}, {i * rows_per_file + rows}) r(i)
                 JOIN src s ON s.k = 1 + (r.i % {n_src})
                 ORDER BY r.i
-            ) TO '{path}' (HEADER, DELIMITER ',')
+        """
+        if snap_back:
+            numbered = jittered.replace('SELECT s."Type",', 'SELECT r.i, s.k, s."Type",', 1)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE j AS {numbered}")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE inside AS SELECT DISTINCT j.i FROM j JOIN wards w "
+                'ON ST_DWithin(w.geom, ST_Point(j."Longitude"::DOUBLE, j."Latitude"::DOUBLE), 0) '
+                'WHERE j."Latitude" IS NOT NULL'
+            )
+            query = """
+                SELECT j.* EXCLUDE (i, k) REPLACE (
+                    CASE WHEN j."Latitude" IS NULL OR n.i IS NOT NULL THEN j."Latitude"
+                         ELSE s."Latitude" END AS "Latitude",
+                    CASE WHEN j."Latitude" IS NULL OR n.i IS NOT NULL THEN j."Longitude"
+                         ELSE s."Longitude" END AS "Longitude")
+                FROM j JOIN src s ON s.k = j.k LEFT JOIN inside n ON n.i = j.i
+                ORDER BY j.i
             """
-        )
+        else:
+            query = jittered
+        con.execute(f"COPY ({query}) TO '{path}' (HEADER, DELIMITER ',')")
     marker.write_text("ok")
     return out

@@ -1,0 +1,127 @@
+"""End-to-end benchmark (not a test): `nox -s bench`, or `python benchmarks/bench.py [ROWS...]`.
+
+For each size it makes inputs from the real months (inputs.py), then runs, each in its own
+process and three times (median): our whole publish (ingest, join, metrics, extracts, site), the
+hardware floor (DuckDB read_csv + ST_DWithin join + group by) and the naive analyst script
+(pandas + geopandas sjoin + groupby). It also times the nightly incremental run: one new month
+on the largest warehouse. Results go to benchmarks/results/<date>.json and a markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inputs import FORCE, REAL_WARDS, REPO, WORK, make_inputs, source_folder  # noqa: E402
+
+RUNNER = Path(__file__).resolve().parent / "run_stage.py"
+MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def _run(*args: object) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), *map(str, args)], capture_output=True, text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median(runs: list[dict]) -> dict:
+    stages = sorted({k for r in runs for k in r["stages"]})
+    return {
+        "stages": {s: statistics.median(r["stages"].get(s, 0.0) for r in runs) for s in stages},
+        "peak_mb": max(r["peak_mb"] for r in runs),
+        "runs": runs,
+    }
+
+
+def bench_size(rows: int, repeats: int) -> dict:
+    inputs = make_inputs(rows)
+    results: dict[str, dict] = {}
+    ours = []
+    for attempt in range(repeats):
+        work = WORK / f"run-{rows}-{attempt}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        ours.append(_run("publish", inputs, MANIFEST, work))
+    results["ours"] = _median(ours)
+    results["floor"] = _median([_run("floor", inputs, REAL_WARDS) for _ in range(repeats)])
+    results["naive"] = _median([_run("naive", inputs, REAL_WARDS) for _ in range(repeats)])
+    return results
+
+
+def bench_incremental(rows: int) -> dict:
+    """One new month on the warehouse of the largest run (copied, so runs stay independent)."""
+    base = WORK / f"run-{rows}-0"
+    work = WORK / f"incremental-{rows}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copy(base / "bench.duckdb", work / "bench.duckdb")
+    inputs = make_inputs(rows)
+    extra = make_inputs(rows + 100_000)
+    months = sorted(p for p in extra.iterdir() if p.is_dir())
+    staged = work / "inputs"
+    staged.mkdir()
+    for folder in sorted(p for p in inputs.iterdir() if p.is_dir()):
+        (staged / folder.name).symlink_to(folder)
+    (staged / months[-1].name).symlink_to(months[-1])
+    return _run("incremental", work / "bench.duckdb", staged, MANIFEST, work)
+
+
+def main(sizes: list[int], repeats: int = 3) -> None:
+    _, label = source_folder()
+    report = {"date": f"{date.today()}", "inputs": label, "force": FORCE, "sizes": {}}
+    for rows in sizes:
+        report["sizes"][rows] = bench_size(rows, repeats)
+        print(f"done {rows:,}", file=sys.stderr)
+    report["incremental"] = bench_incremental(max(sizes))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{date.today()}.json"
+    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    print(table(report))
+    print(f"\nwritten to {out}")
+
+
+def table(report: dict) -> str:
+    lines = [
+        f"inputs: {report['inputs']}",
+        "| rows | ingest | join | metrics | ingest+join+metrics | export | site | total | "
+        "peak MB | floor | naive | ours/floor | ours/naive |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rows, result in report["sizes"].items():
+        s = result["ours"]["stages"]
+        core = s.get("ingest", 0) + s.get("boundaries", 0) + s.get("population", 0) + s.get(
+            "join", 0) + s.get("metrics", 0)
+        floor = result["floor"]["stages"]["total"]
+        naive = result["naive"]["stages"]["total"]
+        lines.append(
+            f"| {int(rows):,} | {s.get('ingest', 0):.2f} | "
+            f"{s.get('boundaries', 0) + s.get('population', 0) + s.get('join', 0):.2f} | "
+            f"{s.get('metrics', 0):.2f} | {core:.2f} | {s.get('export', 0):.2f} | "
+            f"{s.get('site', 0):.2f} | {s.get('total', 0):.2f} | {result['ours']['peak_mb']:,.0f} |"
+            f" {floor:.2f} | {naive:.2f} | {core / floor:.2f} | {core / naive:.2f} |"
+        )
+    inc = report.get("incremental")
+    if inc:
+        lines.append(
+            f"\nnightly incremental (one new month): {inc['stages']['total']:.2f} s, "
+            f"peak {inc['peak_mb']:,.0f} MB; stages "
+            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(inc["stages"].items()))
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    main(args or [100_000, 1_000_000, 10_000_000])
