@@ -64,6 +64,10 @@ def test_geojson(tmp_path):
 
 def test_geopackage_in_british_national_grid_is_reprojected(tmp_path):
     _frame(SQUARES, "EPSG:27700").to_file(tmp_path / "areas.gpkg", layer="wards", driver="GPKG")
+    _frame(SQUARES).to_file(tmp_path / "areas.gpkg", layer="other", driver="GPKG")
+    unnamed = _layer(tmp_path, file="areas.gpkg", code_field="code")
+    with pytest.raises(GeographyError, match="holds layers .*layer_name = 'wards'"):
+        read_layer(unnamed)
     layer = _layer(
         tmp_path, file="areas.gpkg", layer_name="wards", code_field="code", name_field="label"
     )

@@ -20,10 +20,16 @@ from stopsearch.geography.repair import check_geometries
 COLUMNS = ["code", "name", "parent_code", "valid_from", "valid_to", "repaired", "geometry"]
 
 
-def _read_gdal(source: str, layer_name: str | None, stem: str) -> gpd.GeoDataFrame:
-    """Every feature of a GDAL-readable source (all layers of a KML), with its file stem."""
+def _read_gdal(
+    source: str, layer_name: str | None, stem: str, all_layers: bool = False
+) -> gpd.GeoDataFrame:
+    """The features of a GDAL source (of every layer: KML folders), with its file stem."""
     try:
         names = [layer_name] if layer_name else [n for n, _ in pyogrio.list_layers(source)]
+        if len(names) > 1 and not all_layers:
+            raise GeographyError(
+                f"{source} holds layers {names}: name one, for example layer_name = {names[0]!r}"
+            )
         frames = [gpd.read_file(source, layer=name, engine="pyogrio") for name in names]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise GeographyError(f"cannot read {source}: {exc}") from exc
@@ -68,8 +74,11 @@ def _read_raw(layer: Layer) -> gpd.GeoDataFrame:
             sources = [(f"/vsizip/{path}/{m}", Path(m).stem) for m in members]
         if not sources:
             raise GeographyError(f"{path}: no .kml files")
-        return pd.concat([_read_gdal(s, None, stem) for s, stem in sources], ignore_index=True)
-    return _read_gdal(str(path), layer.layer_name, path.stem)
+        return pd.concat(
+            [_read_gdal(s, None, stem, all_layers=True) for s, stem in sources],
+            ignore_index=True,
+        )
+    return _read_gdal(str(path), layer.layer_name, path.stem, all_layers=layer.format == "kml")
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, layer: Layer, where: str) -> gpd.GeoDataFrame:
