@@ -1,28 +1,27 @@
--- Counts behind every metric, by area, period and breakdown. Run in order by build.py.
--- Statements are separated by lines ending in ';'; $parameters are bound by name.
+-- Counts behind every metric, by area, month and breakdown. Run in order by build.py.
+-- Statements are separated by lines ending in ';'. Strategy: aggregate the records once per
+-- family of breakdown keeping all four area columns (a small table), then unpivot the areas of
+-- that small table; never unpivot the records themselves.
 
--- One row per search with the fields metrics need and its areas (null when not placed).
-CREATE OR REPLACE TEMP TABLE _m_facts AS
+-- The fields metrics need, one row per search with its areas (null when not placed).
+CREATE OR REPLACE TEMP VIEW _m_facts AS
 SELECT
     s.search_id,
     s.force,
     s.month,
-    CAST(s.datetime AS DATE) AS day,
-    s.latitude,
-    s.longitude,
     s.is_person_search AS person,
-    s.self_defined_group::VARCHAR AS sdg,
-    s.officer_defined_group::VARCHAR AS odg,
-    s.outcome_class::VARCHAR AS outcome_class,
+    s.self_defined_group AS sdg,
+    s.officer_defined_group AS odg,
+    s.outcome_class,
     s.is_positive,
     coalesce(s.outcome_linked, false) AS linked,
     coalesce(s.legislation, 'Not recorded') AS legislation,
-    s.object_group::VARCHAR AS object_group,
+    s.object_group,
     coalesce(s.age_range::VARCHAR, 'Not recorded') AS age_range,
-    s.type::VARCHAR AS type,
+    s.type,
     s.latitude IS NOT NULL AS located,
     coalesce(a.outside_area, false) AS outside_area,
-    coalesce(a.near_boundary, false) AS near_boundary,
+    coalesce(a.near_boundary, false) AND NOT coalesce(a.outside_area, false) AS near,
     s.force AS area_force,
     a.la_code AS area_local_authority,
     a.ward_code AS area_ward,
@@ -32,100 +31,125 @@ LEFT JOIN search_areas AS a USING (search_id);
 
 -- Priority-area membership regardless of date (for before/after designation), by location.
 CREATE OR REPLACE TEMP TABLE _m_priority AS
-SELECT f.search_id, p.code AS area_code, p.valid_from, p.valid_to
-FROM _m_facts AS f
+SELECT s.search_id, p.code AS area_code, p.valid_from, p.valid_to,
+       CAST(s.datetime AS DATE) AS day
+FROM searches AS s
 JOIN areas AS p
   ON p.kind = 'priority_area'
- AND ST_Intersects(p.geom, ST_Point(f.longitude, f.latitude))
-WHERE f.located;
+ AND ST_Intersects(p.geom, ST_Point(s.longitude, s.latitude))
+WHERE s.latitude IS NOT NULL;
 
 -- Searches inside a priority area while it was designated (force-level inside/outside split).
 CREATE OR REPLACE TEMP TABLE _m_inside AS
 SELECT DISTINCT search_id
-FROM _m_priority AS p
-JOIN _m_facts AS f USING (search_id)
-WHERE (p.valid_from IS NULL OR f.day >= p.valid_from)
-  AND (p.valid_to IS NULL OR f.day <= p.valid_to);
+FROM _m_priority
+WHERE (valid_from IS NULL OR day >= valid_from) AND (valid_to IS NULL OR day <= valid_to);
 
--- Searches in long form by area: one row per (search, area kind, area code).
-CREATE OR REPLACE TEMP VIEW _m_by_area AS
+-- One scan of the records, aggregated per (month, all four areas) for every family of
+-- breakdown at once (grouping sets); the areas are unpivoted afterwards from this small table.
+CREATE OR REPLACE TEMP TABLE _m_grain AS
 SELECT
-    f.* EXCLUDE (area_force, area_local_authority, area_ward, area_neighbourhood),
-    u.area_kind,
-    u.area_code,
-    '' AS phase
-FROM _m_facts AS f
-JOIN (
-    SELECT search_id, replace(area_col, 'area_', '') AS area_kind, area_code
-    FROM (
-        UNPIVOT (SELECT search_id, area_force, area_local_authority, area_ward,
-                        area_neighbourhood FROM _m_facts)
-        ON area_force, area_local_authority, area_ward, area_neighbourhood
-        INTO NAME area_col VALUE area_code
-    )
-) AS u USING (search_id)
-UNION ALL BY NAME
-SELECT
-    f.* EXCLUDE (area_force, area_local_authority, area_ward, area_neighbourhood),
-    'priority_area' AS area_kind,
-    p.area_code,
-    CASE WHEN p.valid_from IS NOT NULL AND f.day < p.valid_from THEN 'before'
-         WHEN p.valid_to IS NOT NULL AND f.day > p.valid_to THEN 'after_end'
-         ELSE 'designated' END AS phase
-FROM _m_facts AS f
-JOIN _m_priority AS p USING (search_id);
+    force, month, area_force, area_local_authority, area_ward, area_neighbourhood,
+    CASE WHEN GROUPING(sdg) = 0 THEN 'self_defined'
+         WHEN GROUPING(odg) = 0 THEN 'officer_defined' ELSE 'none' END AS basis,
+    CASE WHEN GROUPING(sdg) = 0 THEN sdg::VARCHAR
+         WHEN GROUPING(odg) = 0 THEN odg::VARCHAR ELSE 'All' END AS grp,
+    CASE WHEN GROUPING(outcome_class) = 0 THEN 'outcome_class'
+         WHEN GROUPING(legislation) = 0 THEN 'legislation'
+         WHEN GROUPING(object_group) = 0 THEN 'object_group'
+         WHEN GROUPING(age_range) = 0 THEN 'age_range'
+         WHEN GROUPING(type) = 0 THEN 'type' ELSE 'total' END AS breakdown,
+    CASE WHEN GROUPING(outcome_class) = 0 THEN outcome_class::VARCHAR
+         WHEN GROUPING(legislation) = 0 THEN legislation
+         WHEN GROUPING(object_group) = 0 THEN object_group::VARCHAR
+         WHEN GROUPING(age_range) = 0 THEN age_range
+         WHEN GROUPING(type) = 0 THEN type::VARCHAR ELSE '' END AS category,
+    GROUPING(person) = 0 AND NOT person AS drop_row,
+    count(*) AS searches,
+    count(is_positive) AS known,
+    count(*) FILTER (WHERE is_positive) AS positive,
+    count(*) FILTER (WHERE outcome_class = 'arrest') AS arrests,
+    count(*) FILTER (WHERE is_positive AND linked) AS finds,
+    count(*) FILTER (WHERE outcome_class = 'no further action' AND linked) AS contradictory,
+    count(*) FILTER (WHERE located) AS located,
+    count(*) FILTER (WHERE located AND outside_area) AS outside,
+    count(*) FILTER (WHERE near) AS near
+FROM _m_facts
+GROUP BY GROUPING SETS (
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood, person, sdg),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood, person, odg),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood,
+     outcome_class),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood, legislation),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood,
+     object_group),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood, age_range),
+    (force, month, area_force, area_local_authority, area_ward, area_neighbourhood, type)
+);
 
--- Monthly counts per area and family of breakdown; every later figure is a sum of these.
+-- Small: only the records in priority areas.
+CREATE OR REPLACE TEMP TABLE _m_priority_facts AS
+SELECT f.* FROM _m_facts AS f WHERE search_id IN (SELECT search_id FROM _m_priority);
+
+-- Monthly counts per area (areas unpivoted from the small grain table), plus priority areas
+-- and the force-level inside/outside split. Every later figure is a sum of these.
 CREATE OR REPLACE TEMP TABLE _m_monthly AS
-WITH base AS (SELECT * FROM _m_by_area)
-SELECT area_kind, area_code, force, month, 'self_defined' AS basis, sdg AS grp,
-       'total' AS breakdown, '' AS category,
-       count(*) AS searches,
-       count(is_positive) AS known,
-       count(*) FILTER (WHERE is_positive) AS positive,
-       count(*) FILTER (WHERE outcome_class = 'arrest') AS arrests,
-       count(*) FILTER (WHERE is_positive AND linked) AS finds,
-       count(*) FILTER (WHERE outcome_class = 'no further action' AND linked) AS contradictory,
-       count(*) FILTER (WHERE located) AS located,
-       count(*) FILTER (WHERE located AND outside_area) AS outside,
-       count(*) FILTER (WHERE located AND near_boundary AND NOT outside_area) AS near
-FROM base WHERE person AND phase IN ('', 'designated')
-GROUP BY ALL
-UNION ALL
-SELECT area_kind, area_code, force, month, 'officer_defined', odg, 'total', '',
-       count(*), count(is_positive), count(*) FILTER (WHERE is_positive),
-       count(*) FILTER (WHERE outcome_class = 'arrest'),
-       count(*) FILTER (WHERE is_positive AND linked),
-       count(*) FILTER (WHERE outcome_class = 'no further action' AND linked),
-       count(*) FILTER (WHERE located), count(*) FILTER (WHERE located AND outside_area),
-       count(*) FILTER (WHERE located AND near_boundary AND NOT outside_area)
-FROM base WHERE person AND phase IN ('', 'designated')
-GROUP BY ALL
-UNION ALL
-SELECT area_kind, area_code, force, month, 'none', 'All',
-       CASE WHEN phase IN ('', 'designated') THEN 'total' ELSE 'designation' END,
-       CASE WHEN phase IN ('', 'designated') THEN '' ELSE phase END,
-       count(*), count(is_positive), count(*) FILTER (WHERE is_positive),
-       count(*) FILTER (WHERE outcome_class = 'arrest'),
-       count(*) FILTER (WHERE is_positive AND linked),
-       count(*) FILTER (WHERE outcome_class = 'no further action' AND linked),
-       count(*) FILTER (WHERE located), count(*) FILTER (WHERE located AND outside_area),
-       count(*) FILTER (WHERE located AND near_boundary AND NOT outside_area)
-FROM base
-GROUP BY ALL
-UNION ALL
-SELECT area_kind, area_code, force, month, 'none', 'All',
-       CASE breakdown WHEN 'outcome_class_cat' THEN 'outcome_class' ELSE breakdown END, category,
-       count(*), count(is_positive), count(*) FILTER (WHERE is_positive),
-       count(*) FILTER (WHERE outcome_class = 'arrest'),
-       count(*) FILTER (WHERE is_positive AND linked),
-       count(*) FILTER (WHERE outcome_class = 'no further action' AND linked),
-       0, 0, 0
+SELECT replace(area_col, 'area_', '') AS area_kind, area_code, force, month, basis, grp,
+       breakdown, category,
+       sum(searches) AS searches, sum(known) AS known, sum(positive) AS positive,
+       sum(arrests) AS arrests, sum(finds) AS finds, sum(contradictory) AS contradictory,
+       sum(located) AS located, sum(outside) AS outside, sum(near) AS near
 FROM (
-    UNPIVOT (SELECT area_kind, area_code, force, month, is_positive, linked, outcome_class,
-                    outcome_class AS outcome_class_cat, legislation, object_group, age_range,
-                    type
-             FROM base WHERE phase IN ('', 'designated'))
+    UNPIVOT (SELECT * EXCLUDE (drop_row) FROM _m_grain WHERE NOT drop_row)
+    ON area_force, area_local_authority, area_ward, area_neighbourhood
+    INTO NAME area_col VALUE area_code
+)
+GROUP BY ALL
+UNION ALL
+SELECT 'priority_area', p.area_code, f.force, f.month,
+       CASE WHEN fam.basis = 'self' THEN 'self_defined'
+            WHEN fam.basis = 'officer' THEN 'officer_defined' ELSE 'none' END,
+       CASE WHEN fam.basis = 'self' THEN f.sdg::VARCHAR
+            WHEN fam.basis = 'officer' THEN f.odg::VARCHAR ELSE 'All' END,
+       CASE WHEN fam.basis = 'none' AND NOT designated THEN 'designation' ELSE 'total' END,
+       CASE WHEN fam.basis = 'none' AND NOT designated THEN phase ELSE '' END,
+       count(*), count(f.is_positive), count(*) FILTER (WHERE f.is_positive),
+       count(*) FILTER (WHERE f.outcome_class = 'arrest'),
+       count(*) FILTER (WHERE f.is_positive AND f.linked),
+       count(*) FILTER (WHERE f.outcome_class = 'no further action' AND f.linked),
+       count(*) FILTER (WHERE f.located), count(*) FILTER (WHERE f.located AND f.outside_area),
+       count(*) FILTER (WHERE f.near)
+FROM _m_priority_facts AS f
+JOIN (
+    SELECT search_id, area_code,
+           (valid_from IS NULL OR day >= valid_from) AND (valid_to IS NULL OR day <= valid_to)
+               AS designated,
+           CASE WHEN valid_from IS NOT NULL AND day < valid_from THEN 'before'
+                ELSE 'after_end' END AS phase
+    FROM _m_priority
+) AS p USING (search_id)
+CROSS JOIN (VALUES ('self'), ('officer'), ('none')) AS fam(basis)
+WHERE (fam.basis = 'none' OR (f.person AND p.designated))
+GROUP BY ALL
+UNION ALL
+SELECT 'priority_area', area_code, force, month, 'none', 'All',
+       CASE breakdown WHEN 'outcome_class_cat' THEN 'outcome_class' ELSE breakdown END,
+       category,
+       count(*), count(is_positive), count(*) FILTER (WHERE is_positive),
+       count(*) FILTER (WHERE outcome_class = 'arrest'),
+       count(*) FILTER (WHERE is_positive AND linked),
+       count(*) FILTER (WHERE outcome_class = 'no further action' AND linked), 0, 0, 0
+FROM (
+    UNPIVOT (
+        SELECT p.area_code, f.force, f.month, f.is_positive, f.linked, f.outcome_class,
+               f.outcome_class::VARCHAR AS outcome_class_cat, f.legislation,
+               f.object_group::VARCHAR AS object_group, f.age_range, f.type::VARCHAR AS type
+        FROM _m_priority_facts AS f
+        JOIN _m_priority AS p USING (search_id)
+        WHERE (p.valid_from IS NULL OR p.day >= p.valid_from)
+          AND (p.valid_to IS NULL OR p.day <= p.valid_to)
+    )
     ON outcome_class_cat, legislation, object_group, age_range, type
     INTO NAME breakdown VALUE category
 )
