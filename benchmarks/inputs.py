@@ -18,7 +18,7 @@ SHARED = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / 
 REAL_STOPS = SHARED / "police" / "stop-and-search" / "west-midlands"
 REAL_WARDS = SHARED / "boundaries" / "west-midlands-wards-2013.geojson"
 WORK = REPO / "benchmarks" / "work"
-FORCE = "benchshire"
+FORCE = "west-midlands"  # the real ward layer joins only this force's records
 
 
 def source_folder() -> tuple[Path, str]:
@@ -33,9 +33,16 @@ def source_folder() -> tuple[Path, str]:
     return demo / "records", "fictional demo records"
 
 
-def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) -> Path:
-    """Write ceil(total/rows_per_file) monthly files of `rows_per_file` rows; reuse if present."""
-    out = WORK / f"inputs-{total_rows}"
+def make_inputs(
+    total_rows: int, months: int = 10, start: tuple[int, int] = (2011, 4), seed: int = 7
+) -> Path:
+    """Write `months` monthly files holding `total_rows` rows between them; reuse if present.
+
+    The default window (from April 2011) lies inside both the 2013 ward layer (to May 2018) and
+    the 2011 LSOA layer.
+    """
+    rows_per_file = -(-total_rows // months)
+    out = WORK / f"inputs-{total_rows}-{months}-{start[0]}{start[1]:02d}"
     marker = out / ".complete"
     if marker.exists():
         return out
@@ -57,7 +64,8 @@ def make_inputs(total_rows: int, rows_per_file: int = 100_000, seed: int = 7) ->
     files = -(-total_rows // rows_per_file)
     for i in range(files):
         rows = min(rows_per_file, total_rows - i * rows_per_file)
-        year, month = 2010 + i // 12, i % 12 + 1
+        index = start[0] * 12 + start[1] - 1 + i
+        year, month = index // 12, index % 12 + 1
         path = (
             out / f"{year:04d}-{month:02d}" / f"{year:04d}-{month:02d}-{FORCE}-stop-and-search.csv"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,86 @@ def status(ctx: click.Context, as_json: bool) -> None:
     _emit(as_json, payload, "\n".join(lines))
 
 
+class MonthsType(click.ParamType):
+    """latest, all, or a comma-separated list of YYYY-MM months."""
+
+    name = "MONTHS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from stopsearch.config import parse_months
+        from stopsearch.errors import ConfigError
+
+        try:
+            return parse_months(value)
+        except ConfigError:
+            self.fail(f"{value!r} is not a month list; for example: latest, all or 2023-01,2023-02")
+
+
+class ForceIdType(click.ParamType):
+    """A data.police.uk force id such as west-midlands."""
+
+    name = "FORCE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
+            self.fail(f"{value!r} is not a data.police.uk force id; for example: west-midlands")
+        return value
+
+
+def _publish_config(ctx: click.Context, config: Path | None, **options: Any):
+    """The configuration file (or the demo) with command-line values on top."""
+    from stopsearch.config import PublishConfig, Suppression, load_config
+
+    base = load_config(config) if config is not None else PublishConfig()
+    db_given = ctx.parent is not None and ctx.parent.get_parameter_source("db") not in (
+        None,
+        click.core.ParameterSource.DEFAULT,
+    )
+    if db_given or config is None:
+        options["warehouse"] = ctx.obj["db"]
+    thresholds = {
+        key: options.pop(key)
+        for key in ("min_count", "min_rate_count", "min_rate_population", "min_ratio_count")
+    }
+    given = {k: v for k, v in thresholds.items() if v is not None}
+    if given:
+        options["suppression"] = Suppression(**{**vars(base.suppression), **given})
+    sources = options.pop("source")
+    if sources:
+        options["paths"] = tuple(base.paths) + tuple(sources)
+        options["demo"] = False
+    if options.get("police_api") or options.get("force"):
+        options["demo"] = False
+    return base.with_overrides(**options)
+
+
+def _stage_printer(quiet: bool, as_json: bool):
+    """Progress: a bar on a terminal, plain log lines otherwise, nothing with --quiet/--json."""
+    if quiet or as_json:
+        return None
+    if sys.stderr.isatty():
+        from stopsearch.publish import STAGES
+
+        bar = click.progressbar(length=len(STAGES), label="publishing", file=sys.stderr)
+        seen: set[str] = set()
+
+        def on_stage(name: str) -> None:
+            if name in STAGES and name not in seen:
+                seen.add(name)
+                bar.label = f"publishing: {name}"
+                bar.update(1)
+
+        return on_stage
+    started = time.monotonic()
+
+    def log(name: str) -> None:
+        click.echo(f"[{time.monotonic() - started:7.1f}s] stage {name}", err=True)
+
+    return log
+
+
 @main.command()
 @click.option(
     "--config",
@@ -199,20 +280,275 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder holding releases/ and the `current` link [default: stopsearch-site].",
+)
+@click.option(
+    "--police-force",
+    "force",
+    type=ForceIdType(),
+    default=None,
+    help="data.police.uk force id, e.g. west-midlands.",
+)
+@click.option(
+    "--months",
+    type=MonthsType(),
+    default=None,
+    help="latest, all, or months such as 2023-01,2023-02.",
+)
+@click.option(
+    "--police-api/--no-police-api",
+    default=None,
+    help="Fetch each available month from the data.police.uk API.",
+)
+@click.option(
+    "--api-url",
+    "police_api_url",
+    default=None,
+    help="Base URL of the police API (for a mirror or a test server).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for raw responses with checksums.",
+)
+@click.option(
+    "--source",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Local CSV/JSON file, folder or archive zip to load too (repeatable).",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Boundary manifest (boundaries/*.toml).",
+)
+@click.option(
+    "--keep",
+    "releases_kept",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of releases to keep [default: 5].",
+)
+@click.option(
+    "--record-level",
+    type=click.Choice(["auto", "on", "off"]),
+    default=None,
+    help="Publish the record-level searches extract (auto: only for data.police.uk).",
+)
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Counts below this (and above 0) are shown as '<N' [default: 5].",
+)
+@click.option(
+    "--min-rate-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest searches for a rate [default: 10].",
+)
+@click.option(
+    "--min-rate-population",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest residents for a rate [default: 100].",
+)
+@click.option(
+    "--min-ratio-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest searches in each group for a ratio [default: 5].",
+)
+@click.option("--rebuild", is_flag=True, help="Build a new release even if nothing changed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output; only errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.pass_context
+def publish(
+    ctx: click.Context,
+    config: Path | None,
+    out: Path | None,
+    force: str | None,
+    months: Any,
+    police_api: bool | None,
+    police_api_url: str | None,
+    cache: Path | None,
+    source: tuple[Path, ...],
+    manifest: Path | None,
+    releases_kept: int | None,
+    record_level: str | None,
+    min_count: int | None,
+    min_rate_count: int | None,
+    min_rate_population: int | None,
+    min_ratio_count: int | None,
+    rebuild: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """The nightly job: fetch, update the warehouse, build and switch to a new release.
+
+    \b
+    Exit codes: 0 success; 3 success but rows or files were rejected;
+    1 failure (the previous release is still live); 75 another run holds the lock.
+    """
+    from stopsearch.publish import EXIT_LOCKED, run_publish
+    from stopsearch.release import LockHeld
+
+    levels = {"auto": "auto", "on": True, "off": False, None: None}
+    settings = _publish_config(
+        ctx,
+        config,
+        output=out,
+        force=force,
+        months=months,
+        police_api=police_api,
+        police_api_url=police_api_url,
+        cache=cache,
+        source=source,
+        manifest=manifest,
+        releases_kept=releases_kept,
+        record_level=levels[record_level],
+        min_count=min_count,
+        min_rate_count=min_rate_count,
+        min_rate_population=min_rate_population,
+        min_ratio_count=min_ratio_count,
+    )
+    try:
+        result = run_publish(
+            settings, force_rebuild=rebuild, on_stage=_stage_printer(quiet, as_json)
+        )
+    except LockHeld as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    if not quiet or as_json:
+        _emit(as_json, result.as_json(), result.human())
+    ctx.exit(result.exit_code)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
     default=Path("stopsearch-site"),
     show_default=True,
     help="Output folder.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def rollback(out: Path, as_json: bool) -> None:
+    """Point `current` back at the release before it."""
+    from stopsearch.release import rollback as switch_back
+    from stopsearch.release import run_lock
+
+    with run_lock(out):
+        previous = switch_back(out)
+    _emit(as_json, {"current": previous.name}, f"current is now {previous.name}")
+
+
+@main.command()
+@click.option(
+    "--police-force",
+    "force",
+    type=ForceIdType(),
+    required=True,
+    help="data.police.uk force id, e.g. west-midlands.",
+)
+@click.option(
+    "--months",
+    type=MonthsType(),
+    default="latest",
+    show_default=True,
+    help="latest, all, or months such as 2023-01,2023-02.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cache"),
+    show_default=True,
+    help="Cache folder.",
+)
+@click.option(
+    "--api-url",
+    default="https://data.police.uk",
+    show_default=True,
+    help="Base URL of the police API.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
-def publish(ctx: click.Context, config: Path | None, out: Path, as_json: bool) -> None:
-    """The nightly job: fetch, ingest, and publish (on the demo data when no config is given)."""
-    from stopsearch.publish import run_publish
+def fetch(
+    ctx: click.Context, force: str, months: Any, cache: Path, api_url: str, as_json: bool
+) -> None:
+    """Fetch stop-and-search months from data.police.uk into the cache (no ingest)."""
+    from stopsearch.sources import Cache, PoliceAPI, fetch_force
+
+    report = fetch_force(PoliceAPI(base_url=api_url), Cache(cache), force, months)
+    payload = {"lines": report.lines(), "ok": report.ok}
+    _emit(as_json, payload, "\n".join(report.lines()))
+    ctx.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@main.command("build-site")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site-build"),
+    show_default=True,
+    help="Folder to write pages into.",
+)
+@click.option(
+    "--templates",
+    "template_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of templates that override the shipped ones (repeatable).",
+)
+@click.option("--demo/--no-demo", default=False, help="Show the fictional-data banner.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.pass_context
+def build_site_command(
+    ctx: click.Context, out: Path, template_dirs: tuple[Path, ...], demo: bool, as_json: bool
+) -> None:
+    """Render the site from the warehouse's publishable metrics."""
+    from stopsearch.outputs.site import build_site
 
     with _connect(ctx) as con:
-        result = run_publish(con, config=config, out=out)
-    _emit(as_json, result.as_json(), result.human())
-    ctx.exit(result.exit_code)
+        report = build_site(con, out, demo=demo, template_dirs=template_dirs)
+    _emit(
+        as_json,
+        {"pages": len(report.pages), "bytes": report.total_bytes},
+        f"Wrote {len(report.pages)} pages ({report.total_bytes:,} bytes) to {out}",
+    )
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("downloads"),
+    show_default=True,
+    help="Folder to write files into.",
+)
+@click.option(
+    "--record-level/--no-record-level",
+    default=True,
+    show_default=True,
+    help="Also write the record-level searches files.",
+)
+@click.option("--demo/--no-demo", default=False, help="Label the files as fictional data.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.pass_context
+def export(ctx: click.Context, out: Path, record_level: bool, demo: bool, as_json: bool) -> None:
+    """Write GeoParquet, CSV and GeoJSON extracts with a data package description."""
+    from stopsearch.outputs.extracts import export as write_extracts
+
+    with _connect(ctx) as con:
+        report = write_extracts(con, out, record_level=record_level, demo=demo)
+    _emit(
+        as_json,
+        {"files": [f.name for f in report.files]},
+        "\n".join(f"{f.name}: {f.bytes:,} bytes" for f in report.files),
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -116,5 +116,5 @@ def test_publish_rejects_a_bad_config(runner, tmp_path):
         ],
     )
     assert result.exit_code == 1
-    assert "[sources] paths must be a list" in result.output
-    assert 'e.g. paths = ["data/police"]' in result.output
+    assert "[sources] paths: must be a list" in result.output
+    assert 'for example: paths = ["data/police"]' in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable
@@ -71,6 +72,15 @@ def _from_zip(path: Path) -> list[SourceFile]:
     return found
 
 
+def _walk(folder: Path) -> list[Path]:
+    """Every file under `folder`, following symlinked folders (operators link month folders)."""
+    files = []
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs.sort()
+        files += [Path(root) / name for name in names]
+    return sorted(f for f in files if f.is_file())
+
+
 def discover(paths: Iterable[str | Path]) -> list[SourceFile]:
     """Every stop-and-search file under `paths`, sorted by force, month and name.
 
@@ -83,10 +93,10 @@ def discover(paths: Iterable[str | Path]) -> list[SourceFile]:
         if not path.exists():
             raise IngestError(f"{path}: no such file or folder")
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and FILE_NAME.match(child.name):
+            for child in _walk(path):
+                if FILE_NAME.match(child.name):
                     found.append(_from_path(child))
-                elif child.is_file() and child.suffix.lower() == ".zip":
+                elif child.suffix.lower() == ".zip":
                     found.extend(_from_zip(child))
         elif path.suffix.lower() == ".zip":
             found.extend(_from_zip(path))

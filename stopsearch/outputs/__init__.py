@@ -1,0 +1,1 @@
+"""Outputs: the public site and the extracts for the scrutiny panel."""

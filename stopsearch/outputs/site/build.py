@@ -1,0 +1,496 @@
+"""Render `site_template/` with the published figures into a folder any static server can serve.
+
+Output is deterministic: the same warehouse and arguments give the same bytes (sorted
+iteration, fixed number formatting, stable element ids, no clock). Nothing is requested from
+another origin: Leaflet and jQuery are copied from the XStatic packages, there is no tile layer
+unless one is configured, and every page carries a Content-Security-Policy that forbids other
+origins.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import jinja2
+
+from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES
+from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
+from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
+from stopsearch.outputs.site import data, pages, text
+from stopsearch.outputs.site.webmap import build_map_view
+
+DEFAULT_TEMPLATES = Path(__file__).parents[2] / "site_template"  # -> ../site_template
+DEMO_BANNER = "Fictional demonstration data: not real places, people or police records."
+OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+TOP_PAGES = (
+    ("index.html", "Overview"),
+    ("map.html", "Map"),
+    ("areas/index.html", "Areas"),
+    ("methodology.html", "Methodology"),
+    ("coverage.html", "Data coverage"),
+    ("downloads.html", "Downloads"),
+    ("about.html", "About"),
+)
+RATIO_METHODS = {
+    "wald": (
+        "log-scale Wald interval: exp(ln DR ± 1.96 × √(1/N_g + 1/N_W)), where N_g and N_W are"
+        " the person searches of the group and of White people. Simulation over realistic"
+        " counts put its coverage between 95% and 96%; it has a closed form that anyone can"
+        " recompute from the published counts."
+    ),
+    "exact": (
+        "exact conditional (Clopper-Pearson) interval: N_g given N_g + N_W is binomial, and its"
+        " interval is transformed to the ratio scale with the populations fixed."
+    ),
+    "midp": (
+        "mid-p conditional interval: as the exact interval, with half the probability of the"
+        " observed count in each tail."
+    ),
+}
+CSV_COLUMNS = data.PUBLISHED_COLUMNS
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    """What a build wrote: pages (relative paths), total bytes, overview bytes, seconds."""
+
+    pages: list[str]
+    total_bytes: int
+    overview_bytes: int
+    seconds: float
+
+
+def csp(tile_url: str | None = None) -> str:
+    """The Content-Security-Policy of every page (a configured tile server may serve images)."""
+    img = "'self' data:"
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{", "").replace("}", ""))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            img += f" {parts.scheme}://{parts.netloc}"
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+        f"'unsafe-inline'; img-src {img}; connect-src 'self'"
+    )
+
+
+def environment(template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
+    """Jinja environment: the user's folders first, then the shipped `site_template/`."""
+    search = [str(Path(d)) for d in template_dirs] + [str(DEFAULT_TEMPLATES)]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def _find_asset(name: str, template_dirs: Sequence[Path]) -> Path:
+    for folder in [*template_dirs, DEFAULT_TEMPLATES]:
+        candidate = Path(folder) / "assets" / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"site asset {name} not found in {DEFAULT_TEMPLATES}/assets")
+
+
+def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
+    """Leaflet and jQuery from the XStatic packages, then the site's own css and js."""
+    import xstatic.pkg.jquery as xjquery
+    import xstatic.pkg.leaflet as xleaflet
+
+    assets = out_dir / "assets"
+    leaflet = Path(xleaflet.BASE_DIR)
+    target = assets / "leaflet"
+    (target / "images").mkdir(parents=True, exist_ok=True)
+    for name in ("leaflet.js", "leaflet.js.map", "leaflet.css"):
+        shutil.copyfile(leaflet / name, target / name)
+    for image in sorted((leaflet / "images").glob("*.png")):
+        shutil.copyfile(image, target / "images" / image.name)
+    (assets / "jquery").mkdir(parents=True, exist_ok=True)
+    jquery = Path(xjquery.BASE_DIR)
+    for name in ("jquery.min.js", "jquery.min.map"):
+        shutil.copyfile(jquery / name, assets / "jquery" / name)
+    for name in ("site.css", "map.js"):
+        shutil.copyfile(_find_asset(name, template_dirs), assets / name)
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def area_csv(rows: list[tuple]) -> bytes:
+    """The published rows of one area (withheld figures blank, with their reason)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _force_label(code: str | None) -> str:
+    if not code:
+        return "the force"
+    return " ".join(part.capitalize() for part in code.replace("_", "-").split("-"))
+
+
+def _clean(out_dir: Path) -> None:
+    """Remove what an earlier build wrote (never the export step's downloads)."""
+    for name in ("assets", "areas"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    shutil.rmtree(out_dir / "downloads" / "areas", ignore_errors=True)
+    for page, _ in TOP_PAGES:
+        if "/" not in page:
+            (out_dir / page).unlink(missing_ok=True)
+
+
+class _Writer:
+    def __init__(self, env: jinja2.Environment, out_dir: Path, base: dict):
+        self.env = env
+        self.out_dir = out_dir
+        self.base = base
+        self.pages: list[str] = []
+
+    def page(self, rel: str, template: str, **context: object) -> None:
+        depth = rel.count("/")
+        root = "../" * depth
+        nav = [
+            {"href": root + href, "label": label, "current": href == rel}
+            for href, label in TOP_PAGES
+        ]
+        html = self.env.get_template(template).render(
+            **self.base, **context, root=root, nav=nav, rel=rel
+        )
+        target = self.out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(html.encode("utf-8"))
+        self.pages.append(rel)
+
+    def file(self, rel: str, content: bytes) -> None:
+        target = self.out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def build_site(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    *,
+    demo: bool,
+    template_dirs: Sequence[Path] = (),
+    tile_url: str | None = None,
+    tile_attribution: str | None = None,
+    downloads: Sequence[dict] = (),
+    changelog: Sequence[dict] = (),
+    record_level: bool = True,
+    generated_for: str = "",
+    rules: SuppressionRules = DEFAULT_RULES,
+) -> SiteReport:
+    """Render the public site from `published_metrics` into `out_dir`."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _clean(out_dir)
+    env = environment(template_dirs)
+    copy_assets(out_dir, template_dirs)
+
+    store = data.Store.load(con)
+    layers = data.load_layers(con)
+    layer_by_id = {layer.layer_id: layer for layer in layers}
+    site_areas = data.load_areas(con, data.SITE_KINDS)
+    coverage = data.load_coverage(con)
+    changes = [dict(c) for c in changelog] if changelog else data.derived_changelog(con)
+    force = store.force_code()
+    periods = store.ordered_periods(("rolling", "year"))
+    latest = periods[0] if periods and periods[0].kind == "rolling" else None
+    area_pages = {kind: [code for code in store.areas(kind)] for kind in data.SITE_KINDS}
+    area_names = {
+        (kind, code): store.names[(kind, code)]
+        for kind, codes in area_pages.items()
+        for code in codes
+    }
+    parent_of = {}
+    for area in site_areas:
+        if area.parent_code:
+            parent_of[(area.kind, area.code)] = area.parent_code
+
+    base = {
+        "demo": demo,
+        "demo_banner": DEMO_BANNER,
+        "csp": csp(tile_url),
+        "force_label": _force_label(force),
+        "generated_for": generated_for,
+        "ogl": OGL,
+        "ogl_url": OGL_URL,
+        "text": text,
+        "boundary_attributions": sorted(
+            {layer.attribution for layer in layers if layer.attribution}
+        ),
+        "latest": latest,
+    }
+    writer = _Writer(env, out_dir, base)
+
+    view = build_map_view(
+        store,
+        layers,
+        site_areas,
+        rules=rules,
+        tile_url=tile_url,
+        tile_attribution=tile_attribution,
+    )
+
+    # Per-area extracts.
+    csv_sizes: dict[tuple[str, str], int] = {}
+    for kind in (*data.SITE_KINDS, "force"):
+        for code in store.areas(kind):
+            content = area_csv(store.rows(kind, code))
+            rel = f"downloads/areas/{kind}/{text.slug(code)}.csv"
+            writer.file(rel, content)
+            csv_sizes[(kind, code)] = len(content)
+
+    # Overview.
+    overview = {}
+    if force and latest:
+        overview = {
+            "headline": pages.headline(store, "force", force, latest.period, rules),
+            "monthly": pages.monthly(store, "force", force, rules, "trend"),
+            "years": pages.years(store, "force", force, rules, periods),
+            "csv": f"downloads/areas/force/{text.slug(force)}.csv",
+            "priority": pages.breakdown(store, "force", force, latest.period, "priority", rules),
+            "officer": pages.ethnicity(store, "force", force, latest.period, rules)["officer"],
+        }
+    writer.page("index.html", "index.html", view=view, overview=overview, title="Overview")
+    writer.page("map.html", "map.html", view=view, title="Map")
+
+    # Area pages.
+    index_rows: dict[str, list[dict]] = {}
+    for kind in data.SITE_KINDS:
+        index_rows[kind] = []
+        for code in area_pages[kind]:
+            name = area_names[(kind, code)]
+            rel = f"areas/{kind}/{text.slug(code)}.html"
+            parent_code = parent_of.get((kind, code))
+            parent = None
+            if parent_code and ("local_authority", parent_code) in area_names:
+                parent = {
+                    "name": area_names[("local_authority", parent_code)],
+                    "href": f"../local_authority/{text.slug(parent_code)}.html",
+                }
+            elif parent_code:
+                parent = {"name": parent_code, "href": None}
+            children = []
+            if kind == "local_authority":
+                children = sorted(
+                    (
+                        (area_names[("ward", c)], f"../ward/{text.slug(c)}.html")
+                        for (k, c), p in parent_of.items()
+                        if k == "ward" and p == code and ("ward", c) in area_names
+                    ),
+                )
+                children = sorted(set(children))
+            context = _area_context(store, kind, code, latest, periods, rules)
+            near = None
+            if latest:
+                near = pages.shown(
+                    store.fig(kind, code, latest.period, "near_boundary_share"), rules
+                )
+            writer.page(
+                rel,
+                "area.html",
+                title=name,
+                name=name,
+                code=code,
+                kind=kind,
+                kind_label=text.KIND_LABELS[kind],
+                parent=parent,
+                children=children,
+                layers=pages.area_layers(site_areas, layer_by_id, kind, code),
+                csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
+                csv_bytes=csv_sizes[(kind, code)],
+                near=near,
+                record_level=record_level,
+                census_years=coverage.census_years,
+                population_methods=_methods_for(coverage, layer_by_id, site_areas, kind, code),
+                **context,
+            )
+            index_rows[kind].append(
+                {"name": name, "code": code, "href": f"{kind}/{text.slug(code)}.html"}
+            )
+    for rows in index_rows.values():
+        rows.sort(key=lambda r: (r["name"].casefold(), r["code"]))
+    writer.page(
+        "areas/index.html",
+        "areas_index.html",
+        title="Areas",
+        kinds=[(k, text.KIND_PLURALS[k], index_rows[k]) for k in data.SITE_KINDS if index_rows[k]],
+    )
+
+    # Methodology, coverage, downloads, about.
+    writer.page(
+        "methodology.html",
+        "methodology.html",
+        title="Methodology",
+        measures=pages.measures_glossary(),
+        rules=rules,
+        reasons=[(r, display_for(r, rules), text.reason_text(r, rules)) for r in REASONS],
+        ratio_method=DEFAULT_RATIO_METHOD,
+        ratio_method_text=RATIO_METHODS.get(DEFAULT_RATIO_METHOD, DEFAULT_RATIO_METHOD),
+        record_level=record_level,
+        census_years=coverage.census_years,
+        population_methods=coverage.population_methods,
+        layers=layers,
+        groups=BROAD_GROUPS,
+    )
+    location = []
+    if force:
+        for p in periods:
+            location.append(
+                {
+                    "label": p.label,
+                    "no_location": pages.shown(
+                        store.fig("force", force, p.period, "no_location_share"), rules
+                    ),
+                    "outside": pages.shown(
+                        store.fig("force", force, p.period, "outside_area_share"), rules
+                    ),
+                    "near": pages.shown(
+                        store.fig("force", force, p.period, "near_boundary_share"), rules
+                    ),
+                }
+            )
+    writer.page(
+        "coverage.html",
+        "coverage.html",
+        title="Data coverage and changelog",
+        coverage=coverage,
+        changelog=changes,
+        location=location,
+        layers=layers,
+        periods=periods,
+    )
+    area_downloads = [
+        (
+            text.KIND_PLURALS[kind],
+            [
+                {
+                    "name": area_names[(kind, code)],
+                    "href": f"downloads/areas/{kind}/{text.slug(code)}.csv",
+                    "size": text.human_bytes(csv_sizes[(kind, code)]),
+                }
+                for code in sorted(area_pages[kind], key=lambda c: (area_names[(kind, c)], c))
+            ],
+        )
+        for kind in data.SITE_KINDS
+        if area_pages[kind]
+    ]
+    writer.page(
+        "downloads.html",
+        "downloads.html",
+        title="Downloads",
+        downloads=[
+            {**d, "size": text.human_bytes(int(d.get("bytes", 0)))}
+            for d in sorted(downloads, key=lambda d: str(d.get("name", "")))
+        ],
+        area_downloads=area_downloads,
+        force_csv=f"downloads/areas/force/{text.slug(force)}.csv" if force else None,
+        record_level=record_level,
+        columns=CSV_COLUMNS,
+    )
+    writer.page(
+        "about.html",
+        "about.html",
+        title="About",
+        layers=layers,
+        measures=MEASURES,
+    )
+
+    total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    return SiteReport(
+        pages=sorted(writer.pages),
+        total_bytes=total,
+        overview_bytes=(out_dir / "index.html").stat().st_size,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _methods_for(
+    coverage: data.Coverage,
+    layer_by_id: dict[str, data.Layer],
+    areas: list[data.Area],
+    kind: str,
+    code: str,
+) -> list[str]:
+    layer_ids = {a.layer_id for a in areas if a.kind == kind and a.code == code}
+    out = []
+    for population_id, layer_id, layer_kind, detail in coverage.population_methods:
+        if layer_kind != kind:
+            continue
+        if layer_id and layer_ids and layer_id not in layer_ids:
+            continue
+        layer = layer_by_id.get(layer_id)
+        where = layer.name if layer else text.KIND_PLURALS.get(layer_kind, layer_kind)
+        out.append(f"{where}: {detail} (source {population_id})")
+    return sorted(set(out))
+
+
+def _area_context(
+    store: data.Store,
+    kind: str,
+    code: str,
+    latest: data.Period | None,
+    periods: list[data.Period],
+    rules: SuppressionRules,
+) -> dict:
+    if latest is None or not store.has(kind, code, latest.period):
+        return {
+            "has_latest": False,
+            "headline": [],
+            "monthly": None,
+            "outcomes": None,
+            "breakdowns": [],
+            "ethnicity": None,
+            "designation": None,
+            "years": pages.years(store, kind, code, rules, periods),
+            "months_present": 0,
+        }
+    period = latest.period
+    breakdowns = [
+        b
+        for b in (
+            pages.breakdown(store, kind, code, period, name, rules)
+            for name in pages.BREAKDOWN_ORDER
+        )
+        if b
+    ]
+    return {
+        "has_latest": True,
+        "headline": pages.headline(store, kind, code, period, rules),
+        "monthly": pages.monthly(store, kind, code, rules, "monthly"),
+        "outcomes": pages.outcomes(store, kind, code, period, rules),
+        "breakdowns": breakdowns,
+        "ethnicity": pages.ethnicity(store, kind, code, period, rules),
+        "designation": pages.breakdown(store, kind, code, period, "designation", rules)
+        if kind == "priority_area"
+        else None,
+        "years": pages.years(store, kind, code, rules, periods),
+        "months_present": store.fig(kind, code, period, "searches").months,
+    }

@@ -1,0 +1,368 @@
+"""Read what the site shows from the warehouse: published figures, areas, coverage, changelog.
+
+Every figure comes from `published_metrics` (after suppression); the other tables give only
+metadata (boundary layers and their dates, loads for coverage, load history for the changelog).
+Everything is returned in a fixed order so that the same warehouse renders the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePosixPath
+
+import duckdb
+
+from stopsearch.metrics.suppression import NO_DATA
+from stopsearch.outputs.site import text
+
+SITE_KINDS = ("ward", "neighbourhood", "priority_area", "local_authority")
+PUBLISHED_COLUMNS = (
+    "area_kind",
+    "area_code",
+    "area_name",
+    "period",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "months_present",
+    "basis",
+    "grp",
+    "breakdown",
+    "category",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "numerator",
+    "denominator",
+    "reason",
+    "display",
+)
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+@dataclass(frozen=True)
+class Fig:
+    """One published figure, ready to show."""
+
+    measure: str
+    value: float | None
+    low: float | None
+    high: float | None
+    numerator: float | None
+    denominator: float | None
+    reason: str | None
+    display: str
+    months: int
+
+    @property
+    def shown(self) -> bool:
+        return self.reason is None and self.value is not None
+
+    @property
+    def ci(self) -> str:
+        return text.interval(self.measure, self.low, self.high) if self.shown else ""
+
+
+@dataclass(frozen=True)
+class Period:
+    period: str
+    kind: str
+    start: date
+    end: date
+    months: int
+
+    @property
+    def label(self) -> str:
+        return text.period_label(self.period, self.kind, self.start, self.end, self.months)
+
+    @property
+    def end_day(self) -> date:
+        return text.month_end(self.end)
+
+    @property
+    def short(self) -> str:
+        if self.kind == "rolling":
+            return "Latest 12 months"
+        if self.kind == "month":
+            return text.month_label(self.start)
+        return self.period
+
+
+class Store:
+    """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure)."""
+
+    def __init__(self, rows: Iterable[tuple]):
+        self._figs: dict[tuple, Fig] = {}
+        self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+        self._cats: dict[tuple, list[str]] = defaultdict(list)
+        names: dict[tuple[str, str], str] = {}
+        periods: dict[str, Period] = {}
+        for row in rows:
+            (kind, code, name, period, pkind, start, end, months, basis, grp, breakdown) = row[:11]
+            category, measure, value, low, high, num, den, reason, display = row[11:]
+            key = (kind, code, period, basis, grp, breakdown, category, measure)
+            self._figs[key] = Fig(
+                measure,
+                _num(value),
+                _num(low),
+                _num(high),
+                _num(num),
+                _num(den),
+                reason,
+                display,
+                int(months),
+            )
+            self._rows[(kind, code)].append(row)
+            names[(kind, code)] = name
+            if kind == "force" and period not in periods:
+                periods[period] = Period(period, pkind, start, end, int(months))
+            cat_key = (kind, code, period, breakdown)
+            if breakdown != "total" and category not in self._cats[cat_key]:
+                self._cats[cat_key].append(category)
+        self.names = dict(sorted(names.items()))
+        self.periods = periods
+        for cats in self._cats.values():
+            cats.sort()
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> Store:
+        cols = ", ".join(PUBLISHED_COLUMNS)
+        rows = con.execute(
+            f"SELECT {cols} FROM published_metrics "
+            "ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure"
+        ).fetchall()
+        return cls(rows)
+
+    def fig(
+        self,
+        kind: str,
+        code: str,
+        period: str,
+        measure: str,
+        *,
+        basis: str = "none",
+        grp: str = "All",
+        breakdown: str = "total",
+        category: str = "",
+    ) -> Fig:
+        found = self._figs.get((kind, code, period, basis, grp, breakdown, category, measure))
+        if found is None:
+            return Fig(measure, None, None, None, None, None, NO_DATA, "no data", 0)
+        return found
+
+    def has(self, kind: str, code: str, period: str | None = None) -> bool:
+        rows = self._rows.get((kind, code), [])
+        return bool(rows) if period is None else any(r[3] == period for r in rows)
+
+    def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
+        return list(self._cats.get((kind, code, period, breakdown), []))
+
+    def rows(self, kind: str, code: str) -> list[tuple]:
+        return list(self._rows.get((kind, code), []))
+
+    def areas(self, kind: str) -> list[str]:
+        return sorted(code for (k, code) in self.names if k == kind)
+
+    def ordered_periods(self, kinds: tuple[str, ...] = ("rolling", "year")) -> list[Period]:
+        """Latest 12 months first, then calendar years, then months, each in time order."""
+        order = {"rolling": 0, "year": 1, "month": 2}
+        found = [p for p in self.periods.values() if p.kind in kinds]
+        return sorted(found, key=lambda p: (order[p.kind], p.start, p.period))
+
+    def force_code(self) -> str | None:
+        codes = self.areas("force")
+        return codes[0] if codes else None
+
+
+@dataclass(frozen=True)
+class Layer:
+    layer_id: str
+    kind: str
+    name: str
+    valid_from: date | None
+    valid_to: date | None
+    areas: int
+    licence: str
+    attribution: str
+    source_url: str
+    population_method: str | None
+
+    @property
+    def span(self) -> str:
+        start = text.day(self.valid_from) or "always"
+        end = text.day(self.valid_to) or "now"
+        return f"{start} to {end}"
+
+
+@dataclass(frozen=True)
+class Area:
+    layer_id: str
+    kind: str
+    code: str
+    name: str
+    parent_code: str | None
+    valid_from: date | None
+    valid_to: date | None
+    wkb: bytes
+
+
+def load_layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
+    rows = con.execute(
+        "SELECT layer_id, kind, name, valid_from, valid_to, areas, licence, attribution, "
+        "source_url, population_method FROM boundary_layers ORDER BY kind, valid_from NULLS "
+        "FIRST, layer_id"
+    ).fetchall()
+    return [Layer(*r) for r in rows]
+
+
+def load_areas(con: duckdb.DuckDBPyConnection, kinds: Iterable[str]) -> list[Area]:
+    wanted = sorted(set(kinds))
+    rows = con.execute(
+        "SELECT layer_id, kind, code, name, parent_code, valid_from, valid_to, ST_AsWKB(geom) "
+        "FROM areas WHERE list_contains(?, kind) ORDER BY kind, layer_id, code",
+        [wanted],
+    ).fetchall()
+    return [Area(*r[:7], bytes(r[7])) for r in rows]
+
+
+def layer_for(layers: list[Layer], end_day: date) -> Layer | None:
+    """The layer of one kind in force on `end_day` (else the latest started by then)."""
+    if not layers:
+        return None
+
+    def start(layer: Layer) -> date:
+        return layer.valid_from or date.min
+
+    in_force = [
+        layer
+        for layer in layers
+        if start(layer) <= end_day and (layer.valid_to is None or layer.valid_to >= end_day)
+    ]
+    if in_force:
+        return max(in_force, key=lambda layer: (start(layer), layer.layer_id))
+    started = [layer for layer in layers if start(layer) <= end_day]
+    if started:
+        return max(started, key=lambda layer: (start(layer), layer.layer_id))
+    return min(layers, key=lambda layer: (start(layer), layer.layer_id))
+
+
+@dataclass
+class MonthRow:
+    force: str
+    month: date
+    status: str  # present | missing
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    source: str = ""
+    supplied: int = 0
+
+
+@dataclass
+class Coverage:
+    forces: dict[str, list[MonthRow]] = field(default_factory=dict)
+    resupplied: list[tuple[str, date, int]] = field(default_factory=list)
+    census_years: list[int] = field(default_factory=list)
+    population_methods: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def load_coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
+    """Months present, missing and re-supplied per force, from `loads` and `load_history`."""
+    coverage = Coverage()
+    loads = con.execute(
+        "SELECT force, month, rows_loaded, rows_rejected, source FROM loads ORDER BY force, month"
+    ).fetchall()
+    history = con.execute(
+        "SELECT force, month, count(*) FROM load_history GROUP BY force, month"
+    ).fetchall()
+    supplied = {(f, m): int(n) for f, m, n in history}
+    by_force: dict[str, dict[date, tuple]] = defaultdict(dict)
+    for force, month, loaded, rejected, source in loads:
+        by_force[force][month] = (loaded, rejected, source)
+    for force in sorted(by_force):
+        months = by_force[force]
+        first, last = min(months), max(months)
+        rows = []
+        month = first
+        while month <= last:
+            if month in months:
+                loaded, rejected, source = months[month]
+                rows.append(
+                    MonthRow(
+                        force,
+                        month,
+                        "present",
+                        int(loaded),
+                        int(rejected),
+                        PurePosixPath(str(source).replace("\\", "/")).name,
+                        supplied.get((force, month), 1),
+                    )
+                )
+            else:
+                rows.append(MonthRow(force, month, "missing"))
+            month = _next_month(month)
+        coverage.forces[force] = rows
+    coverage.resupplied = sorted((f, m, n - 1) for (f, m), n in supplied.items() if n > 1)
+    coverage.census_years = [
+        int(y)
+        for (y,) in con.execute(
+            "SELECT DISTINCT census_year FROM population ORDER BY census_year"
+        ).fetchall()
+    ]
+    coverage.population_methods = [
+        (str(p), str(layer or ""), str(kind), str(detail))
+        for p, layer, kind, detail in con.execute(
+            "SELECT population_id, layer_id, layer_kind, detail FROM population_methods "
+            "ORDER BY population_id, layer_kind, layer_id NULLS FIRST"
+        ).fetchall()
+    ]
+    return coverage
+
+
+def derived_changelog(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Changelog entries from `load_history`: new and re-supplied months, per day of loading."""
+    rows = con.execute(
+        "SELECT CAST(loaded_at AS DATE) AS day, force, month, action FROM load_history "
+        "ORDER BY day DESC, force, month, action"
+    ).fetchall()
+    by_day: dict[date, dict[tuple[str, str], list[date]]] = defaultdict(lambda: defaultdict(list))
+    for day, force, month, action in rows:
+        by_day[day][(force, action)].append(month)
+    entries = []
+    for day in sorted(by_day, reverse=True):
+        lines = []
+        for (force, action), months in sorted(by_day[day].items()):
+            months = sorted(set(months))
+            verb = "new month" if action == "new" else "re-supplied month"
+            plural = "s" if len(months) != 1 else ""
+            lines.append(f"{force}: {len(months)} {verb}{plural} ({_month_ranges(months)})")
+        entries.append({"published_at": day.isoformat(), "lines": lines})
+    return entries
+
+
+def _month_ranges(months: list[date]) -> str:
+    """'2023-01 to 2023-06, 2023-09' from a sorted list of months."""
+    parts = []
+    start = prev = months[0]
+    for month in [*months[1:], None]:
+        if month is not None and month == _next_month(prev):
+            prev = month
+            continue
+        parts.append(f"{start:%Y-%m}" if start == prev else f"{start:%Y-%m} to {prev:%Y-%m}")
+        if month is not None:
+            start = prev = month
+    return ", ".join(parts)

@@ -1,0 +1,303 @@
+"""Page contexts: what each template gets, computed from the published figures only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
+from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
+from stopsearch.outputs.site import charts, text
+from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store
+
+BREAKDOWN_ORDER = ("legislation", "object_group", "age_range", "type")
+GROUP_ORDER = ("Asian", "Black", "Mixed", "White", "Other", "Not stated", "Unknown")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A figure as a table cell: its display text, interval and whether it is withheld."""
+
+    text: str
+    ci: str = ""
+    withheld: bool = False
+    why: str = ""
+
+
+def shown(f: Fig, rules: SuppressionRules) -> Shown:
+    if f.shown:
+        return Shown(f.display, f.ci)
+    return Shown(f.display, "", True, text.reason_text(f.reason or NO_DATA, rules))
+
+
+def item(label: str, f: Fig) -> charts.Item:
+    if f.shown:
+        return charts.Item(label, f.value, f.display, f.low, f.high)
+    return charts.Item(label, None, f.display)
+
+
+@dataclass
+class Headline:
+    label: str
+    value: Shown
+    note: str = ""
+
+
+def headline(store: Store, kind: str, code: str, period: str, rules: SuppressionRules) -> list:
+    """The key figures of an area (or the force) for one period."""
+
+    def f(measure: str, **kw: str) -> Shown:
+        return shown(store.fig(kind, code, period, measure, **kw), rules)
+
+    out = [
+        Headline("Searches", f("searches"), "every stop-and-search record placed here"),
+        Headline(
+            "Person searches per 1,000 residents",
+            f("search_rate", basis="self_defined"),
+            "annualised; people with a stated self-defined ethnicity over all residents",
+        ),
+        Headline(
+            "Positive-outcome rate",
+            f("positive_outcome_rate"),
+            "any outcome other than no further action, of searches with a known outcome",
+        ),
+        Headline(
+            "Find rate",
+            f("find_rate"),
+            "positive outcome linked to the object searched for",
+        ),
+        Headline("Arrest rate", f("arrest_rate"), "searches ending in arrest"),
+    ]
+    for grp in ("Black", "Asian"):
+        out.append(
+            Headline(
+                f"{grp}/White disproportionality ratio",
+                f("disproportionality_ratio", basis="self_defined", grp=grp),
+                f"search rate of {grp} residents over that of White residents",
+            )
+        )
+    return out
+
+
+def monthly(
+    store: Store, kind: str, code: str, rules: SuppressionRules, chart_id: str
+) -> dict | None:
+    """Searches and positive-outcome rate per month, with the chart and table."""
+    months = [p for p in store.ordered_periods(("month",)) if store.has(kind, code, p.period)]
+    if not months:
+        return None
+    rows = []
+    items = []
+    rate_items = []
+    for p in months:
+        searches = store.fig(kind, code, p.period, "searches")
+        positive = store.fig(kind, code, p.period, "positive_outcome_rate")
+        label = f"{text.MONTHS[p.start.month - 1]} {p.start:%y}"
+        items.append(item(label, searches))
+        rate_items.append(item(label, positive))
+        rows.append(
+            {
+                "label": p.short,
+                "searches": shown(searches, rules),
+                "positive": shown(positive, rules),
+            }
+        )
+    return {
+        "rows": rows,
+        "table_id": f"{chart_id}-table",
+        "chart": charts.column_chart(
+            chart_id, "Searches by month", items, table_id=f"{chart_id}-table"
+        ),
+        "rate_chart": charts.column_chart(
+            f"{chart_id}-rate",
+            "Positive-outcome rate by month, with 95% confidence intervals",
+            rate_items,
+            table_id=f"{chart_id}-table",
+            percent=True,
+        ),
+    }
+
+
+def breakdown(
+    store: Store,
+    kind: str,
+    code: str,
+    period: str,
+    name: str,
+    rules: SuppressionRules,
+) -> dict | None:
+    cats = store.categories(kind, code, period, name)
+    if not cats:
+        return None
+    rows, items = [], []
+    has_rates = False
+    for cat in cats:
+        kw = {"breakdown": name, "category": cat}
+        searches = store.fig(kind, code, period, "searches", **kw)
+        positive = store.fig(kind, code, period, "positive_outcome_rate", **kw)
+        find = store.fig(kind, code, period, "find_rate", **kw)
+        has_rates = has_rates or positive.reason != NO_DATA or find.reason != NO_DATA
+        label = text.category_label(cat)
+        items.append(item(label, searches))
+        rows.append(
+            {
+                "label": label,
+                "searches": shown(searches, rules),
+                "positive": shown(positive, rules),
+                "find": shown(find, rules),
+            }
+        )
+    ident = f"b-{name.replace('_', '-')}"
+    title = text.BREAKDOWN_LABELS.get(name, name)
+    return {
+        "id": ident,
+        "title": title,
+        "rows": rows,
+        "has_rates": has_rates,
+        "table_id": f"{ident}-table",
+        "chart": charts.bar_chart(
+            f"{ident}-chart", f"Searches by {title.lower()}", items, table_id=f"{ident}-table"
+        ),
+    }
+
+
+def ethnicity(store: Store, kind: str, code: str, period: str, rules: SuppressionRules) -> dict:
+    """Self-defined rows, ratios vs White with intervals and bounds, officer-defined apart."""
+    self_rows = []
+    for grp in ("All", *GROUP_ORDER):
+        searches = store.fig(kind, code, period, "searches", basis="self_defined", grp=grp)
+        if searches.reason == NO_DATA and grp in ("Not stated", "Unknown"):
+            continue
+        kw = {"basis": "self_defined", "grp": grp}
+        self_rows.append(
+            {
+                "label": text.group_label(grp),
+                "searches": shown(searches, rules),
+                "residents": shown(store.fig(kind, code, period, "population", **kw), rules)
+                if grp not in ("Not stated", "Unknown")
+                else Shown("not applicable"),
+                "rate": shown(store.fig(kind, code, period, "search_rate", **kw), rules)
+                if grp not in ("Not stated", "Unknown")
+                else Shown("not applicable"),
+                "positive": shown(
+                    store.fig(kind, code, period, "positive_outcome_rate", **kw), rules
+                ),
+            }
+        )
+    ratios, items = [], []
+    for grp in COMPARISON_GROUPS:
+        kw = {"basis": "self_defined", "grp": grp}
+        ratio = store.fig(kind, code, period, "disproportionality_ratio", **kw)
+        low = store.fig(kind, code, period, "dr_unknown_low", **kw)
+        high = store.fig(kind, code, period, "dr_unknown_high", **kw)
+        bounds = (
+            Shown(f"{low.display} to {high.display}")
+            if low.shown and high.shown
+            else Shown(low.display if not low.shown else high.display, withheld=True)
+        )
+        counts = (
+            f"{text.count(ratio.numerator)} {grp} and {text.count(ratio.denominator)} White"
+            if ratio.shown
+            else ""
+        )
+        ratios.append(
+            {"label": grp, "ratio": shown(ratio, rules), "bounds": bounds, "counts": counts}
+        )
+        items.append(item(f"{grp} vs White", ratio))
+    officer = []
+    for grp in ("All", *GROUP_ORDER):
+        kw = {"basis": "officer_defined", "grp": grp}
+        searches = store.fig(kind, code, period, "searches", **kw)
+        if searches.reason == NO_DATA:
+            continue
+        officer.append(
+            {
+                "label": text.group_label(grp),
+                "searches": shown(searches, rules),
+                "positive": shown(
+                    store.fig(kind, code, period, "positive_outcome_rate", **kw), rules
+                ),
+            }
+        )
+    unstated = shown(store.fig(kind, code, period, "unstated_share", basis="self_defined"), rules)
+    return {
+        "self": self_rows,
+        "ratios": ratios,
+        "ratio_chart": charts.ratio_chart(
+            "ratio-chart",
+            "Disproportionality ratios vs White, with 95% confidence intervals (log scale)",
+            items,
+            table_id="ratio-table",
+        ),
+        "officer": officer,
+        "unstated": unstated,
+    }
+
+
+def outcomes(store: Store, kind: str, code: str, period: str, rules: SuppressionRules):
+    cats = store.categories(kind, code, period, "outcome_class")
+    if not cats:
+        return None
+    order = sorted(cats, key=lambda c: (c != "no further action", c))
+    rows, items = [], []
+    for cat in order:
+        f = store.fig(kind, code, period, "searches", breakdown="outcome_class", category=cat)
+        label = text.category_label(cat)
+        rows.append({"label": label, "searches": shown(f, rules)})
+        items.append(item(label, f))
+    return {
+        "rows": rows,
+        "table_id": "outcomes-table",
+        "chart": charts.bar_chart(
+            "outcomes-chart", "Searches by outcome", items, table_id="outcomes-table"
+        ),
+    }
+
+
+def years(
+    store: Store, kind: str, code: str, rules: SuppressionRules, periods: list[Period]
+) -> list[dict]:
+    out = []
+    for p in periods:
+        if not store.has(kind, code, p.period):
+            continue
+
+        def f(measure: str, period: str = p.period, **kw: str) -> Shown:
+            return shown(store.fig(kind, code, period, measure, **kw), rules)
+
+        searches = store.fig(kind, code, p.period, "searches")
+        out.append(
+            {
+                "label": p.label,
+                "months": searches.months or p.months,
+                "searches": f("searches"),
+                "rate": f("search_rate", basis="self_defined"),
+                "positive": f("positive_outcome_rate"),
+                "find": f("find_rate"),
+                "black": f("disproportionality_ratio", basis="self_defined", grp="Black"),
+                "asian": f("disproportionality_ratio", basis="self_defined", grp="Asian"),
+            }
+        )
+    return out
+
+
+def area_layers(areas: list[Area], layers: dict[str, Layer], kind: str, code: str) -> list[dict]:
+    out = []
+    for area in areas:
+        if area.kind == kind and area.code == code:
+            layer = layers.get(area.layer_id)
+            out.append(
+                {
+                    "layer": layer.name if layer else area.layer_id,
+                    "from": text.day(area.valid_from),
+                    "to": text.day(area.valid_to),
+                    "name": area.name,
+                }
+            )
+    return out
+
+
+def measures_glossary() -> list[dict]:
+    return [
+        {"name": m.name, "label": m.label, "unit": m.unit, "definition": m.definition}
+        for m in MEASURES.values()
+    ]

@@ -1,0 +1,490 @@
+"""The choropleth: folium (Leaflet) layers, class breaks, legends and the equivalent tables.
+
+The page holds one folium GeoJson layer per boundary layer shown (ward vintages, neighbourhoods,
+local authorities), priority areas as an outline overlay, and one HTML table per (geography,
+period) whose cells carry the figures of every map metric and their colour class. The small
+script `assets/map.js` toggles layers, tables and legends and colours each area from the table,
+so the map never shows anything that the table beside it does not say.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import folium
+import numpy as np
+import shapely
+from branca.element import CssLink, Element, JavascriptLink
+from markupsafe import Markup
+
+from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
+from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
+from stopsearch.outputs.site import geometry, text
+from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_for
+
+MAP_KINDS = ("ward", "neighbourhood", "local_authority")
+HATCH = "url(#ss-hatch)"
+
+# ColorBrewer YlGnBu (sequential) and PuOr (diverging): both colour-blind safe.
+SEQUENTIAL = {
+    1: ["#41b6c4"],
+    2: ["#a1dab4", "#2c7fb8"],
+    3: ["#edf8b1", "#7fcdbb", "#2c7fb8"],
+    4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
+    5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
+}
+DIVERGING = [
+    "#b35806",
+    "#e08214",
+    "#fdb863",
+    "#fee0b6",
+    "#f7f7f7",
+    "#d8daeb",
+    "#b2abd2",
+    "#8073ac",
+    "#542788",
+]
+RATIO_BREAKS = [0.2, 0.33, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0]  # symmetric around 1 on a log scale
+
+
+@dataclass(frozen=True)
+class MapMetric:
+    id: str
+    measure: str
+    basis: str
+    grp: str
+    label: str
+    short: str
+    scale: str  # sequential | diverging
+
+
+MAP_METRICS = (
+    MapMetric(
+        "search_rate",
+        "search_rate",
+        "self_defined",
+        "All",
+        "Person searches per 1,000 residents (annualised)",
+        "Searches per 1,000 residents",
+        "sequential",
+    ),
+    MapMetric(
+        "positive_outcome_rate",
+        "positive_outcome_rate",
+        "none",
+        "All",
+        "Positive-outcome rate (all searches)",
+        "Positive-outcome rate",
+        "sequential",
+    ),
+    *(
+        MapMetric(
+            f"dr_{g.lower()}",
+            "disproportionality_ratio",
+            "self_defined",
+            g,
+            f"Disproportionality ratio, {g} vs White (search rate per resident)",
+            f"{g}/White ratio",
+            "diverging",
+        )
+        for g in COMPARISON_GROUPS
+    ),
+)
+
+
+@dataclass
+class Classes:
+    breaks: list[float]
+    colours: list[str]
+    labels: list[str]
+
+    def of(self, value: float) -> int:
+        return bisect.bisect_right(self.breaks, value)
+
+
+def _nice(value: float, percent: bool) -> float:
+    if percent:
+        return round(value * 100) / 100
+    if value <= 0:
+        return 0.0
+    digits = 1 - int(np.floor(np.log10(abs(value))))
+    return round(value, digits)
+
+
+def _label_value(value: float, percent: bool) -> str:
+    return f"{100 * value:.0f}%" if percent else f"{value:g}"
+
+
+def sequential_classes(values: Sequence[float], percent: bool) -> Classes:
+    """Up to five classes at rounded quintiles of the published values."""
+    vals = np.sort(np.asarray([v for v in values if v is not None], dtype=float))
+    breaks: list[float] = []
+    if len(vals):
+        for q in (0.2, 0.4, 0.6, 0.8):
+            b = _nice(float(np.quantile(vals, q)), percent)
+            if b > vals[0] and (not breaks or b > breaks[-1]) and b <= vals[-1]:
+                breaks.append(b)
+    return _classes(breaks, SEQUENTIAL[len(breaks) + 1], percent)
+
+
+def _classes(breaks: list[float], colours: list[str], percent: bool) -> Classes:
+    labels = []
+    bounds = [None, *breaks, None]
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        if low is None and high is None:
+            labels.append("any value")
+        elif low is None:
+            labels.append(f"under {_label_value(high, percent)}")
+        elif high is None:
+            labels.append(f"{_label_value(low, percent)} or more")
+        else:
+            labels.append(f"{_label_value(low, percent)} to under {_label_value(high, percent)}")
+    return Classes(list(breaks), list(colours), labels)
+
+
+def ratio_classes() -> Classes:
+    classes = _classes(RATIO_BREAKS, DIVERGING, False)
+    classes.labels[4] += " (about the same rate as White residents)"
+    return classes
+
+
+@dataclass
+class Cell:
+    metric: str
+    cls: str  # class index as text, "" when withheld
+    value: str
+    ci: str
+    counts: str
+    withheld: bool
+
+
+@dataclass
+class Row:
+    code: str
+    name: str
+    href: str
+    cells: list[Cell]
+
+
+@dataclass
+class Table:
+    id: str
+    kind: str
+    period: Period
+    layer: Layer
+    rows: list[Row]
+    hidden: bool
+
+    @property
+    def caption(self) -> str:
+        return (
+            f"{text.KIND_PLURALS[self.kind]}, {self.period.label}: every map figure "
+            f"(boundaries: {self.layer.name})"
+        )
+
+
+@dataclass
+class Legend:
+    metric: MapMetric
+    classes: Classes
+    hidden: bool
+    definition: str
+
+
+@dataclass
+class MapView:
+    """Everything the map component template needs."""
+
+    head: Markup
+    html: Markup
+    script: Markup
+    config: Markup
+    geographies: list[tuple[str, str]]
+    periods: list[Period]
+    metrics: tuple[MapMetric, ...]
+    tables: list[Table]
+    legends: list[Legend]
+    priority: list[dict] = field(default_factory=list)
+    attributions: list[str] = field(default_factory=list)
+    tile_attribution: str | None = None
+    feature_count: int = 0
+
+
+def _counts_text(metric: MapMetric, store: Store, kind: str, code: str, p: Period, f: Fig) -> str:
+    if not f.shown:
+        return ""
+    if metric.measure == "search_rate":
+        pop = store.fig(kind, code, p.period, "population", basis="self_defined", grp="All")
+        residents = f"{text.count(pop.value)} residents" if pop.shown else "residents unknown"
+        return f"{text.count(f.numerator)} person searches; {residents}; {f.months} months"
+    if metric.measure == "positive_outcome_rate":
+        return (
+            f"{text.count(f.numerator)} positive of {text.count(f.denominator)} searches "
+            "with a known outcome"
+        )
+    return (
+        f"{text.count(f.numerator)} searches of {metric.grp} people, "
+        f"{text.count(f.denominator)} of White people"
+    )
+
+
+def _cell(
+    metric: MapMetric,
+    classes: Classes,
+    store: Store,
+    kind: str,
+    code: str,
+    p: Period,
+    rules: SuppressionRules,
+) -> Cell:
+    f = store.fig(kind, code, p.period, metric.measure, basis=metric.basis, grp=metric.grp)
+    if not f.shown:
+        reason = f.reason or NO_DATA
+        return Cell(metric.id, "", f.display, "", text.reason_text(reason, rules), True)
+    return Cell(
+        metric.id,
+        str(classes.of(f.value)),
+        text.number(metric.measure, f.value),
+        f.ci,
+        _counts_text(metric, store, kind, code, p, f),
+        False,
+    )
+
+
+_ID = re.compile(r"[^a-z0-9]+")
+
+
+def _json_script(data: object) -> Markup:
+    """JSON safe to place inside <script type="application/json">."""
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    raw = raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(raw)
+
+
+def _fix_ids(root: Element) -> None:
+    """Give every folium/branca element a stable id (folium draws random uuids)."""
+    counter = 0
+    stack = [root]
+    while stack:
+        element = stack.pop(0)
+        if not getattr(element, "_ss_named", False):
+            element._id = f"e{counter}"
+            counter += 1
+        stack.extend(element._children.values())
+
+
+def _name(element: Element, ident: str) -> Element:
+    element._id = ident
+    element._ss_named = True
+    return element
+
+
+_UUID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def build_map_view(
+    store: Store,
+    layers: list[Layer],
+    areas: list[Area],
+    *,
+    rules: SuppressionRules,
+    root: str = "",
+    tile_url: str | None = None,
+    tile_attribution: str | None = None,
+    tolerance: float = geometry.DEFAULT_TOLERANCE,
+) -> MapView | None:
+    """The map component, or None when there is nothing to draw."""
+    periods = store.ordered_periods(("rolling", "year"))
+    by_layer: dict[str, list[Area]] = defaultdict(list)
+    for area in areas:
+        by_layer[area.layer_id].append(area)
+    layers_by_kind: dict[str, list[Layer]] = defaultdict(list)
+    for layer in layers:
+        if by_layer.get(layer.layer_id):
+            layers_by_kind[layer.kind].append(layer)
+    kinds = [k for k in MAP_KINDS if layers_by_kind.get(k) and store.areas(k)]
+    if not kinds or not periods:
+        return None
+
+    # Classes per metric, over every geography and period on the map.
+    classes: dict[str, Classes] = {}
+    for metric in MAP_METRICS:
+        if metric.scale == "diverging":
+            classes[metric.id] = ratio_classes()
+            continue
+        values = [
+            store.fig(k, c, p.period, metric.measure, basis=metric.basis, grp=metric.grp).value
+            for k in kinds
+            for c in store.areas(k)
+            for p in periods
+        ]
+        percent = MEASURES[metric.measure].kind == "share"
+        classes[metric.id] = sequential_classes([v for v in values if v is not None], percent)
+
+    # Which boundary layer each (geography, period) uses; tables of every figure.
+    used: dict[str, Layer] = {}
+    geos: dict[str, dict[str, dict[str, str]]] = {}
+    tables: list[Table] = []
+    for kind in kinds:
+        geos[kind] = {}
+        for p in periods:
+            layer = layer_for(layers_by_kind[kind], p.end_day)
+            if layer is None:
+                continue
+            used[layer.layer_id] = layer
+            table_id = f"t-{kind}-{_ID.sub('-', p.period.lower())}"
+            rows = []
+            for area in sorted(by_layer[layer.layer_id], key=lambda a: (a.name, a.code)):
+                cells = [
+                    _cell(m, classes[m.id], store, kind, area.code, p, rules) for m in MAP_METRICS
+                ]
+                href = f"{root}areas/{kind}/{text.slug(area.code)}.html"
+                name = store.names.get((kind, area.code), area.name)
+                rows.append(Row(area.code, name, href, cells))
+            tables.append(Table(table_id, kind, p, layer, rows, hidden=bool(tables)))
+            geos[kind][p.period] = {"layer": layer.layer_id, "table": table_id}
+
+    # Geometry: one simplified FeatureCollection per boundary layer used.
+    collections: dict[str, dict] = {}
+    all_geoms = []
+    for layer_id in sorted(used):
+        members = sorted(by_layer[layer_id], key=lambda a: a.code)
+        geoms = [shapely.from_wkb(a.wkb) for a in members]
+        simple = geometry.simplify_layer(geoms, tolerance)
+        all_geoms.extend(simple)
+        collections[layer_id] = geometry.feature_collection([a.code for a in members], simple)
+    priority_areas = sorted(
+        (a for a in areas if a.kind == "priority_area"), key=lambda a: (a.name, a.code)
+    )
+    priority_fc = None
+    if priority_areas:
+        simple = geometry.simplify_layer(
+            [shapely.from_wkb(a.wkb) for a in priority_areas], tolerance
+        )
+        priority_fc = geometry.feature_collection([a.code for a in priority_areas], simple)
+
+    first = tables[0]
+    m = folium.Map(
+        location=[0.0, 0.0],
+        zoom_start=10,
+        tiles=None,
+        control_scale=True,
+        zoom_snap=0.25,
+    )
+    _name(m, "main")
+    m.default_js = [
+        ("leaflet", f"{root}assets/leaflet/leaflet.js"),
+        ("jquery", f"{root}assets/jquery/jquery.min.js"),
+    ]
+    m.default_css = [("leaflet_css", f"{root}assets/leaflet/leaflet.css")]
+    if tile_url:
+        tiles = folium.TileLayer(
+            tiles=tile_url, attr=tile_attribution or "Base map", name="Base map", control=False
+        )
+        _name(tiles, "tiles")
+        tiles.add_to(m)
+    layer_vars: dict[str, str] = {}
+    for index, layer_id in enumerate(sorted(collections)):
+        kind = used[layer_id].kind
+        layer = folium.GeoJson(
+            collections[layer_id],
+            name=used[layer_id].name,
+            control=False,
+            zoom_on_click=False,
+            show=layer_id == first.layer.layer_id,
+            class_name=f"ss-area ss-{kind}",
+            color="#333333",
+            weight=1,
+            fill_opacity=0.85,
+        )
+        _name(layer, f"layer{index}")
+        layer.add_to(m)
+        layer_vars[layer_id] = layer.get_name()
+    overlay_var = None
+    if priority_fc is not None:
+        overlay = folium.GeoJson(
+            priority_fc,
+            name="Priority areas",
+            control=False,
+            zoom_on_click=False,
+            class_name="ss-priority",
+            color="#1b1b1b",
+            weight=3,
+            dash_array="8 5",
+            fill=False,
+        )
+        _name(overlay, "priority")
+        overlay.add_to(m)
+        overlay_var = overlay.get_name()
+    box = geometry.bounds(all_geoms)
+    if box:
+        m.fit_bounds(box)
+    figure = m.get_root()
+    _fix_ids(figure)
+    figure.render()
+    head = "\n".join(
+        child.render()
+        for child in figure.header._children.values()
+        if isinstance(child, JavascriptLink | CssLink)
+    )
+    html = figure.html.render().strip()
+    script = figure.script.render().strip()
+    for part in (head, html, script):
+        if _UUID.search(part):
+            raise RuntimeError("folium produced a random element id: output would not be stable")
+    if "</script" in script.lower():
+        raise RuntimeError("map script contains a closing script tag")
+
+    legends = [
+        Legend(
+            metric,
+            classes[metric.id],
+            hidden=index > 0,
+            definition=MEASURES[metric.measure].definition,
+        )
+        for index, metric in enumerate(MAP_METRICS)
+    ]
+    config = {
+        "map": m.get_name(),
+        "layers": layer_vars,
+        "overlay": overlay_var,
+        "geos": geos,
+        "hatch": HATCH,
+        "metrics": {
+            metric.id: {"label": metric.label, "colours": classes[metric.id].colours}
+            for metric in MAP_METRICS
+        },
+        "kinds": {kind: text.KIND_PLURALS[kind] for kind in kinds},
+        "periods": {p.period: p.label for p in periods},
+    }
+    priority = [
+        {
+            "code": a.code,
+            "name": store.names.get(("priority_area", a.code), a.name),
+            "href": f"{root}areas/priority_area/{text.slug(a.code)}.html",
+            "from": text.day(a.valid_from),
+            "to": text.day(a.valid_to),
+        }
+        for a in priority_areas
+    ]
+    attributions = sorted({layer.attribution for layer in used.values()})
+    return MapView(
+        head=Markup(head),
+        html=Markup(html),
+        script=Markup(script),
+        config=_json_script(config),
+        geographies=[(k, text.KIND_PLURALS[k]) for k in kinds],
+        periods=periods,
+        metrics=MAP_METRICS,
+        tables=tables,
+        legends=legends,
+        priority=priority,
+        attributions=attributions,
+        tile_attribution=tile_attribution if tile_url else None,
+        feature_count=len(collections[first.layer.layer_id]["features"]),
+    )

@@ -1,0 +1,53 @@
+"""Shared fixtures of the extracts tests: one demo export per session, read-only warehouse.
+
+Import the fixtures into a test module (`from tests.extracts_fixtures import demo_export,
+warehouse  # noqa: F401`); the export itself is cached here so that it runs once per session.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from stopsearch.outputs.extracts import ExportReport, export
+from stopsearch.warehouse import connect
+
+AREA_STEMS = ("wards", "neighbourhoods", "priority_areas", "local_authorities")
+_CACHE: dict[str, DemoExport] = {}
+
+
+@dataclass(frozen=True)
+class DemoExport:
+    """The downloads folder of a demo export and its report."""
+
+    folder: Path
+    report: ExportReport
+
+
+@pytest.fixture
+def demo_export(demo_warehouse_path, tmp_path_factory) -> DemoExport:
+    """Export of the demo warehouse (record level, demo), run once per session."""
+    key = str(demo_warehouse_path)
+    if key not in _CACHE:
+        folder = tmp_path_factory.mktemp("extracts") / "downloads"
+        with connect(demo_warehouse_path, read_only=True) as con:
+            report = export(con, folder, record_level=True, demo=True)
+        _CACHE[key] = DemoExport(folder, report)
+    return _CACHE[key]
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_warehouse_path):
+    """A read-only connection to the demo warehouse (spatial loaded)."""
+    con = connect(demo_warehouse_path, read_only=True)
+    yield con
+    con.close()
+
+
+def geo_metadata(path: Path) -> dict:
+    """The `geo` key-value metadata of a Parquet file."""
+    return json.loads(pq.read_schema(path).metadata[b"geo"])

@@ -1,0 +1,116 @@
+"""Helpers for the site tests: build the demo site, serve a folder on 127.0.0.1, parse pages."""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from stopsearch.outputs.site import SiteReport, build_site
+from stopsearch.warehouse import connect
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'"
+)
+
+
+def build_demo_site(warehouse: Path, out: Path, **kwargs) -> SiteReport:
+    """Build the site from a (read-only) demo warehouse into `out`."""
+    with connect(warehouse, read_only=True) as con:
+        return build_site(con, out, demo=kwargs.pop("demo", True), **kwargs)
+
+
+_SHARED: dict[str, tuple[Path, SiteReport]] = {}
+
+
+def shared_demo_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
+    """One demo build per test session, shared read-only by the site tests."""
+    key = str(warehouse)
+    if key not in _SHARED:
+        out = tmp_path_factory.mktemp("demo-site") / "site"
+        _SHARED[key] = (out, build_demo_site(warehouse, out))
+    return _SHARED[key]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 (threaded, a free port); yields the base URL."""
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Resources(HTMLParser):
+    """URLs a page would load (script src, link href, img src...) and its CSP meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+        self.csp: list[str] = []
+        self.styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        for attr in ("src", "href", "srcset", "data", "poster"):
+            if tag in ("a",) and attr == "href":
+                continue
+            if found.get(attr):
+                self.urls.append((tag, str(found[attr])))
+        if tag == "meta" and (found.get("http-equiv") or "").lower() == "content-security-policy":
+            self.csp.append(found.get("content") or "")
+        if found.get("style"):
+            self.styles.append(str(found["style"]))
+
+
+_EXTERNAL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*(https?:)?//", re.IGNORECASE)
+
+
+def external_urls(html: str) -> list[str]:
+    """Every http(s) or protocol-relative URL the page would load from elsewhere."""
+    parser = Resources()
+    parser.feed(html)
+    bad = [f"{tag}: {url}" for tag, url in parser.urls if _EXTERNAL.match(url)]
+    bad += [f"style: {s}" for s in parser.styles if _CSS_URL.search(s)]
+    for block in re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.S | re.I):
+        if _CSS_URL.search(block):
+            bad.append("style block with an external url()")
+    return bad
+
+
+def csp_of(html: str) -> list[str]:
+    parser = Resources()
+    parser.feed(html)
+    return parser.csp
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))

@@ -1,0 +1,86 @@
+"""CSV twins (and GeoJSON layers) hold exactly what the Parquet files hold."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import shapely
+
+from stopsearch.outputs.extracts.columns import (
+    AREA_COLUMNS,
+    METRIC_COLUMNS,
+    SEARCH_COLUMNS,
+    csv_columns,
+)
+from tests.extracts_fixtures import AREA_STEMS, demo_export, warehouse  # noqa: F401
+
+TWINS = {
+    "searches": csv_columns(SEARCH_COLUMNS, wkt=False),
+    "metrics": csv_columns(METRIC_COLUMNS, wkt=False),
+    **{stem: csv_columns(AREA_COLUMNS, wkt=True) for stem in AREA_STEMS},
+}
+
+
+def read_csv(path, columns) -> pa.Table:
+    """Read a CSV twin with its declared types: empty = null, quoted "" = empty string."""
+    types = {c.name: c.arrow for c in columns}
+    return pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            timestamp_parsers=["%Y-%m-%dT%H:%M:%S"],
+        ),
+    )
+
+
+@pytest.mark.parametrize("stem", list(TWINS))
+def test_csv_twin_equals_parquet(demo_export, stem):  # noqa: F811
+    columns = TWINS[stem]
+    csv = read_csv(demo_export.folder / f"{stem}.csv", columns)
+    parquet = pq.read_table(demo_export.folder / f"{stem}.parquet")
+    assert csv.column_names == [c.name for c in columns]
+    assert csv.num_rows == parquet.num_rows
+    plain = [c.name for c in columns if c.name != "geometry" or stem in ("searches", "metrics")]
+    assert csv.select(plain).equals(parquet.select(plain).cast(csv.select(plain).schema))
+    if stem in AREA_STEMS:  # WKT in the CSV, WKB in Parquet: the same coordinates exactly
+        wkt = shapely.from_wkt(csv.column("geometry").to_pylist())
+        wkb = shapely.from_wkb(parquet.column("geometry").to_pylist())
+        assert all(shapely.equals_exact(wkt, wkb, tolerance=0))
+        assert shapely.to_wkb(wkt).tolist() == parquet.column("geometry").to_pylist()
+
+
+def test_record_counts_equal_warehouse(demo_export, warehouse):  # noqa: F811
+    records = warehouse.execute("SELECT count(*) FROM searches").fetchone()[0]
+    metrics = warehouse.execute("SELECT count(*) FROM published_metrics").fetchone()[0]
+    folder = demo_export.folder
+    assert pq.ParquetFile(folder / "searches.parquet").metadata.num_rows == records
+    assert pq.ParquetFile(folder / "metrics.parquet").metadata.num_rows == metrics
+    with (folder / "searches.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in handle) == records + 1  # no newline inside any published field
+    assert demo_export.report.file("searches.parquet").rows == records
+    assert demo_export.report.file("searches.csv").rows == records
+    assert demo_export.report.file("metrics.csv").rows == metrics
+
+
+@pytest.mark.parametrize("stem", AREA_STEMS)
+def test_geojson_equals_parquet(demo_export, stem):  # noqa: F811
+    collection = json.loads((demo_export.folder / f"{stem}.geojson").read_text(encoding="utf-8"))
+    table = pq.read_table(demo_export.folder / f"{stem}.parquet")
+    assert collection["type"] == "FeatureCollection" and "crs" not in collection
+    features = collection["features"]
+    assert len(features) == table.num_rows
+    rows = table.drop_columns(["geometry", "bbox"]).to_pylist()
+    wkb = shapely.from_wkb(table.column("geometry").to_pylist())
+    for feature, row, geom in zip(features, rows, wkb, strict=True):
+        expected = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+        assert feature["properties"] == expected
+        shape = shapely.geometry.shape(feature["geometry"])
+        assert shapely.equals_exact(shapely.normalize(shape), shapely.normalize(geom), 0)
+        for polygon in getattr(shape, "geoms", [shape]):  # RFC 7946: exterior counter-clockwise
+            assert polygon.exterior.is_ccw

@@ -1,0 +1,162 @@
+"""datapackage.json: Frictionless-valid, checksums right, stable schemas, deterministic bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import frictionless
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from stopsearch.metrics.contract import MEASURES
+from stopsearch.metrics.suppression import REASONS
+from stopsearch.outputs.extracts import SCHEMA_VERSION, export
+from stopsearch.outputs.extracts import schema as schema_mod
+from stopsearch.outputs.extracts.columns import REASON_CODES
+from stopsearch.warehouse import connect
+from tests.extracts_fixtures import demo_export  # noqa: F401
+
+
+@pytest.fixture
+def package(demo_export):  # noqa: F811
+    return json.loads((demo_export.folder / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def test_frictionless_validate_passes(demo_export):  # noqa: F811
+    report = frictionless.validate(demo_export.folder / "datapackage.json")
+    problems = report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])
+    assert report.valid, problems[:20]
+    by_name = {task.name: task for task in report.tasks}
+    assert by_name["searches-csv"].stats["rows"] == demo_export.report.file("searches.csv").rows
+    assert {task.type for task in report.tasks} >= {"table", "file", "json", "text"}
+
+
+def test_checksums_and_sizes_match_files(demo_export, package):  # noqa: F811
+    folder = demo_export.folder
+    described = {r["path"]: r for r in package["resources"]}
+    on_disk = {p.name for p in folder.iterdir()}
+    assert on_disk == set(described) | {"datapackage.json"}
+    reported = {f.name: f for f in demo_export.report.files}
+    assert set(reported) == on_disk
+    for path, resource in described.items():
+        data = (folder / path).read_bytes()
+        assert resource["bytes"] == len(data) == reported[path].bytes
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        assert reported[path].sha256 == hashlib.sha256(data).hexdigest()
+    own = (folder / "datapackage.json").read_bytes()
+    assert reported["datapackage.json"].sha256 == hashlib.sha256(own).hexdigest()
+
+
+def test_every_field_typed_and_described_as_in_the_files(demo_export, package):  # noqa: F811
+    folder = demo_export.folder
+    for resource in package["resources"]:
+        if resource["format"] not in ("csv", "parquet"):
+            continue
+        fields = resource["schema"]["fields"]
+        assert all(f["type"] and f["description"] for f in fields), resource["name"]
+        names = [f["name"] for f in fields]
+        path = folder / resource["path"]
+        if resource["format"] == "parquet":
+            assert names == pq.read_schema(path).names
+        else:
+            assert names == pacsv.read_csv(path).column_names
+    searches = {
+        f["name"]: f
+        for r in package["resources"]
+        if r["name"] == "searches-csv"
+        for f in r["schema"]["fields"]
+    }
+    assert searches["latitude"]["unit"].startswith("degrees")
+    assert searches["self_defined_group"]["constraints"]["enum"][:2] == ["Asian", "Black"]
+    wards = {
+        f["name"]: f
+        for r in package["resources"]
+        if r["name"] == "wards-parquet"
+        for f in r["schema"]["fields"]
+    }
+    assert wards["search_rate_black"]["unit"] == MEASURES["search_rate"].unit
+    assert wards["dr_black_reason"]["constraints"]["enum"] == list(REASONS)
+
+
+def test_package_says_demo_licence_period_and_version(demo_export, package):  # noqa: F811
+    assert package["schema_version"] == SCHEMA_VERSION
+    assert package["demo"] is True and package["record_level"] is True
+    assert package["title"].startswith("FICTIONAL DEMONSTRATION DATA")
+    assert "FICTIONAL DEMONSTRATION DATA" in package["description"]
+    assert [lic["name"] for lic in package["licenses"]] == ["CC0-1.0"]
+    assert package["period"]["first_month"] == "2023-01"
+    assert package["period"]["latest_12_last_month"] == "2024-12"
+    assert package["period"]["label"] == "January 2023 to December 2024"
+    assert {m["name"] for m in package["measures"]} == set(MEASURES)
+    assert set(package["reason_codes"]) == set(REASONS) == set(REASON_CODES)
+    assert all("/" not in p["file"] for p in package["provenance"])
+    readme = (demo_export.folder / "README.txt").read_text(encoding="utf-8")
+    assert readme.startswith("*** FICTIONAL DEMONSTRATION DATA")
+    for tool in ("QGIS", "R (sfarrow", "pandas / geopandas", "DuckDB"):
+        assert tool in readme
+
+
+def test_export_is_deterministic(demo_export, demo_warehouse_path, tmp_path):  # noqa: F811
+    with connect(demo_warehouse_path, read_only=True) as con:
+        again = export(con, tmp_path / "again", record_level=True, demo=True)
+    first = {f.name: f.sha256 for f in demo_export.report.files}
+    assert {f.name: f.sha256 for f in again.files} == first
+
+
+# -- schema stability -----------------------------------------------------------------------
+
+
+def test_recorded_schemas_match_the_code():
+    assert schema_mod.schema_problems() == []
+
+
+def test_written_files_match_the_recorded_schemas(demo_export):  # noqa: F811
+    recorded = schema_mod.recorded_schemas()
+    folder = demo_export.folder
+    for stem, layer in (("searches", "searches"), ("metrics", "metrics"), ("areas", "wards")):
+        files = recorded[stem]["files"]
+        parquet = files[f"{'<layer>' if stem == 'areas' else stem}.parquet"]
+        schema = pq.read_schema(folder / f"{layer}.parquet")
+        assert [{"name": f.name, "type": str(f.type)} for f in schema] == parquet
+        csv = files[f"{'<layer>' if stem == 'areas' else stem}.csv"]
+        header = pacsv.read_csv(folder / f"{layer}.csv").column_names
+        assert header == [c["name"] for c in csv]
+
+
+def test_schema_change_needs_a_version_bump(tmp_path, monkeypatch):
+    folder = tmp_path / "schemas"
+    schema_mod.record(folder)
+    assert schema_mod.schema_problems(folder) == []
+    # A column changes (simulated by editing what was recorded): the test fails until bumped.
+    path = folder / "searches.json"
+    entry = json.loads(path.read_text())
+    entry["files"]["searches.parquet"][0]["type"] = "int32"
+    path.write_text(json.dumps(entry))
+    problems = schema_mod.schema_problems(folder)
+    assert len(problems) == 1 and "without a schema version bump" in problems[0]
+    with pytest.raises(SystemExit):
+        schema_mod.record(folder)  # refuses to re-record without a bump
+    monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    assert any("stale" in p for p in schema_mod.schema_problems(folder))
+    schema_mod.record(folder)
+    assert schema_mod.schema_problems(folder) == []
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION + 1
+
+
+def test_empty_warehouse_exports_valid_empty_files(con, tmp_path):
+    report = export(con, tmp_path / "downloads", record_level=True, demo=False)
+    assert [f.name for f in report.files] == [
+        "searches.parquet",
+        "searches.csv",
+        "metrics.parquet",
+        "metrics.csv",
+        "README.txt",
+        "datapackage.json",
+    ]
+    assert report.file("searches.parquet").rows == 0
+    assert frictionless.validate(tmp_path / "downloads" / "datapackage.json").valid
+    schema = pq.read_schema(tmp_path / "downloads" / "searches.parquet")
+    live = schema_mod.live_schemas()["searches"]["searches.parquet"]
+    assert schema.names == [c["name"] for c in live]

@@ -1,0 +1,203 @@
+"""The built demo site in Debian's chromium: clean loads, no other origins, the map works, axe.
+
+Served by a threaded http.server on 127.0.0.1; playwright drives /usr/bin/chromium (skipped when
+it is absent). Screenshots of every page type are written under each test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.site_support import CHROMIUM, CHROMIUM_ARGS, serve, shared_demo_site
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed"),
+]
+
+PAGE_TYPES = {
+    "overview": "index.html",
+    "map": "map.html",
+    "ward": "areas/ward/D05000020.html",
+    "neighbourhood": "areas/neighbourhood/DS-N01.html",
+    "priority-area": "areas/priority_area/DS-P04.html",
+    "local-authority": "areas/local_authority/D06000001.html",
+    "areas": "areas/index.html",
+    "methodology": "methodology.html",
+    "coverage": "coverage.html",
+    "downloads": "downloads.html",
+    "about": "about.html",
+}
+
+
+@pytest.fixture(scope="module")
+def site(demo_warehouse_path, tmp_path_factory):
+    out, _ = shared_demo_site(demo_warehouse_path, tmp_path_factory)
+    with serve(out) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page with its console errors and every URL it requested."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(url, wait_until="load")
+
+    def foreign(self, base: str) -> list[str]:
+        return [u for u in self.requests if not (u.startswith(base) or u.startswith("data:"))]
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_TYPES))
+def test_page_type_loads_cleanly_and_passes_axe(name, site, browser, tmp_path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    visit = Visit(browser, site + PAGE_TYPES[name])
+    try:
+        page = visit.page
+        if name in ("overview", "map"):
+            page.wait_for_selector("path.ss-ward")
+        assert "fictional demonstration data" in page.inner_text(".demo-banner").lower()
+        shot = tmp_path / f"{name}.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 1000
+        results = Axe().run(page)
+        serious = [
+            f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:160]}"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+        assert visit.errors == []
+        assert visit.foreign(site) == []
+    finally:
+        visit.page.close()
+
+
+def _fills(page) -> list[str]:
+    return page.eval_on_selector_all("path.ss-ward", "ps => ps.map(p => p.getAttribute('fill'))")
+
+
+def test_map_draws_switches_and_explains(site, browser, tmp_path):
+    visit = Visit(browser, site + "map.html")
+    page = visit.page
+    try:
+        page.wait_for_selector("path.ss-ward")
+        rows = page.locator("#t-ward-latest-12 tbody tr").count()
+        assert rows > 10
+        assert page.locator("path.ss-ward").count() == rows
+        assert page.locator("#t-ward-latest-12").is_visible()
+        assert page.locator("path.ss-priority").count() > 0
+
+        # Tooltip: hovering an area shows its value and the counts behind it.
+        code, value, counts = page.evaluate(
+            """() => {
+              const cells = document.querySelectorAll('#t-ward-latest-12 td[data-m=search_rate]');
+              const cell = [...cells].find(td => td.dataset.c !== '');
+              return [cell.parentElement.dataset.code, cell.querySelector('.v').textContent,
+                      cell.querySelector('.n').textContent];
+            }"""
+        )
+        point = page.evaluate(
+            """(code) => {
+              const layer = Object.values(window).find(v => v && v.eachLayer && v.getLayers
+                && v.getLayers().some(l => l.feature && l.feature.properties.code === code)
+                && v._map);
+              const path = layer.getLayers().find(l => l.feature.properties.code === code);
+              const map = path._map;
+              const pt = map.latLngToContainerPoint(path.getCenter());
+              const rect = map.getContainer().getBoundingClientRect();
+              return [rect.left + pt.x, rect.top + pt.y];
+            }""",
+            code,
+        )
+        page.mouse.move(point[0], point[1])
+        tooltip = page.locator(".leaflet-tooltip")
+        tooltip.wait_for(state="visible")
+        assert value in tooltip.inner_text()
+        assert counts.split(";")[0] in tooltip.inner_text()
+        page.screenshot(path=str(tmp_path / "map-tooltip.png"))
+
+        # Switching the measure recolours the areas and swaps the legend.
+        before = _fills(page)
+        page.select_option("#ss-metric", "positive_outcome_rate")
+        after = _fills(page)
+        assert len(after) == len(before) and after != before
+        assert page.locator('[data-ss-legend="positive_outcome_rate"]').is_visible()
+        assert not page.locator('[data-ss-legend="search_rate"]').is_visible()
+        page.select_option("#ss-metric", "dr_other")
+        assert _fills(page) != after
+        # Withheld areas are hatched grey, and the tooltip gives the reason.
+        withheld = page.eval_on_selector_all(
+            '#t-ward-latest-12 td[data-m="dr_other"][data-c=""]',
+            "tds => tds.map(td => [td.parentElement.dataset.code,"
+            " td.querySelector('.n').textContent])",
+        )
+        assert withheld
+        hatched = page.locator(f'path.ss-ward[data-code="{withheld[0][0]}"]')
+        assert hatched.get_attribute("fill") == "url(#ss-hatch)"
+        hatched.focus()
+        assert withheld[0][1] in page.locator(".leaflet-tooltip").last.inner_text()
+        hatched.blur()
+
+        # Keyboard: the measure can be changed from the keyboard, and an area focused.
+        page.focus("#ss-metric")
+        page.keyboard.press("ArrowUp")
+        assert page.eval_on_selector("#ss-metric", "s => s.value") != "dr_other"
+        page.focus(f'path.ss-ward[data-code="{code}"]')
+        assert page.locator(".leaflet-tooltip").count() >= 1
+
+        # An earlier year draws the ward boundaries in force then.
+        page.select_option("#ss-period", "2023")
+        rows_2023 = page.locator("#t-ward-2023 tbody tr").count()
+        assert page.locator("path.ss-ward").count() == rows_2023 != rows
+        assert page.locator("#t-ward-2023").is_visible()
+        assert not page.locator("#t-ward-latest-12").is_visible()
+
+        # Neighbourhoods as a second geography.
+        page.select_option("#ss-geo", "neighbourhood")
+        assert page.locator("path.ss-ward").count() == 0
+        assert (
+            page.locator("path.ss-neighbourhood").count()
+            == page.locator("#t-neighbourhood-2023 tbody tr").count()
+        )
+        page.uncheck("#ss-priority")
+        assert page.locator("path.ss-priority").count() == 0
+        page.screenshot(path=str(tmp_path / "map-neighbourhoods.png"))
+        assert visit.errors == []
+        assert visit.foreign(site) == []
+    finally:
+        page.close()
+
+
+def test_skip_link_moves_focus_to_the_content(site, browser):
+    visit = Visit(browser, site + "areas/ward/D05000020.html")
+    page = visit.page
+    try:
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        levels = page.eval_on_selector_all(
+            "main h1, main h2, main h3, main h4", "hs => hs.map(h => Number(h.tagName[1]))"
+        )
+        assert levels[0] == 1
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    finally:
+        page.close()
