@@ -73,6 +73,7 @@ class PublishResult:
     release: Path | None = None
     changed: bool = True
     fetch_lines: list[str] = field(default_factory=list)
+    fetch_failed: int = 0
     durations: dict[str, float] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
 
@@ -80,7 +81,7 @@ class PublishResult:
     def exit_code(self) -> int:
         ingest = self.prepared.ingest if self.prepared else None
         rejected = ingest is not None and (ingest.rows_rejected or ingest.count("refused"))
-        return EXIT_REJECTED if rejected else EXIT_OK
+        return EXIT_REJECTED if rejected or self.fetch_failed else EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         ingest = self.prepared.ingest if self.prepared else None
@@ -212,7 +213,9 @@ def _changelog(previous_release: Path | None, entry: dict | None) -> list[dict]:
     return ([entry] if entry else []) + history
 
 
-def _inputs(config: PublishConfig, result: PublishResult) -> tuple[list[Path], Path | None]:
+def _inputs(
+    config: PublishConfig, result: PublishResult, police_api: Any = None
+) -> tuple[list[Path], Path | None]:
     """Input paths and boundary manifest: fetched months, configured paths, or the demo."""
     if config.demo:
         from stopsearch.demo import generate_demo
@@ -226,10 +229,10 @@ def _inputs(config: PublishConfig, result: PublishResult) -> tuple[list[Path], P
         from stopsearch.sources import Cache, PoliceAPI, fetch_force
 
         cache = Cache(config.cache)
-        report = fetch_force(
-            PoliceAPI(base_url=config.police_api_url), cache, config.force, config.months
-        )
+        api = police_api or PoliceAPI(base_url=config.police_api_url)
+        report = fetch_force(api, cache, config.force, config.months)
         result.fetch_lines = report.lines()
+        result.fetch_failed = len(report.failed)
         paths.append(cache.path(f"police/stops-force/{config.force}"))
     return paths, config.manifest
 
@@ -239,15 +242,25 @@ def run_publish(
     *,
     force_rebuild: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    police_api: Any = None,
 ) -> PublishResult:
-    """Run the whole job under the output folder's lock (LockHeld if another run has it)."""
+    """Run the whole job under the output folder's lock (LockHeld if another run has it).
+
+    `police_api` replaces the data.police.uk source (e.g. one with a test HTTP client).
+    """
     out = config.output
     with run_lock(out):
-        return _run_locked(config, force_rebuild=force_rebuild, on_stage=on_stage)
+        return _run_locked(
+            config, force_rebuild=force_rebuild, on_stage=on_stage, police_api=police_api
+        )
 
 
 def _run_locked(
-    config: PublishConfig, *, force_rebuild: bool, on_stage: Callable[[str], None] | None
+    config: PublishConfig,
+    *,
+    force_rebuild: bool,
+    on_stage: Callable[[str], None] | None,
+    police_api: Any = None,
 ) -> PublishResult:
     from stopsearch.warehouse import connect
 
@@ -262,7 +275,7 @@ def _run_locked(
 
     started = time.perf_counter()
     stage("fetch")
-    inputs, manifest = _inputs(config, result)
+    inputs, manifest = _inputs(config, result, police_api)
     durations["fetch"] = round(time.perf_counter() - started, 3)
     rules = SuppressionRules(**vars(config.suppression))
     with connect(config.warehouse) as con:
