@@ -74,7 +74,10 @@ class IngestReport:
 def _prefetched(
     sources: list[SourceFile], skip: Callable[[SourceFile, str], bool], workers: int
 ) -> Iterator[tuple[SourceFile, str, ParsedFile | IngestError | None]]:
-    """Parse files on a small thread pool, yielding them in order (at most `workers` ahead)."""
+    """Parse and normalise files on a small thread pool, in order (at most `workers` ahead).
+
+    pyarrow and DuckDB release the GIL, so the next files are parsed while one is inserted.
+    """
 
     def job(source: SourceFile) -> tuple[str, ParsedFile | IngestError | None]:
         data = source.read()
@@ -82,9 +85,11 @@ def _prefetched(
         if skip(source, digest):
             return digest, None
         try:
-            return digest, parse(data, source.name, source.kind)
+            parsed = parse(data, source.name, source.kind)
         except IngestError as exc:
             return digest, exc
+        parsed.normalised = normalise(parsed.table)  # off the main thread: overlaps inserts
+        return digest, parsed
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: list[tuple[SourceFile, Future]] = []
@@ -140,7 +145,7 @@ def _write(
         if previous is not None:
             _delete_load(con, previous[0])
         con.execute("DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name])
-        normalised = normalise(parsed.table)
+        normalised = parsed.normalised or normalise(parsed.table)
         con.register("records", normalised.records)
         run_sql(con, "stopsearch.ingest", "write.sql", params)
         con.unregister("records")

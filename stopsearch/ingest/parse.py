@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +89,7 @@ class ParsedFile:
     rows_read: int
     raw_lines: dict[int, str] = field(default_factory=dict)
     _data: bytes | None = None
+    normalised: Any = None  # set by the loader's worker threads (ingest.normalise.Normalised)
 
     def raw_line(self, line: int) -> str:
         """The published text of a physical line (decoded), for rejected rows."""
