@@ -131,3 +131,12 @@ def test_invalid_json_is_refused_with_its_line(con, tmp_path):
     [result] = ingest_paths(con, [path]).files
     assert result.action == "refused"
     assert f"{path}: line 2: not valid JSON" in result.error
+
+
+def test_json_starting_with_a_nul_byte_is_refused_not_a_crash(con, tmp_path):
+    """Found by the property test: json.loads(bytes) guesses UTF-16 from a leading NUL."""
+    path = tmp_path / "2023-01-testshire-stop-and-search.json"
+    path.write_bytes(b"\x00[{}]\r\n")
+    [result] = ingest_paths(con, [path]).files
+    assert result.action == "refused"
+    assert "not valid JSON" in result.error

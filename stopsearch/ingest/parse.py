@@ -280,7 +280,7 @@ def parse_api_json(data: bytes, source: str) -> ParsedFile:
     """Records of an `/api/stops-force` response; `line` is the 1-based record index."""
     clean, warnings = _decode(data)
     try:
-        payload = json.loads(clean)
+        payload = json.loads(clean.decode("utf-8"))  # bytes would let json guess UTF-16
     except json.JSONDecodeError as exc:
         raise IngestError(
             f"{source}: line {exc.lineno}: not valid JSON ({exc.msg}); expected the JSON list"
