@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from stopsearch.crosswalks import crosswalk_version
-from stopsearch.metrics.contract import BROAD_GROUPS, COMPARISON_GROUPS, LATEST_12
+from stopsearch.metrics.contract import (
+    BROAD_GROUPS,
+    COMPARISON_GROUPS,
+    LATEST_12,
+    METRIC_COLUMNS,
+)
 from stopsearch.metrics.publishable import publishable
 from stopsearch.metrics.stats import (
     concentration_share,
@@ -41,26 +46,6 @@ COUNT_COLUMNS = (
     "near",
 )
 KEY = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
-METRIC_COLUMNS = [
-    "area_kind",
-    "area_code",
-    "area_name",
-    "period",
-    "period_kind",
-    "period_start",
-    "period_end",
-    "months_present",
-    "basis",
-    "grp",
-    "breakdown",
-    "category",
-    "measure",
-    "value",
-    "ci_low",
-    "ci_high",
-    "numerator",
-    "denominator",
-]
 
 
 @dataclass(frozen=True)
@@ -251,6 +236,25 @@ def _share(frame: pd.DataFrame, measure: str, k, n):
     return _rows(frame, measure, result.estimate, result.low, result.high, kk, nn)
 
 
+def _all_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts summed over the groups of each (area, period): the group 'All'."""
+    keys = [
+        "area_kind",
+        "area_code",
+        "period",
+        "period_kind",
+        "period_start",
+        "period_end",
+        "months_present",
+        "basis",
+        "breakdown",
+        "category",
+    ]
+    total = frame.groupby(keys, as_index=False)[list(COUNT_COLUMNS)].sum()
+    total["grp"] = "All"
+    return total
+
+
 def compute_metrics(
     counts: pd.DataFrame, population: pd.DataFrame, periods: pd.DataFrame
 ) -> pd.DataFrame:
@@ -283,20 +287,7 @@ def compute_metrics(
     persons = counts[rolling & (counts.basis == "self_defined") & (counts.breakdown == "total")]
     keys = ["area_kind", "area_code", "period"]
     if not persons.empty:
-        all_persons = persons.groupby(
-            [
-                *keys,
-                "period_kind",
-                "period_start",
-                "period_end",
-                "months_present",
-                "basis",
-                "breakdown",
-                "category",
-            ],
-            as_index=False,
-        )[list(COUNT_COLUMNS)].sum()
-        all_persons["grp"] = "All"
+        all_persons = _all_groups(persons)
         out.append(_rows(all_persons, "searches", all_persons.searches, num=all_persons.searches))
         both = pd.concat([persons, all_persons], ignore_index=True)
         out.append(_share(both, "positive_outcome_rate", "positive", "known"))
@@ -368,20 +359,7 @@ def compute_metrics(
                 out.append(_rows(rows, "dr_unknown_high", bounds.high, num=n_g + u, den=n_w))
     officer = counts[rolling & (counts.basis == "officer_defined")]
     if not officer.empty:
-        all_officer = officer.groupby(
-            [
-                *keys,
-                "period_kind",
-                "period_start",
-                "period_end",
-                "months_present",
-                "basis",
-                "breakdown",
-                "category",
-            ],
-            as_index=False,
-        )[list(COUNT_COLUMNS)].sum()
-        all_officer["grp"] = "All"
+        all_officer = _all_groups(officer)
         out.append(_rows(all_officer, "searches", all_officer.searches, num=all_officer.searches))
         out.append(_share(officer, "positive_outcome_rate", "positive", "known"))
     # Concentration: share of wards holding half the searches, per force and period.
@@ -415,7 +393,7 @@ def build_metrics(
     periods = periods_for(months)
     latest = max(months) if months else None
     if monthly.empty:
-        metrics = pd.DataFrame(columns=METRIC_COLUMNS)
+        metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
     else:
         monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
         counts = _period_counts(monthly, periods)
@@ -436,7 +414,7 @@ def build_metrics(
             ],
         )
         metrics = (
-            metrics[METRIC_COLUMNS]
+            metrics[list(METRIC_COLUMNS)]
             .sort_values(
                 [
                     "area_kind",

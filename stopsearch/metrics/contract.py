@@ -24,6 +24,28 @@ BREAKDOWNS = (
 )
 PERIOD_KINDS = ("rolling", "year", "month")
 LATEST_12 = "latest-12"
+# Columns of `metrics`; `published_metrics` adds the suppression reason and the display text.
+METRIC_COLUMNS = (
+    "area_kind",
+    "area_code",
+    "area_name",
+    "period",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "months_present",
+    "basis",
+    "grp",
+    "breakdown",
+    "category",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "numerator",
+    "denominator",
+)
+PUBLISHED_COLUMNS = (*METRIC_COLUMNS, "reason", "display")
 
 
 @dataclass(frozen=True)

@@ -16,32 +16,11 @@ from pathlib import PurePosixPath
 
 import duckdb
 
+from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.site import text
 
 SITE_KINDS = ("ward", "neighbourhood", "priority_area", "local_authority")
-PUBLISHED_COLUMNS = (
-    "area_kind",
-    "area_code",
-    "area_name",
-    "period",
-    "period_kind",
-    "period_start",
-    "period_end",
-    "months_present",
-    "basis",
-    "grp",
-    "breakdown",
-    "category",
-    "measure",
-    "value",
-    "ci_low",
-    "ci_high",
-    "numerator",
-    "denominator",
-    "reason",
-    "display",
-)
 
 
 def _num(value: object) -> float | None:
