@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from stopsearch.ingest import ingest_paths
+from tests.independent import independent_group
 
 EXPECTED_ROWS = {
     "2016-09": 1123,
@@ -23,23 +24,6 @@ EXPECTED_ROWS = {
 }
 
 pytestmark = pytest.mark.realdata
-
-
-def _independent_group(label: str) -> str:
-    """Broad group from the label text alone: a second, independent reading of the vocabularies."""
-    if not label:
-        return "Unknown"
-    lowered = label.lower()
-    if "not stated" in lowered:
-        return "Not stated"
-    if lowered.startswith("chinese or other ethnic group - chinese"):
-        return "Asian"
-    if lowered.startswith(("chinese or other", "other ethnic group")):
-        return "Other"
-    for group in ("White", "Asian", "Black", "Mixed"):
-        if lowered.startswith(group.lower()):
-            return group
-    raise AssertionError(f"test does not know {label!r}")
 
 
 def test_real_months_load_exactly(con, shared_data):
@@ -65,7 +49,7 @@ def test_real_broad_groups_match_an_independent_count(con, shared_data):
     for path in sorted(folder.glob("*-stop-and-search.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             for record in csv.DictReader(handle):
-                expected[_independent_group(record["Self-defined ethnicity"])] += 1
+                expected[independent_group(record["Self-defined ethnicity"])] += 1
                 officer[record["Officer-defined ethnicity"] or "Unknown"] += 1
     got = dict(
         con.execute("SELECT self_defined_group, count(*) FROM searches GROUP BY 1").fetchall()

@@ -15,26 +15,11 @@ import pytest
 
 from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
+from tests.independent import independent_group
 
 pytestmark = pytest.mark.realdata
 MANIFEST = Path(__file__).resolve().parents[1] / "boundaries" / "west-midlands-2013.toml"
 GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]
-
-
-def _group(label: object) -> str:
-    if not isinstance(label, str) or not label:
-        return "Unknown"
-    lowered = label.lower()
-    if "not stated" in lowered:
-        return "Not stated"
-    if lowered.startswith("chinese or other ethnic group - chinese"):
-        return "Asian"
-    if lowered.startswith(("chinese or other", "other ethnic group")):
-        return "Other"
-    for group in ("White", "Asian", "Black", "Mixed"):
-        if lowered.startswith(group.lower()):
-            return group
-    raise AssertionError(label)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +34,7 @@ def real(tmp_path_factory):
         pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(REAL_STOPS.glob("*.csv"))
     ]
     raw = pd.concat(frames, ignore_index=True)
-    raw["group"] = raw["Self-defined ethnicity"].map(_group)
+    raw["group"] = raw["Self-defined ethnicity"].map(independent_group)
     raw["person"] = raw["Type"].isin(["Person search", "Person and Vehicle search"])
     wards = gpd.read_file(SHARED_DATA / "boundaries" / "west-midlands-wards-2013.geojson")
     points = gpd.GeoDataFrame(

@@ -180,3 +180,15 @@ MEASURES: dict[str, Measure] = {
         ),
     )
 }
+
+
+def format_value(measure: str, value: float) -> str:
+    """The text published for a value: counts whole, shares as %, ratios to 2 dp, rates 1 dp."""
+    kind = MEASURES[measure].kind
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "share":
+        return f"{100 * value:.1f}%"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    return f"{value:.1f}"

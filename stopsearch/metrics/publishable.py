@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stopsearch.metrics.contract import MEASURES
+from stopsearch.metrics.contract import format_value
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -292,19 +292,7 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
     withheld = out.reason.notna()
     out.loc[withheld, ["value", "ci_low", "ci_high", "numerator", "denominator"]] = np.nan
     out["display"] = [
-        display_for(r, rules) if r is not None else _format(m, v)
+        display_for(r, rules) if r is not None else format_value(m, v)
         for r, m, v in zip(out.reason, out.measure, out.value, strict=True)
     ]
     return out
-
-
-def _format(measure: str, value: float) -> str:
-    """Text shown for a published value."""
-    kind = MEASURES[measure].kind
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "share":
-        return f"{100 * value:.1f}%"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{value:.1f}"

@@ -7,7 +7,7 @@ import math
 import re
 from datetime import date, timedelta
 
-from stopsearch.metrics.contract import MEASURES
+from stopsearch.metrics.contract import format_value
 from stopsearch.metrics.suppression import (
     NO_DATA,
     NO_POPULATION,
@@ -96,14 +96,7 @@ def number(measure: str, value: float | None) -> str:
     """A value in the measure's own unit, as the published display would show it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    kind = MEASURES[measure].kind
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "share":
-        return f"{100 * value:.1f}%"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{value:.1f}"
+    return format_value(measure, value)
 
 
 def interval(measure: str, low: float | None, high: float | None) -> str:
