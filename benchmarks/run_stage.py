@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+MEMORY_LIMIT = "3GB"  # the publish job's default (stopsearch.config.PublishConfig)
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -28,7 +30,7 @@ def publish(inputs: Path, manifest: Path, workdir: Path) -> dict:
 
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    con = connect(workdir / "bench.duckdb")
+    con = connect(workdir / "bench.duckdb", memory_limit=MEMORY_LIMIT)
     report = prepare(con, [inputs], manifest)
     stages.update(report.durations)
     t = time.perf_counter()
@@ -109,7 +111,7 @@ def incremental(warehouse: Path, inputs: Path, manifest: Path, workdir: Path) ->
     from stopsearch.pipeline import prepare
     from stopsearch.warehouse import connect
 
-    con = connect(warehouse)
+    con = connect(warehouse, memory_limit=MEMORY_LIMIT)
     t = time.perf_counter()
     report = prepare(con, [inputs], manifest)
     stages = dict(report.durations)

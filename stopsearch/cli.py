@@ -362,6 +362,11 @@ def _stage_printer(quiet: bool, as_json: bool):
     default=None,
     help="Fewest searches in each group for a ratio [default: 5].",
 )
+@click.option(
+    "--memory-limit",
+    default=None,
+    help="Cap on DuckDB's memory, e.g. 3GB (it spills to disk beyond) [default: 3GB].",
+)
 @click.option("--rebuild", is_flag=True, help="Build a new release even if nothing changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; only errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -383,6 +388,7 @@ def publish(
     min_rate_count: int | None,
     min_rate_population: int | None,
     min_ratio_count: int | None,
+    memory_limit: str | None,
     rebuild: bool,
     quiet: bool,
     as_json: bool,
@@ -414,6 +420,7 @@ def publish(
         min_rate_count=min_rate_count,
         min_rate_population=min_rate_population,
         min_ratio_count=min_ratio_count,
+        memory_limit=memory_limit,
     )
     try:
         result = run_publish(

@@ -22,6 +22,7 @@ months = "latest"                # "latest", "all", or ["2023-01", "2023-02"]
 output = "site"                  # releases/ and the `current` link go here
 warehouse = "stopsearch.duckdb"
 releases_kept = 5
+memory_limit = "3GB"             # DuckDB spills to disk beyond this
 
 [sources]
 police_api = true                # fetch /api/stops-force for each available month
@@ -66,6 +67,7 @@ class PublishConfig:
     output: Path = Path("stopsearch-site")
     warehouse: Path = Path("stopsearch.duckdb")
     releases_kept: int = 5
+    memory_limit: str = "3GB"
     police_api: bool = False
     police_api_url: str = "https://data.police.uk"
     cache: Path = Path("cache")
@@ -159,7 +161,10 @@ def load_config(path: Path) -> PublishConfig:
     suppression = _section(data, "suppression", path)
     extracts = _section(data, "extracts", path)
     _check_keys(
-        publish, {"force", "months", "output", "warehouse", "releases_kept"}, "publish", path
+        publish,
+        {"force", "months", "output", "warehouse", "releases_kept", "memory_limit"},
+        "publish",
+        path,
     )
     _check_keys(sources, {"police_api", "police_api_url", "cache", "paths"}, "sources", path)
     _check_keys(boundaries, {"manifest"}, "boundaries", path)
@@ -182,6 +187,13 @@ def load_config(path: Path) -> PublishConfig:
     for key in ("output", "warehouse"):
         if key in publish:
             values[key] = base / _typed(publish, key, str, "publish", path, f'{key} = "site"')
+    if "memory_limit" in publish:
+        limit = _typed(publish, "memory_limit", str, "publish", path, 'memory_limit = "3GB"')
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+            raise _fail(
+                path, "[publish] memory_limit", f"{limit!r} is not a size", 'memory_limit = "3GB"'
+            )
+        values["memory_limit"] = limit
     if "releases_kept" in publish:
         kept = _typed(publish, "releases_kept", int, "publish", path, "releases_kept = 5")
         if kept < 1:

@@ -278,7 +278,7 @@ def _run_locked(
     inputs, manifest = _inputs(config, result, police_api)
     durations["fetch"] = round(time.perf_counter() - started, 3)
     rules = SuppressionRules(**vars(config.suppression))
-    with connect(config.warehouse) as con:
+    with connect(config.warehouse, memory_limit=config.memory_limit) as con:
         stage("prepare")
         prepared = prepare(con, inputs, manifest, rules, on_stage=lambda s: _fault_point(s))
         result.prepared = prepared

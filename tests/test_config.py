@@ -51,6 +51,7 @@ def test_months_and_overrides(tmp_path):
         ("[sources]\npaths = [\"missing\"]\n", "does not exist"),
         ("[sources]\npolice_api = true\n", "[publish] force: is required with police_api"),
         ("[publsh]\n", "unknown key"),
+        ('[publish]\nmemory_limit = "lots"\n[sources]\npaths=["."]\n', "'lots' is not a size"),
         ("[sources]\n", "no source"),
         ("[publish\n", "not valid TOML"),
     ],

@@ -86,10 +86,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return SCHEMA_VERSION
 
 
-def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path = DEFAULT_DB, *, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse at `path`, migrated to the current schema.
 
-    `":memory:"` gives a throwaway warehouse, handy in tests.
+    `":memory:"` gives a throwaway warehouse, handy in tests. `memory_limit` (e.g. "3GB") caps
+    DuckDB's memory; beyond it DuckDB spills to disk instead of growing.
     """
     target = str(path)
     if target != ":memory:" and not read_only:
@@ -99,6 +102,11 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open warehouse {target}: {exc}") from exc
     load_spatial(con)
+    if memory_limit is not None:
+        try:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"memory_limit {memory_limit!r}: {exc}; e.g. 3GB") from exc
     if not read_only:
         migrate(con)
     return con

@@ -14,6 +14,7 @@ The same warehouse always gives the same bytes: no timestamps, deterministic row
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -21,15 +22,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
     SEARCH_COLUMNS,
+    arrow_schema,
     csv_columns,
 )
 from stopsearch.outputs.extracts.formats import csv_table, file_digest, write_csv, write_geojson
-from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION, geo_metadata, write_parquet
+from stopsearch.outputs.extracts.geoparquet import (
+    COMPRESSION,
+    COMPRESSION_LEVEL,
+    GEOPARQUET_VERSION,
+    ROW_GROUP_SIZE,
+    geo_metadata,
+    write_parquet,
+)
 from stopsearch.outputs.extracts.package import (
     Context,
     Entry,
@@ -48,7 +59,7 @@ from stopsearch.outputs.extracts.tables import (
     basename,
     latest_period,
     metrics_table,
-    records_table,
+    record_batches,
 )
 
 __all__ = ["SCHEMA_VERSION", "ExportReport", "ExportedFile", "export"]
@@ -201,16 +212,50 @@ _GEOPARQUET = {"version": GEOPARQUET_VERSION, "geometry": "geometry", "covering"
 _PARQUET = "application/vnd.apache.parquet"
 
 
+def _stream_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Write searches.parquet and searches.csv batch by batch (memory independent of size)."""
+    batches, bounds = record_batches(con, ROW_GROUP_SIZE)
+    geo = geo_metadata(("Point",) if bounds else (), bounds)
+    schema = arrow_schema(SEARCH_COLUMNS)
+    schema = schema.with_metadata({b"geo": json.dumps(geo, separators=(",", ":")).encode()})
+    columns = csv_columns(SEARCH_COLUMNS, wkt=False)
+    parquet_tmp = folder / ".searches.parquet.tmp"
+    csv_tmp = folder / ".searches.csv.tmp"
+    rows = 0
+    try:
+        with (
+            pq.ParquetWriter(
+                parquet_tmp,
+                schema,
+                compression=COMPRESSION,
+                compression_level=COMPRESSION_LEVEL,
+                write_statistics=True,
+            ) as pw,
+            pacsv.CSVWriter(
+                csv_tmp,
+                csv_table(schema.empty_table(), columns).schema,
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+            ) as cw,
+        ):
+            for table in batches:
+                pw.write_table(
+                    table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
+                )
+                cw.write_table(csv_table(table, columns))
+                rows += table.num_rows
+        os.replace(parquet_tmp, folder / "searches.parquet")
+        os.replace(csv_tmp, folder / "searches.csv")
+    finally:
+        parquet_tmp.unlink(missing_ok=True)
+        csv_tmp.unlink(missing_ok=True)
+    return rows
+
+
 def _records(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
     """searches.parquet and searches.csv."""
-    records = records_table(con)
-    geo = geo_metadata(records.geometry_types, records.bounds)
-    _atomic(folder / "searches.parquet", lambda p: write_parquet(records.table, p, geo=geo))
+    rows = _stream_records(con, folder)
     columns = csv_columns(SEARCH_COLUMNS, wkt=False)
-    flat = csv_table(records.table, columns)
-    _atomic(folder / "searches.csv", lambda p: write_csv(flat, p))
     enums = record_enums(con)
-    rows = records.table.num_rows
     return [
         Entry(
             "searches.parquet",

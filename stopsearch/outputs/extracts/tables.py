@@ -6,6 +6,7 @@ that data.police.uk already publishes plus our area codes, flags and provenance.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -89,8 +90,8 @@ def _geometry_types(con: duckdb.DuckDBPyConnection, sql_from: str, params: list)
 # -- records ------------------------------------------------------------------------------------
 
 
-def records_table(con: duckdb.DuckDBPyConnection) -> GeoTable:
-    """searches.parquet: one row per record, Hilbert-ordered, unlocated records last."""
+def records_query(con: duckdb.DuckDBPyConnection) -> tuple[str, list, Bounds | None]:
+    """SQL for searches.parquet rows in Hilbert order (unlocated last), its params and bounds."""
     found = con.execute(
         "SELECT min(longitude), min(latitude), max(longitude), max(latitude) FROM searches "
         "WHERE latitude IS NOT NULL AND longitude IS NOT NULL"
@@ -102,8 +103,9 @@ def records_table(con: duckdb.DuckDBPyConnection) -> GeoTable:
         if bounds
         else "NULL::UINTEGER"
     )
-    # Sorting 1M wide rows in DuckDB costs seconds; sorting two narrow columns in Arrow and
-    # taking the rows in that order costs a fraction of it, for the same order.
+    # DuckDB sorts (spilling to disk when it must) and the rows stream out in batches, so the
+    # export's memory does not grow with the number of records. Unlocated records (no Hilbert
+    # value) come last: 2**32 is above every UINTEGER Hilbert value; search_id breaks ties.
     sql = f"""
         WITH prio AS (
             SELECT search_id,
@@ -148,17 +150,35 @@ def records_table(con: duckdb.DuckDBPyConnection) -> GeoTable:
             {hilbert} AS _hilbert
         FROM b
     """
-    table = _arrow(con, sql, list(bounds) if bounds else [])
-    # Unlocated records (no Hilbert value) last: 2**32 is above every UINTEGER Hilbert value.
-    keys = pa.table(
-        {
-            "h": pc.fill_null(table.column("_hilbert").cast(pa.uint64()), 2**32),
-            "id": table.column("search_id"),
-        }
-    )
-    order = pc.sort_indices(keys, sort_keys=[("h", "ascending"), ("id", "ascending")])
-    table = table.take(order)
-    return GeoTable(_conform(table, SEARCH_COLUMNS), bounds, ("Point",) if bounds else ())
+    ordered = f"""
+        SELECT * EXCLUDE (_hilbert) FROM ({sql})
+        ORDER BY coalesce(_hilbert::UBIGINT, 4294967296), search_id
+    """
+    return ordered, list(bounds) if bounds else [], bounds
+
+
+def record_batches(
+    con: duckdb.DuckDBPyConnection, rows: int
+) -> tuple[Iterator[pa.Table], Bounds | None]:
+    """searches.parquet rows as tables of exactly `rows` rows (the last may be shorter)."""
+    sql, params, bounds = records_query(con)
+    reader = con.execute(sql, params).to_arrow_reader(rows)
+
+    def tables() -> Iterator[pa.Table]:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for batch in reader:
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= rows:
+                table = pa.Table.from_batches(pending).combine_chunks()
+                yield _conform(table.slice(0, rows), SEARCH_COLUMNS)
+                rest = table.slice(rows)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held:
+            yield _conform(pa.Table.from_batches(pending), SEARCH_COLUMNS)
+
+    return tables(), bounds
 
 
 # -- published metrics, long form ---------------------------------------------------------------
