@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-MEMORY_LIMIT = "3GB"  # the publish job's default (stopsearch.config.PublishConfig)
+MEMORY_LIMIT = None  # the publish job's default (stopsearch.config.PublishConfig)
 
 
 def _peak_mb() -> float:

@@ -365,7 +365,7 @@ def _stage_printer(quiet: bool, as_json: bool):
 @click.option(
     "--memory-limit",
     default=None,
-    help="Cap on DuckDB's memory, e.g. 3GB (it spills to disk beyond) [default: 3GB].",
+    help="Cap on DuckDB's memory, e.g. 3GB (it spills to disk beyond) [default: DuckDB's].",
 )
 @click.option("--rebuild", is_flag=True, help="Build a new release even if nothing changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; only errors.")

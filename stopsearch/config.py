@@ -22,7 +22,7 @@ months = "latest"                # "latest", "all", or ["2023-01", "2023-02"]
 output = "site"                  # releases/ and the `current` link go here
 warehouse = "stopsearch.duckdb"
 releases_kept = 5
-memory_limit = "3GB"             # DuckDB spills to disk beyond this
+# memory_limit = "3GB"           # cap DuckDB (it spills to disk beyond); default: its own
 
 [sources]
 police_api = true                # fetch /api/stops-force for each available month
@@ -67,7 +67,7 @@ class PublishConfig:
     output: Path = Path("stopsearch-site")
     warehouse: Path = Path("stopsearch.duckdb")
     releases_kept: int = 5
-    memory_limit: str = "3GB"
+    memory_limit: str | None = None
     police_api: bool = False
     police_api_url: str = "https://data.police.uk"
     cache: Path = Path("cache")

@@ -212,7 +212,38 @@ _GEOPARQUET = {"version": GEOPARQUET_VERSION, "geometry": "geometry", "covering"
 _PARQUET = "application/vnd.apache.parquet"
 
 
+EXPORT_MEMORY_LIMIT = 3 * 2**30  # the Hilbert sort spills to disk beyond this, not RAM
+
+
+def _bytes(size: str) -> float:
+    """DuckDB's size text ('18.8 GiB', '3.0 GB') in bytes."""
+    number, unit = size.split()
+    scale = {
+        "B": 1,
+        "KB": 1e3,
+        "MB": 1e6,
+        "GB": 1e9,
+        "TB": 1e12,
+        "KiB": 2**10,
+        "MiB": 2**20,
+        "GiB": 2**30,
+        "TiB": 2**40,
+    }
+    return float(number) * scale[unit]
+
+
 def _stream_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Write searches.parquet and searches.csv with bounded memory (see EXPORT_MEMORY_LIMIT)."""
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    if _bytes(previous) > EXPORT_MEMORY_LIMIT:
+        con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
+    try:
+        return _write_records(con, folder)
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
+def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     """Write searches.parquet and searches.csv batch by batch (memory independent of size)."""
     batches, bounds = record_batches(con, ROW_GROUP_SIZE)
     geo = geo_metadata(("Point",) if bounds else (), bounds)
