@@ -384,7 +384,7 @@ def compute_metrics(
 def build_metrics(
     con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT_RULES
 ) -> MetricsReport:
-    """Recompute every metric from the warehouse and replace both metrics tables."""
+    """Bring both metrics tables up to date; periods whose inputs did not change are reused."""
     started = time.perf_counter()
     state = _state_hash(con, rules)
     run_sql(con, "stopsearch.metrics", "build.sql")
@@ -392,6 +392,8 @@ def build_metrics(
     months = [m for (m,) in con.execute("SELECT DISTINCT month FROM loads").fetchall()]
     periods = periods_for(months)
     latest = max(months) if months else None
+    digests: dict[str, str] = {}
+    reused: set[str] = set()
     if monthly.empty:
         metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
     else:
@@ -403,59 +405,119 @@ def build_metrics(
             counts.loc[designation, "months_present"] = counts.loc[designation].apply(
                 lambda r: _phase_months(con, periods, r), axis=1
             )
-        metrics = compute_metrics(counts, _population(con), periods)
+        population = _population(con)
         names = _area_names(con)
-        metrics.insert(
-            2,
-            "area_name",
-            [
-                names.get((k, c), c)
-                for k, c in zip(metrics.area_kind, metrics.area_code, strict=True)
-            ],
-        )
+        units = _units(counts, periods)
+        digests = _unit_digests(counts, units, population, names, rules)
+        cached = dict(con.execute("SELECT unit, digest FROM metrics_units").fetchall())
+        reused = {u for u, d in digests.items() if cached.get(u) == d}
+        fresh = counts[~units.isin(reused)]
         metrics = (
-            metrics[list(METRIC_COLUMNS)]
-            .sort_values(
-                [
-                    "area_kind",
-                    "area_code",
-                    "period",
-                    "basis",
-                    "grp",
-                    "breakdown",
-                    "category",
-                    "measure",
-                ],
-                kind="stable",
-            )
-            .reset_index(drop=True)
+            _named(compute_metrics(fresh, population, periods), names)
+            if len(fresh)
+            else (pd.DataFrame(columns=list(METRIC_COLUMNS)))
         )
     published = publishable(metrics, rules)
+    kept_periods = sorted(
+        {p for p, u in zip(periods.period, _period_units(periods), strict=True) if u in reused}
+    )
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM metrics")
-        con.execute("DELETE FROM published_metrics")
+        # Periods whose inputs did not change keep their rows; every other row is replaced.
+        for table in ("metrics", "published_metrics"):
+            con.execute(f"DELETE FROM {table} WHERE NOT list_contains(?, period)", [kept_periods])
         con.register("_new_metrics", metrics)
         con.execute("INSERT INTO metrics BY NAME SELECT * FROM _new_metrics")
         con.unregister("_new_metrics")
         con.register("_new_published", published)
         con.execute("INSERT INTO published_metrics BY NAME SELECT * FROM _new_published")
         con.unregister("_new_published")
+        total = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
         con.execute(
-            "INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, ?, ?, ?)",
-            [state, latest, len(metrics)],
+            "INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, ?, ?, ?)", [state, latest, total]
         )
+        con.execute("DELETE FROM metrics_units")
+        if digests:
+            con.executemany("INSERT INTO metrics_units VALUES (?, ?)", sorted(digests.items()))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    shown, withheld = con.execute(
+        "SELECT count(*) FILTER (WHERE reason IS NULL), count(reason) FROM published_metrics"
+    ).fetchone()
     return MetricsReport(
-        rows=len(metrics),
-        published_rows=int(published.reason.isna().sum()),
-        suppressed_rows=int(published.reason.notna().sum()),
+        rows=total,
+        published_rows=shown,
+        suppressed_rows=withheld,
         latest_month=latest,
         state_hash=state,
         seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _period_units(periods: pd.DataFrame) -> list[str]:
+    """The unit of each row of `periods`: the latest 12 months travel with their months."""
+    window = set(periods.loc[periods.period == LATEST_12, "month"])
+    return [
+        "latest-12" if p == LATEST_12 or (kind == "month" and m in window) else p
+        for p, kind, m in zip(periods.period, periods.period_kind, periods.month, strict=True)
+    ]
+
+
+def _units(counts: pd.DataFrame, periods: pd.DataFrame) -> pd.Series:
+    """The unit of each counts row (see `_period_units`)."""
+    by_period = dict(zip(periods.period, _period_units(periods), strict=True))
+    return counts.period.map(by_period)
+
+
+def _unit_digests(
+    counts: pd.DataFrame,
+    units: pd.Series,
+    population: pd.DataFrame,
+    names: dict,
+    rules: SuppressionRules,
+) -> dict[str, str]:
+    """A digest per unit over its counts and everything else its metrics depend on."""
+    from stopsearch import __version__
+
+    shared = hashlib.sha256()
+    shared.update(__version__.encode())
+    shared.update(repr(rules).encode())
+    shared.update(population.sort_values(list(population.columns)).to_csv(index=False).encode())
+    shared.update(repr(sorted(names.items())).encode())
+    out = {}
+    for unit, part in counts.groupby(units, sort=True):
+        digest = shared.copy()
+        ordered = part.sort_values([*KEY, "period_kind"])
+        digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+        out[str(unit)] = digest.hexdigest()
+    return out
+
+
+def _named(metrics: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """Add area names and put the columns and rows in their fixed order."""
+    metrics.insert(
+        2,
+        "area_name",
+        [names.get((k, c), c) for k, c in zip(metrics.area_kind, metrics.area_code, strict=True)],
+    )
+    return (
+        metrics[list(METRIC_COLUMNS)]
+        .sort_values(
+            [
+                "area_kind",
+                "area_code",
+                "period",
+                "basis",
+                "grp",
+                "breakdown",
+                "category",
+                "measure",
+            ],
+            kind="stable",
+        )
+        .reset_index(drop=True)
     )
 
 
