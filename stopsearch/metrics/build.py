@@ -204,22 +204,14 @@ def _months_present(periods: pd.DataFrame, spans: pd.DataFrame, keys: pd.DataFra
     return pd.Series(out, index=keys.index, dtype="int64")
 
 
+# The columns that say which cell a figure belongs to (everything before `measure`, less name).
+CELL_COLUMNS = tuple(
+    c for c in METRIC_COLUMNS[: METRIC_COLUMNS.index("measure")] if c != "area_name"
+)
+
+
 def _rows(base: pd.DataFrame, measure: str, value, low=None, high=None, num=None, den=None):
-    frame = base[
-        [
-            "area_kind",
-            "area_code",
-            "period",
-            "period_kind",
-            "period_start",
-            "period_end",
-            "months_present",
-            "basis",
-            "grp",
-            "breakdown",
-            "category",
-        ]
-    ].copy()
+    frame = base[list(CELL_COLUMNS)].copy()
     frame["measure"] = measure
     frame["value"] = np.asarray(value, dtype=float)
     frame["ci_low"] = np.nan if low is None else np.asarray(low, dtype=float)
@@ -238,18 +230,7 @@ def _share(frame: pd.DataFrame, measure: str, k, n):
 
 def _all_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """Counts summed over the groups of each (area, period): the group 'All'."""
-    keys = [
-        "area_kind",
-        "area_code",
-        "period",
-        "period_kind",
-        "period_start",
-        "period_end",
-        "months_present",
-        "basis",
-        "breakdown",
-        "category",
-    ]
+    keys = [c for c in CELL_COLUMNS if c != "grp"]
     total = frame.groupby(keys, as_index=False)[list(COUNT_COLUMNS)].sum()
     total["grp"] = "All"
     return total
