@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from stopsearch.police_files import file_name, month_text
 from stopsearch.sources.errors import CacheError
 
 SIDECAR_SUFFIX = ".meta"
@@ -27,13 +28,9 @@ TEMP_SUFFIX = ".part"
 _SEGMENT = re.compile(r"^[A-Za-z0-9%_.,+=@~-]+$")
 
 
-def _month(month: date) -> str:
-    return f"{month.year:04d}-{month.month:02d}"
-
-
 def stops_key(force: str, month: date) -> str:
     """`police/stops-force/<force>/YYYY-MM-<force>-stop-and-search.json` (the ingest's name)."""
-    return f"police/stops-force/{force}/{_month(month)}-{force}-stop-and-search.json"
+    return f"police/stops-force/{force}/{file_name(force, month, 'api-json')}"
 
 
 def stops_folder_key(force: str | None = None) -> str:
@@ -48,7 +45,7 @@ def dates_key() -> str:
 
 def archive_key(month: date | str) -> str:
     """`archive/YYYY-MM.zip` (or `archive/latest.zip`)."""
-    name = month if isinstance(month, str) else _month(month)
+    name = month if isinstance(month, str) else month_text(month)
     return f"archive/{name}.zip"
 
 
