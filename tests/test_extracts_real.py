@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import pyarrow.parquet as pq
 import pytest
 
 from stopsearch.outputs.extracts import export
-from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
+from tests.golden import golden
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.realdata
 
 
-def test_real_export(shared_data, tmp_path):
+def test_real_export(real_warehouse_path, tmp_path):
     folder = tmp_path / "downloads"
-    with connect(tmp_path / "real.duckdb") as con:
-        prepare(
-            con,
-            [shared_data / "police" / "stop-and-search" / "west-midlands"],
-            REPO / "boundaries" / "west-midlands-2013.toml",
-        )
+    with connect(real_warehouse_path, read_only=True) as con:
         records = con.execute("SELECT count(*) FROM searches").fetchone()[0]
         report = export(con, folder, record_level=True, demo=False)
+    assert records == golden("rows")
     wards = gpd.read_parquet(folder / "wards.parquet")
-    assert len(wards) == 163
+    assert len(wards) == golden("wards")
     assert wards.code.is_unique and wards.geometry.notna().all()
-    assert report.file("wards.parquet").rows == 163
+    assert report.file("wards.parquet").rows == golden("wards")
     assert pq.ParquetFile(folder / "searches.parquet").metadata.num_rows == records
     package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     assert package["demo"] is False and package["licenses"][0]["name"] == "OGL-UK-3.0"

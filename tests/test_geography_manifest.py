@@ -9,10 +9,9 @@ import pytest
 
 from stopsearch.errors import GeographyError
 from stopsearch.geography import load_manifest
+from tests.conftest import REAL_MANIFEST, SHARED_DATA
 from tests.geo_factories import SOURCE, write_manifest
 
-REPO = Path(__file__).resolve().parents[1]
-REAL_MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
 WARD = {
     "id": "wards-2013",
     "kind": "ward",
@@ -57,6 +56,36 @@ def test_data_root_and_root_override(tmp_path):
     other.mkdir()
     (other / "wards.geojson").write_text("{}")
     assert load_manifest(path, root=other).layer("wards-2013").path == other / "wards.geojson"
+
+
+def test_data_root_env_overrides_data_root_when_set(tmp_path, monkeypatch):
+    """An operator points the committed manifest at their own data folder with a variable."""
+    manifests = tmp_path / "repo" / "boundaries"
+    manifests.mkdir(parents=True)
+    path = write_manifest(manifests / "m.toml", [WARD])
+    path.write_text(
+        'data_root = "../../shared/data"\ndata_root_env = "MY_DATA"\n' + path.read_text()
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "wards.geojson").write_text("{}")
+    monkeypatch.setenv("MY_DATA", str(elsewhere))
+    assert load_manifest(path).layer("wards-2013").path == elsewhere / "wards.geojson"
+    monkeypatch.chdir(tmp_path)  # a relative value is relative to the working directory
+    monkeypatch.setenv("MY_DATA", "elsewhere")
+    assert load_manifest(path).root == elsewhere
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "wards.geojson").write_text("{}")
+    assert load_manifest(path, root=other).root == other  # an explicit root still wins
+    monkeypatch.setenv("MY_DATA", str(tmp_path / "missing"))
+    with pytest.raises(GeographyError, match=r"folder not found: .*missing \(from \$MY_DATA\)"):
+        load_manifest(path)
+    monkeypatch.delenv("MY_DATA")  # unset: data_root as written, which is absent here
+    with pytest.raises(GeographyError, match="folder not found") as unset:
+        load_manifest(path)
+    assert f"folder not found: {tmp_path / 'shared' / 'data'}" in str(unset.value)
+    assert "$MY_DATA" not in str(unset.value)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +173,7 @@ def test_real_manifest_parses_without_the_data():
     assert (ward.kind, ward.code_field, ward.parent_field) == ("ward", "WD13CD", "LAD13CD")
     assert ward.valid_to == date(2018, 5, 2)
     assert "Open Government Licence" in ward.attribution
-    assert manifest.root == (REPO.parent / "shared" / "data").resolve()
+    assert manifest.root == SHARED_DATA  # ../shared/data, or $STOPSEARCH_SHARED_DATA when set
     assert [p.id for p in manifest.populations] == ["census2011-lsoa", "census2011-la"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,23 +18,11 @@ from stopsearch.geography import (
     totals_by_parent,
 )
 from stopsearch.warehouse import connect
+from tests.conftest import require_shared_data
+from tests.golden import golden
 
 pytestmark = pytest.mark.realdata
 
-REPO = Path(__file__).resolve().parents[1]
-# As tests/conftest.py: the shared_data fixture is per test, this module loads once.
-SHARED_DATA = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / "data"))
-MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
-# PROVENANCE.md section 2: located records per local authority.
-BY_AUTHORITY = {
-    "E08000025": 5110,  # Birmingham
-    "E08000031": 921,  # Wolverhampton
-    "E08000026": 748,  # Coventry
-    "E08000028": 712,  # Sandwell
-    "E08000030": 670,  # Walsall
-    "E08000029": 569,  # Solihull
-    "E08000027": 458,  # Dudley
-}
 
 
 def _searches(shared: Path) -> pd.DataFrame:
@@ -52,12 +39,10 @@ def _searches(shared: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def warehouse():
+def warehouse(real_manifest):
     """The real layers, populations and 10 months of searches, assigned once for the module."""
-    shared = SHARED_DATA
-    if not (shared / "police/stop-and-search/west-midlands").is_dir():
-        pytest.skip(f"real data not found at {shared}")
-    manifest = load_manifest(MANIFEST, root=shared)
+    shared = require_shared_data()
+    manifest = load_manifest(real_manifest)
     con = connect(":memory:")
     load_boundaries(con, manifest)
     load_population(con, manifest)
@@ -83,29 +68,36 @@ def warehouse():
 
 def test_every_located_record_is_in_exactly_one_ward_or_outside(warehouse):
     con, searches, report, _ = warehouse
+    placement = golden("placement")
     assert (report.located, report.in_ward, report.outside_area, report.no_location) == (
-        9193,
-        9188,
-        5,
-        0,
+        placement["located"],
+        placement["in_ward"],
+        placement["outside_area"],
+        placement["no_location"],
     )
     rows, distinct, both = con.execute(
         "SELECT count(*), count(DISTINCT search_id),"
         " count(*) FILTER (WHERE outside_area = (ward_code IS NOT NULL)) FROM search_areas"
     ).fetchone()
     assert rows == distinct == len(searches) and both == 0
-    assert report.tie_broken == 0  # PROVENANCE: no record lies on two wards
+    assert report.tie_broken == placement["on_two_wards"]
     by_la = dict(
         con.execute(
             "SELECT la_code, count(*) FROM search_areas WHERE NOT outside_area GROUP BY 1"
         ).fetchall()
     )
-    assert by_la == BY_AUTHORITY
+    assert by_la == golden("located_by_authority")
     summary = con.execute(
         "SELECT sum(records), sum(no_location), sum(in_ward), sum(outside_area), sum(unassigned)"
         " FROM location_summary"
     ).fetchone()
-    assert summary == (9193, 0, 9188, 5, 0)
+    assert summary == (
+        placement["located"] + placement["no_location"],
+        placement["no_location"],
+        placement["in_ward"],
+        placement["outside_area"],
+        0,
+    )
 
 
 def test_both_key_forms_give_the_same_rows(warehouse, monkeypatch):
@@ -135,7 +127,7 @@ def test_independent_geopandas_assignment_agrees_on_every_record(warehouse):
     mismatched = (got.fillna("-") != expected.fillna("-")).sum()
     assert mismatched == 0
     assert got.value_counts().to_dict() == expected.value_counts().to_dict()
-    assert expected.isna().sum() == 5
+    assert expected.isna().sum() == golden("placement")["outside_area"]
 
 
 def test_boundary_distances_match_british_national_grid(warehouse):
@@ -168,8 +160,10 @@ def test_boundary_distances_match_british_national_grid(warehouse):
 def test_ward_populations_sum_to_local_authority_totals(warehouse):
     con, _, _, shared = warehouse
     la = pd.read_csv(shared / "population/la-ethnic-groups.csv")
-    la = la[la["geography code"].isin(BY_AUTHORITY)]
-    assert la["Ethnic Group: All categories: Ethnic group; measures: Value"].sum() == 2_736_460
+    la = la[la["geography code"].isin(golden("located_by_authority"))]
+    assert len(la) == golden("authorities")
+    total = la["Ethnic Group: All categories: Ethnic group; measures: Value"].sum()
+    assert total == golden("residents")
     expected = {
         (row["geography code"], broad): row[f"Ethnic Group: {broad}; measures: Value"]
         for _, row in la.iterrows()
@@ -193,4 +187,5 @@ def test_ward_populations_sum_to_local_authority_totals(warehouse):
         "SELECT min(total), max(total) FROM (SELECT area_code, sum(persons) AS total"
         " FROM population WHERE layer_id = 'wm-wards-2013' GROUP BY 1)"
     ).fetchone()
-    assert extremes == (9275, 37096)  # PROVENANCE 5b: Knowle and Nechells
+    wards_range = golden("ward_population_range")
+    assert extremes == (wards_range["min"], wards_range["max"])

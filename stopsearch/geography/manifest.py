@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ _EXAMPLES = {
     "layer": '"wm-lsoa-2011"',
     "layer_kind": '"local_authority"',
     "data_root": '"../../shared/data"',
+    "data_root_env": '"STOPSEARCH_SHARED_DATA"',
 }
 
 
@@ -284,7 +286,7 @@ _POPULATION_FIELDS = {
     "layer",
     "layer_kind",
 } | _SOURCE_FIELDS
-_TOP_FIELDS = {"title", "data_root", "layer", "lookup", "population"}
+_TOP_FIELDS = {"title", "data_root", "data_root_env", "layer", "lookup", "population"}
 
 
 def _identifier(section: _Section, seen: set[str]) -> str:
@@ -456,10 +458,28 @@ def _cross_check(manifest: Manifest) -> None:
         need(f"population '{table.id}'", "layer", table.layer, "small_area")
 
 
+def _data_root(path: Path, top: _Section, root: Path | str | None) -> tuple[Path, str]:
+    """The folder files resolve against, and where it came from (for error messages).
+
+    `root` wins; then the environment variable named by `data_root_env` when it is set (so an
+    operator can point a committed manifest at their own data folder; relative to the working
+    directory, as paths in the environment are); then `data_root` (relative to the manifest's
+    folder); then the manifest's folder.
+    """
+    if root is not None:
+        return Path(root).resolve(), ""
+    variable = top.text("data_root_env", required=False)
+    if variable and os.environ.get(variable):
+        return Path(os.environ[variable]).resolve(), f" (from ${variable})"
+    data_root = top.text("data_root", required=False)
+    return ((path.parent / data_root).resolve() if data_root else path.parent), ""
+
+
 def load_manifest(
     path: Path | str, root: Path | str | None = None, *, check_files: bool = True
 ) -> Manifest:
-    """Read a manifest; files resolve against `root`, else its `data_root`, else its folder."""
+    """Read a manifest; files resolve against `root`, else `$data_root_env`, else `data_root`,
+    else the manifest's folder."""
     path = Path(path).resolve()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -468,13 +488,9 @@ def load_manifest(
     except tomllib.TOMLDecodeError as exc:
         raise GeographyError(f"{path}: not valid TOML: {exc}") from exc
     top = _Section(path, "top level", data, _TOP_FIELDS)
-    if root is not None:
-        base = Path(root).resolve()
-    else:
-        data_root = top.text("data_root", required=False)
-        base = (path.parent / data_root).resolve() if data_root else path.parent
+    base, origin = _data_root(path, top, root)
     if check_files and not base.is_dir():
-        raise top.fail("data_root", f"folder not found: {base}")
+        raise top.fail("data_root", f"folder not found: {base}{origin}")
     layers_raw = _entries(path, data, "layer")
     if not layers_raw:
         raise GeographyError(f"{path}: declares no layer; add at least one [[layer]] table")
