@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -147,33 +148,115 @@ def test_row_groups_of_100000_rows(tmp_path):
     assert len(part) == int(((x >= 0.25) & (x <= 0.5)).sum())
 
 
-def _expected_records(warehouse):  # noqa: F811
-    """The records as the warehouse holds them, independently of the exporter's query."""
-    return warehouse.execute(
-        """
-        SELECT s.search_id, s.force, s.month, s.source_line, s.datetime_published, s.datetime,
-               s.type::VARCHAR AS type, s.is_person_search, s.part_of_operation,
-               s.operation_name, s.latitude, s.longitude,
-               s.location_issue::VARCHAR AS location_issue, s.street_id, s.street_name,
-               s.gender::VARCHAR AS gender, s.age_range::VARCHAR AS age_range,
-               s.self_defined_ethnicity_raw,
-               s.self_defined_ethnicity::VARCHAR AS self_defined_ethnicity,
-               s.self_defined_group::VARCHAR AS self_defined_group,
-               s.officer_defined_ethnicity,
-               s.officer_defined_group::VARCHAR AS officer_defined_group,
-               s.legislation, s.object_of_search, s.object_group::VARCHAR AS object_group,
-               s.outcome_raw, s.outcome_class::VARCHAR AS outcome_class, s.is_positive,
-               s.outcome_linked, s.removal_more_than_outer, s.involved_person,
-               s.latitude IS NULL AS no_location, a.outside_area, a.near_boundary,
-               a.ward_code, a.ward_layer_id, a.neighbourhood_code, a.small_area_code,
-               a.la_code, p.priority_code, p.layer_id AS priority_layer_id,
-               ST_AsWKB(ST_Point(s.longitude, s.latitude)) AS wkb
-        FROM searches AS s
-        LEFT JOIN search_areas AS a USING (search_id)
-        LEFT JOIN search_priority_areas AS p USING (search_id)
-        ORDER BY s.search_id
-        """
-    ).df()
+def _raw_records(demo_dir: Path) -> pd.DataFrame:
+    """Every row of the demo's monthly CSV files, read as published (pandas, all text): the
+    source of each record's provenance, text fields and coordinates."""
+    parts = []
+    for path in sorted((demo_dir / "records").rglob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["source_file"] = path.name  # YYYY-MM-<force>-stop-and-search.csv
+        frame["source_line"] = np.arange(2, len(frame) + 2)  # line 1 is the header
+        frame["month"] = pd.Timestamp(path.name[:7] + "-01")
+        frame["force"] = path.name[8:].removesuffix("-stop-and-search.csv")
+        parts.append(frame)
+    raw = pd.concat(parts, ignore_index=True)
+
+    def text(column: str) -> pd.Series:
+        return raw[column].replace("", None)
+
+    def flag(column: str) -> pd.Series:
+        return raw[column].map({"True": True, "False": False, "": None})
+
+    def number(column: str) -> pd.Series:
+        return pd.to_numeric(raw[column].replace("", None))
+
+    return pd.DataFrame(
+        {
+            "force": raw["force"],
+            "month": raw["month"],
+            "source_file": raw["source_file"],
+            "source_line": raw["source_line"],
+            "datetime_published": raw["Date"],
+            "datetime": pd.to_datetime(raw["Date"], utc=True).dt.tz_localize(None),
+            "type": raw["Type"],
+            "part_of_operation": flag("Part of a policing operation"),
+            "operation_name": text("Policing operation"),
+            "latitude": number("Latitude"),
+            "longitude": number("Longitude"),
+            "gender": text("Gender"),
+            "age_range": text("Age range"),
+            "self_defined_ethnicity_raw": text("Self-defined ethnicity"),
+            "officer_defined_ethnicity": text("Officer-defined ethnicity"),
+            "legislation": text("Legislation"),
+            "object_of_search": text("Object of search"),
+            "outcome_raw": text("Outcome"),
+            "outcome_linked": flag("Outcome linked to object of search"),
+            "removal_more_than_outer": flag("Removal of more than just outer clothing"),
+            "no_location": (raw["Latitude"] == "") | (raw["Longitude"] == ""),
+        }
+    )
+
+
+# What the warehouse derived per record (ingest's readings of the labels): carried unchanged.
+DERIVED = (
+    "search_id",
+    "is_person_search",
+    "location_issue",
+    "street_id",
+    "street_name",
+    "self_defined_ethnicity",
+    "self_defined_group",
+    "officer_defined_group",
+    "object_group",
+    "outcome_class",
+    "is_positive",
+    "involved_person",
+)
+AREAS = (
+    "outside_area",
+    "near_boundary",
+    "ward_code",
+    "ward_layer_id",
+    "neighbourhood_code",
+    "small_area_code",
+    "la_code",
+)
+
+
+def _table(warehouse, name: str) -> pd.DataFrame:  # noqa: F811
+    """A warehouse table as stored (no join, no expression), enums as plain text."""
+    frame = warehouse.execute(f"SELECT * FROM {name}").df()
+    return frame.astype({c: object for c in frame.columns if frame[c].dtype == "category"})
+
+
+def _expected_records(demo_dir: Path, warehouse) -> pd.DataFrame:  # noqa: F811
+    """The records the export should hold, built with pandas and shapely, not the exporter's
+    query: the raw CSV rows, matched by file and line to the warehouse's derived fields, its
+    area assignments (one row per record) and its priority areas (codes joined with ';')."""
+    raw = _raw_records(demo_dir)
+    searches = _table(warehouse, "searches")
+    searches["source_file"] = searches["source_file"].map(lambda p: Path(p).name)
+    derived = searches[["source_file", "source_line", *DERIVED]]
+    records = raw.merge(derived, on=["source_file", "source_line"], how="left", validate="1:1")
+    assert records["search_id"].notna().all(), "a raw row is missing from the warehouse"
+    areas = _table(warehouse, "search_areas")[["search_id", *AREAS]]
+    priority = (
+        _table(warehouse, "search_priority_areas")
+        .groupby("search_id")
+        .agg(
+            priority_code=("priority_code", lambda codes: ";".join(sorted(codes))),
+            priority_layer_id=("layer_id", lambda ids: ";".join(sorted(set(ids)))),
+        )
+        .reset_index()
+    )
+    records = records.merge(areas, on="search_id", how="left", validate="1:1")
+    records = records.merge(priority, on="search_id", how="left", validate="1:1")
+    located = ~records["no_location"]
+    records["wkb"] = None
+    records.loc[located, "wkb"] = shapely.to_wkb(
+        shapely.points(records.loc[located, "longitude"], records.loc[located, "latitude"])
+    )
+    return records.sort_values("search_id").reset_index(drop=True)
 
 
 def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -191,21 +274,22 @@ def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 @pytest.fixture
-def expected_records(warehouse):  # noqa: F811
-    return _expected_records(warehouse)
+def expected_records(demo_dir, warehouse):  # noqa: F811
+    return _expected_records(demo_dir, warehouse)
 
 
 def test_geopandas_read_equals_warehouse(demo_export, expected_records):  # noqa: F811
     frame = gpd.read_parquet(_path(demo_export, "searches"))
     assert frame.crs == pyproj.CRS("OGC:CRS84")
     assert len(frame) == len(expected_records)
+    assert set(frame.columns) - {"geometry"} == set(expected_records.columns) - {"wkb"}
     frame = frame.sort_values("search_id").reset_index(drop=True)
     _same(frame, expected_records)
     located = ~expected_records.no_location
     assert frame.geometry.isna().tolist() == (~located).tolist()
-    assert shapely.to_wkb(frame.geometry[located].to_numpy()).tolist() == [
-        bytes(b) for b in expected_records.wkb[located]
-    ]
+    assert shapely.to_wkb(frame.geometry[located].to_numpy()).tolist() == (
+        expected_records.wkb[located].tolist()
+    )
     assert (frame.geometry[located].x == expected_records.longitude[located]).all()
     assert (frame.geometry[located].y == expected_records.latitude[located]).all()
 
