@@ -135,7 +135,7 @@ class PublishResult:
 
 
 def _fault_point(stage: str) -> None:
-    """Operators' drill and test hook: STOPSEARCH_FAULT=<stage>:kill|diskfull."""
+    """Operators' drill and test hook: STOPSEARCH_FAULT=<stage>:kill|diskfull|sleep|wait."""
     fault = os.environ.get("STOPSEARCH_FAULT", "")
     if not fault.startswith(f"{stage}:"):
         return
@@ -146,6 +146,9 @@ def _fault_point(stage: str) -> None:
         raise OSError(28, f"No space left on device (injected at stage {stage})")
     if kind == "sleep":  # hold the lock for a while (concurrency drills)
         time.sleep(float(os.environ.get("STOPSEARCH_FAULT_SLEEP", "5")))
+    if kind == "wait":  # hold the lock until the FIFO named by STOPSEARCH_FAULT_WAIT is closed
+        with open(os.environ["STOPSEARCH_FAULT_WAIT"], "rb") as gate:
+            gate.read()
 
 
 def _versions() -> dict[str, str]:

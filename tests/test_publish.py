@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from stopsearch.cli import main
 from stopsearch.demo import generate_demo
 from stopsearch.release import current_release, list_releases, verify_release
 from stopsearch.status import integrity_problems
@@ -43,21 +48,26 @@ def _config(folder: Path, data: Path, records: Path | None = None) -> Path:
     return path
 
 
-def _publish(config: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _publish(config: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`stopsearch publish --config ... --json` in this process (its exit code and output)."""
+    args = ["publish", "--config", str(config), "--json", *extra]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main.main(args, prog_name="stopsearch")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def _publish_process(config: Path, fault: str) -> subprocess.CompletedProcess:
+    """The same in a process of its own, with STOPSEARCH_FAULT=`fault` (which may kill it)."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stopsearch.cli",
-            "publish",
-            "--config",
-            str(config),
-            "--json",
-            *extra,
-        ],
+        [sys.executable, "-m", "stopsearch.cli", "publish", "--config", str(config), "--json"],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "STOPSEARCH_FAULT": fault},
         timeout=300,
     )
 
@@ -72,13 +82,45 @@ def _content(release: Path) -> dict[str, str]:
     return sums
 
 
+def _copy(prepared: Path, folder: Path, small_demo: Path) -> Path:
+    """A private copy of a prepared folder (warehouse, site, records links); returns its config.
+
+    Releases link `current` relatively and records are found by checksum, so the copy is the
+    prepared state in a new place; tests change only their own copy.
+    """
+    shutil.copytree(prepared, folder, symlinks=True, dirs_exist_ok=True)
+    records = folder / "records"
+    return _config(folder, small_demo, records=records if records.is_dir() else None)
+
+
 @pytest.fixture(scope="module")
 def reference(small_demo, tmp_path_factory):
-    """An uninterrupted publish, to compare every other run against."""
+    """An uninterrupted publish, to compare every other run against (copy it to change it)."""
     folder = tmp_path_factory.mktemp("reference")
     run = _publish(_config(folder, small_demo))
     assert run.returncode == 0, run.stderr
     return folder, json.loads(run.stdout), _content(current_release(folder / "site"))
+
+
+@pytest.fixture(scope="module")
+def first_months(small_demo, tmp_path_factory) -> Path:
+    """A folder with every month but the last published (a records folder of links to them),
+    prepared once for the tests that then add the last month or break a run: copy it."""
+    folder = tmp_path_factory.mktemp("first-months")
+    records = folder / "records"
+    records.mkdir()
+    for month_folder in sorted((small_demo / "records").iterdir())[:-1]:
+        (records / month_folder.name).symlink_to(month_folder)
+    run = _publish(_config(folder, small_demo, records=records))
+    assert run.returncode == 0, run.stderr
+    return folder
+
+
+def _add_last_month(config: Path, small_demo: Path) -> str:
+    """Link the demo's last month into the records folder of `config`'s folder."""
+    last = sorted((small_demo / "records").iterdir())[-1]
+    (config.parent / "records" / last.name).symlink_to(last)
+    return last.name
 
 
 def test_first_publish_makes_a_verified_current_release(reference):
@@ -98,24 +140,25 @@ def test_first_publish_makes_a_verified_current_release(reference):
     assert len(changelog[0]["lines"]) == MONTHS
 
 
-def test_a_second_run_with_no_new_input_changes_nothing(reference, small_demo):
-    folder, _, _ = reference
-    before = os.readlink(folder / "site" / "current")
-    run = _publish(folder / "stopsearch.toml")
+def test_a_second_run_with_no_new_input_changes_nothing(reference, small_demo, tmp_path):
+    config = _copy(reference[0], tmp_path, small_demo)
+    before = os.readlink(tmp_path / "site" / "current")
+    run = _publish(config)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["changed"] is False
-    assert os.readlink(folder / "site" / "current") == before
-    assert len(list_releases(folder / "site")) == 1
+    assert os.readlink(tmp_path / "site" / "current") == before
+    assert len(list_releases(tmp_path / "site")) == 1
 
 
 def test_a_forced_rebuild_is_byte_identical_apart_from_the_run_report(
     reference, small_demo, tmp_path
 ):
     folder, _, content = reference
-    run = _publish(folder / "stopsearch.toml", "--rebuild")
+    config = _copy(folder, tmp_path, small_demo)
+    run = _publish(config, "--rebuild")
     assert run.returncode == 0, run.stderr
-    assert _content(current_release(folder / "site")) == content
-    assert len(list_releases(folder / "site")) == 2
+    assert _content(current_release(tmp_path / "site")) == content
+    assert len(list_releases(tmp_path / "site")) == 2
 
 
 @pytest.mark.parametrize(
@@ -134,24 +177,19 @@ def test_a_forced_rebuild_is_byte_identical_apart_from_the_run_report(
     ],
 )
 def test_a_kill_at_any_stage_keeps_the_live_release_and_the_next_run_recovers(
-    stage, small_demo, reference, tmp_path
+    stage, small_demo, reference, first_months, tmp_path
 ):
     folder = tmp_path
     _, _, expected = reference
-    first = sorted((small_demo / "records").iterdir())
-    partial = tmp_path / "partial"
-    partial.mkdir()
-    fresh = stage == "boundaries"  # boundaries load only on a first run (or when they change)
-    for month_folder in first if fresh else first[:-1]:
-        (partial / month_folder.name).symlink_to(month_folder)
-    config = _config(folder, small_demo, records=partial)
     live = live_content = None
-    if not fresh:  # a live release of the first months, then a kill while adding the last
-        assert _publish(config).returncode == 0
+    if stage == "boundaries":  # boundaries load only on a first run (or when they change)
+        config = _config(folder, small_demo)
+    else:  # a live release of the first months, then a kill while adding the last
+        config = _copy(first_months, folder, small_demo)
         live = current_release(folder / "site")
         live_content = _content(live)
-        (partial / first[-1].name).symlink_to(first[-1])
-    killed = _publish(config, env={"STOPSEARCH_FAULT": f"{stage}:kill"})
+        _add_last_month(config, small_demo)
+    killed = _publish_process(config, f"{stage}:kill")
     assert killed.returncode == -9, killed.stderr
     assert current_release(folder / "site") == live
     if live is not None:
@@ -164,54 +202,81 @@ def test_a_kill_at_any_stage_keeps_the_live_release_and_the_next_run_recovers(
     assert _content(current_release(folder / "site")) == expected
 
 
-def test_disk_full_during_the_build_leaves_current_untouched(reference, tmp_path, small_demo):
-    config = _config(tmp_path, small_demo)
-    assert _publish(config).returncode == 0
+def test_disk_full_during_the_build_leaves_current_untouched(
+    first_months, tmp_path, small_demo, monkeypatch
+):
+    config = _copy(first_months, tmp_path, small_demo)
     live = current_release(tmp_path / "site")
-    failed = _publish(config, "--rebuild", env={"STOPSEARCH_FAULT": "site:diskfull"})
+    content = _content(live)
+    monkeypatch.setenv("STOPSEARCH_FAULT", "site:diskfull")
+    failed = _publish(config, "--rebuild")
     assert failed.returncode == 1
     assert "No space left on device" in failed.stderr
     assert "the live release is unchanged" in failed.stderr
-    assert current_release(tmp_path / "site") == live
+    assert current_release(tmp_path / "site") == live and _content(live) == content
+    assert [r.name for r in list_releases(tmp_path / "site")] == [live.name]
     assert not list((tmp_path / "site" / "releases").glob(".building-*"))
 
 
-def test_two_simultaneous_runs_one_wins_the_other_exits_with_the_lock_code(tmp_path, small_demo):
-    config = _config(tmp_path, small_demo)
-    slow = subprocess.Popen(
-        [sys.executable, "-m", "stopsearch.cli", "publish", "--config", str(config), "--quiet"],
-        env={**os.environ, "STOPSEARCH_FAULT": "prepare:sleep"},
+def _open_when_read(fifo: Path, reader: subprocess.Popen) -> int:
+    """Open `fifo` for writing once `reader` has opened it for reading (no time limit: the
+    reader either gets there or exits, which fails the test with its own error)."""
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:  # ENXIO: nobody has it open for reading yet
+                raise
+        if reader.poll() is not None:
+            out, err = reader.communicate()
+            pytest.fail(f"the first run exited ({reader.returncode}) before the wait:\n{err}")
+        time.sleep(0.05)
+
+
+def test_two_simultaneous_runs_one_wins_the_other_exits_with_the_lock_code(
+    first_months, tmp_path, small_demo
+):
+    """The first run stops inside its lock (at the prepare stage, on a FIFO this test holds),
+    so the second certainly starts while the first holds the lock; then the first finishes."""
+    config = _copy(first_months, tmp_path / "run", small_demo)
+    month = _add_last_month(config, small_demo)
+    live = current_release(tmp_path / "run" / "site")
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "stopsearch.cli", "publish", "--config", str(config), "--json"],
+        env={**os.environ, "STOPSEARCH_FAULT": "prepare:wait", "STOPSEARCH_FAULT_WAIT": str(gate)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    held = None
     try:
-        lock = tmp_path / "site" / ".lock"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (lock.exists() and lock.read_text()):
-            time.sleep(0.1)
+        held = _open_when_read(gate, first)  # the first run now waits at `prepare`, locked
+        lock = (tmp_path / "run" / "site" / ".lock").read_text()
+        assert lock.startswith(f"pid {first.pid} since ")
         second = _publish(config)
         assert second.returncode == 75
-        assert "locked by pid" in second.stderr
+        assert f"locked by pid {first.pid}" in second.stderr
+        assert current_release(tmp_path / "run" / "site") == live  # the loser changed nothing
     finally:
-        out, err = slow.communicate(timeout=300)
-    assert slow.returncode == 0, err
+        if held is not None:
+            os.close(held)  # end of file on the FIFO: the first run carries on
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["changes"] == [f"new month: demoshire {month}"]
+    assert current_release(tmp_path / "run" / "site") != live
 
 
-def test_adding_one_month_reports_and_rebuilds_only_that_month(tmp_path, small_demo):
-    partial = tmp_path / "records"
-    partial.mkdir()
-    months = sorted((small_demo / "records").iterdir())
-    for month_folder in months[:-1]:
-        (partial / month_folder.name).symlink_to(month_folder)
-    config = _config(tmp_path, small_demo, records=partial)
-    assert _publish(config).returncode == 0
-    (partial / months[-1].name).symlink_to(months[-1])
+def test_adding_one_month_reports_and_rebuilds_only_that_month(first_months, tmp_path, small_demo):
+    config = _copy(first_months, tmp_path, small_demo)
+    month = _add_last_month(config, small_demo)
     run = _publish(config)
     summary = json.loads(run.stdout)
     assert run.returncode == 0
     assert summary["files_new"] == 1 and summary["files_unchanged"] == MONTHS - 1
-    assert summary["changes"] == [f"new month: demoshire {months[-1].name}"]
+    assert summary["changes"] == [f"new month: demoshire {month}"]
     changelog = json.loads((current_release(tmp_path / "site") / "changelog.json").read_text())
     assert changelog[0]["lines"] == summary["changes"]
     assert len(changelog) == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 
 import pytest
 
@@ -76,27 +75,38 @@ def test_verification_catches_missing_and_tampered_files(tmp_path):
         verify_release(staged, ["index.html"])
 
 
-def _hold(out, ready, release):
+def _hold(out, ready, release, safety=120):
+    """Hold the run lock until `release` is set (or a safety timeout, so a test that goes wrong
+    cannot hang the suite)."""
     with run_lock(out):
         ready.set()
-        release.wait(10)
+        release.wait(safety)
+
+
+def _wait_until_held(ready, holder) -> None:
+    """Wait for the holder to take the lock, for as long as it is alive (no time limit)."""
+    while not ready.wait(1):
+        assert holder.is_alive(), f"the holder exited ({holder.exitcode}) without the lock"
 
 
 def test_a_second_run_cannot_take_the_lock(tmp_path):
+    """The second run gives up while the holder still holds the lock: the holder lets go only
+    after the second attempt has returned, so a lock that waited for it could never raise."""
     out = tmp_path / "site"
     ctx = multiprocessing.get_context("fork")
     ready, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold, args=(out, ready, release))
     holder.start()
     try:
-        assert ready.wait(10)
-        started = time.monotonic()
+        _wait_until_held(ready, holder)
         with pytest.raises(LockHeld, match=f"locked by pid {holder.pid}"), run_lock(out):
             pass
-        assert time.monotonic() - started < 1  # exits at once, never waits
+        assert holder.is_alive() and not release.is_set()  # still held when it gave up
+        assert (out / ".lock").read_text().startswith(f"pid {holder.pid} since ")
     finally:
         release.set()
-        holder.join(10)
+        holder.join(60)
+    assert holder.exitcode == 0
     with run_lock(out):  # free again once the holder has gone
         pass
 
@@ -107,8 +117,8 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     ready, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold, args=(out, ready, release))
     holder.start()
-    assert ready.wait(10)
+    _wait_until_held(ready, holder)
     holder.kill()
-    holder.join(10)
+    holder.join(60)
     with run_lock(out):
         pass
