@@ -6,18 +6,15 @@ import json
 
 import pytest
 
-from stopsearch.demo import generate_demo
 from stopsearch.ingest import ingest_paths
 from stopsearch.warehouse import connect
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    generate_demo(out)
+def demo_warehouse(demo_dir):
     con = connect(":memory:")
-    report = ingest_paths(con, [out / "records"])
-    truth = json.loads((out / "truth.json").read_text())
+    report = ingest_paths(con, [demo_dir / "records"])
+    truth = json.loads((demo_dir / "truth.json").read_text())
     yield con, report, truth
     con.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -14,14 +15,15 @@ import shapely
 from stopsearch.geography import assign_areas, load_boundaries, load_manifest, load_population
 from stopsearch.warehouse import connect
 
-demo = pytest.importorskip("stopsearch.demo")
-
 
 @pytest.fixture(scope="module")
-def assigned(tmp_path_factory):
-    """The demo written, its boundaries and population loaded, its records assigned."""
-    out = tmp_path_factory.mktemp("demo")
-    summary = demo.generate_demo(out)
+def assigned(demo_dir):
+    """The session's demo, its boundaries and population loaded, its records assigned."""
+    summary = SimpleNamespace(
+        manifest=demo_dir / "boundaries" / "manifest.toml",
+        record_files=sorted((demo_dir / "records").glob("*/*.csv")),
+        snap_points=demo_dir / "snap_points.csv",
+    )
     manifest = load_manifest(summary.manifest)
     con = connect(":memory:")
     load_boundaries(con, manifest)

@@ -8,22 +8,18 @@ from datetime import date
 import numpy as np
 import pytest
 
-from stopsearch.demo import generate_demo
 from stopsearch.metrics.build import periods_for
-from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
 
 GROUPS = ("Asian", "Black", "Mixed", "Other")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    generate_demo(out)
-    con = connect(":memory:")
-    report = prepare(con, [out / "records"], out / "boundaries" / "manifest.toml")
-    truth = json.loads((out / "truth.json").read_text())
-    yield con, report, truth
+def demo(demo_dir, demo_warehouse_path):
+    """The session's prepared demo warehouse (read-only) and the generator's planted truth."""
+    con = connect(demo_warehouse_path, read_only=True)
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    yield con, truth
     con.close()
 
 
@@ -38,7 +34,7 @@ def test_periods_latest_twelve_years_and_months():
 
 
 def test_force_counts_equal_the_records(demo):
-    con, _, _ = demo
+    con, _ = demo
     published = dict(
         con.execute(
             "SELECT period, value FROM published_metrics WHERE area_kind = 'force' AND "
@@ -67,7 +63,7 @@ def test_force_counts_equal_the_records(demo):
 
 
 def test_ward_counts_sum_to_located_records(demo):
-    con, _, _ = demo
+    con, _ = demo
     metrics_total = con.execute(
         "SELECT sum(value) FROM metrics WHERE area_kind = 'ward' AND measure = 'searches' "
         "AND basis = 'none' AND breakdown = 'total' AND period_kind = 'year'"
@@ -128,7 +124,7 @@ def _expected_ratios(truth: dict) -> dict[tuple[str, str, str], dict[str, float]
 
 
 def test_ratio_intervals_cover_the_planted_ratio(demo):
-    con, _, truth = demo
+    con, truth = demo
     expected = _expected_ratios(truth)
     rows = con.execute(
         "SELECT area_kind, area_code, period, grp, ci_low, ci_high FROM published_metrics "
@@ -151,7 +147,7 @@ def test_ratio_intervals_cover_the_planted_ratio(demo):
 
 
 def test_positive_outcome_intervals_cover_the_planted_probability(demo):
-    con, _, truth = demo
+    con, truth = demo
     planted = truth["model"]["positive_outcome_probability"]
     rows = con.execute(
         "SELECT area_kind, grp, ci_low, ci_high FROM published_metrics WHERE measure = "
@@ -167,7 +163,7 @@ def test_positive_outcome_intervals_cover_the_planted_probability(demo):
 
 
 def test_no_published_count_below_force_is_one_to_four(demo):
-    con, _, _ = demo
+    con, _ = demo
     small = con.execute(
         "SELECT count(*) FROM published_metrics WHERE area_kind <> 'force' AND measure IN "
         "('searches', 'contradictory_outcomes') AND value BETWEEN 1 AND 4"
@@ -214,7 +210,7 @@ def _exposed(table: np.ndarray, suppressed: np.ndarray) -> list[tuple[int, int]]
 
 @pytest.mark.parametrize("basis", ["self_defined", "officer_defined"])
 def test_no_suppressed_group_count_can_be_recovered_by_subtraction(demo, basis):
-    con, _, _ = demo
+    con, _ = demo
     frame = con.execute(
         "SELECT area_kind, period, area_code, grp, value IS NULL AS hidden FROM "
         "published_metrics WHERE measure = 'searches' AND basis = ? AND area_kind <> 'force' "
