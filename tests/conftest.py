@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from stopsearch.warehouse import connect
-
-REPO = Path(__file__).resolve().parents[1]
-# The real public data: $STOPSEARCH_SHARED_DATA, else ../shared/data beside the repository (the
-# committed manifest reads the same variable through its `data_root_env`, with the same default).
-SHARED_DATA = Path(
-    os.environ.get("STOPSEARCH_SHARED_DATA") or REPO.parent / "shared" / "data"
-).resolve()
-REAL_STOPS = SHARED_DATA / "police" / "stop-and-search" / "west-midlands"
-REAL_MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
+from tests.shared import REAL_MANIFEST, REAL_STOPS, build_once, require_shared_data
 
 # Property tests draw the same examples on every run (a fixed seed, no example database), so
 # that they cannot pass on one run and fail on the next.
 settings.register_profile("stopsearch", derandomize=True, database=None)
 settings.load_profile("stopsearch")
-
-
-def require_shared_data() -> Path:
-    """The real data folder, or a clean skip when it (or any file the tests read) is absent."""
-    if not REAL_STOPS.is_dir():
-        pytest.skip(f"real data not found at {SHARED_DATA} (set STOPSEARCH_SHARED_DATA)")
-    return SHARED_DATA
 
 
 @pytest.fixture
@@ -52,13 +36,14 @@ def real_manifest() -> Path:
 @pytest.fixture(scope="session")
 def real_warehouse_path(real_manifest, tmp_path_factory) -> Path:
     """A warehouse file with the 10 real months ingested, joined and its metrics built, once per
-    session (open it read-only)."""
+    run (open it read-only)."""
     from stopsearch.pipeline import prepare
 
-    path = tmp_path_factory.mktemp("real-warehouse") / "real.duckdb"
-    with connect(path) as connection:
-        prepare(connection, [REAL_STOPS], real_manifest)
-    return path
+    def build(folder: Path) -> None:
+        with connect(folder / "real.duckdb") as connection:
+            prepare(connection, [REAL_STOPS], real_manifest)
+
+    return build_once(tmp_path_factory, "real-warehouse", build)[0] / "real.duckdb"
 
 
 @pytest.fixture
@@ -71,12 +56,10 @@ def con():
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    """The fictional demo dataset, generated once per test session."""
+    """The fictional demo dataset, generated once per test run (read it only)."""
     from stopsearch.demo import generate_demo
 
-    out = tmp_path_factory.mktemp("demo-data")
-    generate_demo(out)
-    return out
+    return build_once(tmp_path_factory, "demo-data", generate_demo)[0]
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +67,8 @@ def demo_warehouse_path(demo_dir, tmp_path_factory) -> Path:
     """A warehouse file with the demo ingested, joined and its metrics built (read it only)."""
     from stopsearch.pipeline import prepare
 
-    path = tmp_path_factory.mktemp("demo-warehouse") / "demo.duckdb"
-    with connect(path) as connection:
-        prepare(connection, [demo_dir / "records"], demo_dir / "boundaries" / "manifest.toml")
-    return path
+    def build(folder: Path) -> None:
+        with connect(folder / "demo.duckdb") as connection:
+            prepare(connection, [demo_dir / "records"], demo_dir / "boundaries" / "manifest.toml")
+
+    return build_once(tmp_path_factory, "demo-warehouse", build)[0] / "demo.duckdb"

@@ -1,7 +1,7 @@
-"""Shared fixtures of the extracts tests: one demo export per session, read-only warehouse.
+"""Shared fixtures of the extracts tests: one demo export per run, read-only warehouse.
 
 Import the fixtures into a test module (`from tests.extracts_fixtures import demo_export,
-warehouse  # noqa: F401`); the export itself is cached here so that it runs once per session.
+warehouse  # noqa: F401`); the export itself runs once per test run, shared by xdist workers.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from stopsearch.outputs.extracts import ExportReport, export
 from stopsearch.warehouse import connect
+from tests.shared import build_once
 
 AREA_STEMS = ("wards", "neighbourhoods", "priority_areas", "local_authorities")
-_CACHE: dict[str, DemoExport] = {}
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,16 @@ class DemoExport:
     report: ExportReport
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def demo_export(demo_warehouse_path, tmp_path_factory) -> DemoExport:
-    """Export of the demo warehouse (record level, demo), run once per session."""
-    key = str(demo_warehouse_path)
-    if key not in _CACHE:
-        folder = tmp_path_factory.mktemp("extracts") / "downloads"
+    """Export of the demo warehouse (record level, demo), run once per test run (read it only)."""
+
+    def build(folder: Path) -> ExportReport:
         with connect(demo_warehouse_path, read_only=True) as con:
-            report = export(con, folder, record_level=True, demo=True)
-        _CACHE[key] = DemoExport(folder, report)
-    return _CACHE[key]
+            return export(con, folder / "downloads", record_level=True, demo=True)
+
+    folder, report = build_once(tmp_path_factory, "demo-export", build)
+    return DemoExport(folder / "downloads", report)
 
 
 @pytest.fixture(scope="module")

@@ -36,16 +36,14 @@ def build_demo_site(warehouse: Path, out: Path, **kwargs) -> SiteReport:
         return build_site(con, out, demo=kwargs.pop("demo", True), **kwargs)
 
 
-_SHARED: dict[str, tuple[Path, SiteReport]] = {}
-
-
 def shared_demo_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
-    """One demo build per test session, shared read-only by the site tests."""
-    key = str(warehouse)
-    if key not in _SHARED:
-        out = tmp_path_factory.mktemp("demo-site") / "site"
-        _SHARED[key] = (out, build_demo_site(warehouse, out))
-    return _SHARED[key]
+    """One demo build per test run (shared by xdist workers), read-only for the site tests."""
+    from tests.shared import build_once
+
+    folder, report = build_once(
+        tmp_path_factory, "demo-site", lambda out: build_demo_site(warehouse, out / "site")
+    )
+    return folder / "site", report
 
 
 class _Quiet(SimpleHTTPRequestHandler):

@@ -9,8 +9,8 @@ import pytest
 
 from stopsearch.errors import GeographyError
 from stopsearch.geography import load_manifest
-from tests.conftest import REAL_MANIFEST, SHARED_DATA
 from tests.geo_factories import SOURCE, write_manifest
+from tests.shared import REAL_MANIFEST, SHARED_DATA
 
 WARD = {
     "id": "wards-2013",
@@ -177,6 +177,9 @@ def test_real_manifest_parses_without_the_data():
     assert [p.id for p in manifest.populations] == ["census2011-lsoa", "census2011-la"]
 
 
+@pytest.mark.realdata
 def test_real_manifest_finds_the_shared_files(shared_data):
-    manifest = load_manifest(REAL_MANIFEST, root=shared_data)
-    assert all(layer.path.is_file() for layer in manifest.layers)
+    for manifest in (load_manifest(REAL_MANIFEST), load_manifest(REAL_MANIFEST, root=shared_data)):
+        assert manifest.root == shared_data  # $STOPSEARCH_SHARED_DATA or ../shared/data
+        assert all(layer.path.is_file() for layer in manifest.layers)
+        assert all(table.path.is_file() for table in manifest.populations)

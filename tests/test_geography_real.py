@@ -18,8 +18,8 @@ from stopsearch.geography import (
     totals_by_parent,
 )
 from stopsearch.warehouse import connect
-from tests.conftest import require_shared_data
 from tests.golden import golden
+from tests.shared import require_shared_data
 
 pytestmark = pytest.mark.realdata
 

@@ -13,9 +13,9 @@ import pytest
 from scipy.stats import norm
 
 from stopsearch.warehouse import connect
-from tests.conftest import REAL_STOPS, SHARED_DATA
 from tests.golden import golden
 from tests.independent import independent_group
+from tests.shared import REAL_STOPS, SHARED_DATA
 
 pytestmark = pytest.mark.realdata
 GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]

@@ -20,6 +20,7 @@ from stopsearch.demo import generate_demo
 from stopsearch.release import current_release, list_releases, verify_release
 from stopsearch.status import integrity_problems
 from stopsearch.warehouse import connect
+from tests.shared import build_once
 
 MONTHS = 4
 CONTENT_EXCLUDED = {"manifest.json", "SHA256SUMS", "changelog.json", "coverage.html"}
@@ -28,9 +29,9 @@ CONTENT_EXCLUDED = {"manifest.json", "SHA256SUMS", "changelog.json", "coverage.h
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> Path:
     """A four-month fictional dataset: enough for every page, quick to publish."""
-    out = tmp_path_factory.mktemp("small-demo")
-    generate_demo(out, months=MONTHS)
-    return out
+    return build_once(
+        tmp_path_factory, "small-demo", lambda out: generate_demo(out, months=MONTHS)
+    )[0]
 
 
 def _config(folder: Path, data: Path, records: Path | None = None) -> Path:
@@ -96,24 +97,30 @@ def _copy(prepared: Path, folder: Path, small_demo: Path) -> Path:
 @pytest.fixture(scope="module")
 def reference(small_demo, tmp_path_factory):
     """An uninterrupted publish, to compare every other run against (copy it to change it)."""
-    folder = tmp_path_factory.mktemp("reference")
-    run = _publish(_config(folder, small_demo))
-    assert run.returncode == 0, run.stderr
-    return folder, json.loads(run.stdout), _content(current_release(folder / "site"))
+
+    def build(folder: Path) -> dict:
+        run = _publish(_config(folder, small_demo))
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    folder, summary = build_once(tmp_path_factory, "publish-reference", build)
+    return folder, summary, _content(current_release(folder / "site"))
 
 
 @pytest.fixture(scope="module")
 def first_months(small_demo, tmp_path_factory) -> Path:
     """A folder with every month but the last published (a records folder of links to them),
     prepared once for the tests that then add the last month or break a run: copy it."""
-    folder = tmp_path_factory.mktemp("first-months")
-    records = folder / "records"
-    records.mkdir()
-    for month_folder in sorted((small_demo / "records").iterdir())[:-1]:
-        (records / month_folder.name).symlink_to(month_folder)
-    run = _publish(_config(folder, small_demo, records=records))
-    assert run.returncode == 0, run.stderr
-    return folder
+
+    def build(folder: Path) -> None:
+        records = folder / "records"
+        records.mkdir()
+        for month_folder in sorted((small_demo / "records").iterdir())[:-1]:
+            (records / month_folder.name).symlink_to(month_folder)
+        run = _publish(_config(folder, small_demo, records=records))
+        assert run.returncode == 0, run.stderr
+
+    return build_once(tmp_path_factory, "publish-first-months", build)[0]
 
 
 def _add_last_month(config: Path, small_demo: Path) -> str:
