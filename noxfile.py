@@ -11,8 +11,9 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 # pytest's default arguments here: one worker per core, idle workers take queued tests from
-# busy ones (the publish tests vary from 1 s to 30 s). `nox -s tests -- ARGS` replaces them.
-PYTEST_ARGS = ("--numprocesses", "auto", "--dist", "worksteal")
+# busy ones (the publish tests vary from 1 s to 30 s), the slowest 25 listed at the end.
+# `nox -s tests -- ARGS` replaces them.
+PYTEST_ARGS = ("--numprocesses", "auto", "--dist", "worksteal", "--durations", "25")
 APT_ATTEMPTS = 5
 
 
