@@ -40,10 +40,9 @@ def _hashes(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo-a")
-    generate_demo(out)
-    return out
+def demo(demo_dir) -> Path:
+    """The session's demo, generated with the default seed (tests here only read it)."""
+    return demo_dir
 
 
 @pytest.fixture(scope="module")
