@@ -17,14 +17,16 @@ from pathlib import Path
 import duckdb
 
 from stopsearch.disk import sha256_tree
-from stopsearch.geography.join import assign_areas
+from stopsearch.geography.join import assign_areas, unjoined_force_months
 from stopsearch.geography.load import load_boundaries
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
-from stopsearch.metrics.build import MetricsReport, _state_hash, build_metrics
+from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
+from stopsearch.sqlfiles import SqlFile
 
+SQL = SqlFile("stopsearch", "pipeline.sql")
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
 
@@ -50,15 +52,12 @@ def manifest_fingerprint(manifest: Manifest) -> str:
 
 
 def _state(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [key]).fetchone()
+    row = SQL.execute(con, "get_state", {"key": key}).fetchone()
     return row[0] if row else None
 
 
 def _set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute(
-        "INSERT INTO pipeline_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
-        [key, value, value],
-    )
+    SQL.execute(con, "set_state", {"key": key, "value": value})
 
 
 def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -> object:
@@ -102,19 +101,10 @@ def prepare(
         stage("join", lambda: assign_areas(con))
         report.joined_force_months = [("*", "*")]
     else:
-        unjoined = con.execute(
-            "SELECT DISTINCT s.force, s.month FROM searches AS s "
-            "WHERE s.latitude IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM search_areas AS a WHERE a.search_id = s.search_id) ORDER BY ALL"
-        ).fetchall()
-        has_areas = con.execute("SELECT count(*) FROM areas").fetchone()[0] > 0
-        for force, month in unjoined if has_areas else []:
+        for force, month in unjoined_force_months(con):
             stage("join", lambda f=force, m=month: assign_areas(con, f, m))
             report.joined_force_months.append((force, f"{month:%Y-%m}"))
-    last = con.execute(
-        "SELECT state_hash FROM metrics_runs ORDER BY built_at DESC LIMIT 1"
-    ).fetchone()
-    if last is None or last[0] != _state_hash(con, rules):
+    if metrics_stale(con, rules):
         report.metrics = stage("metrics", lambda: build_metrics(con, rules))
         report.metrics_rebuilt = True
     return report

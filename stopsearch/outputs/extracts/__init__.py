@@ -55,14 +55,15 @@ from stopsearch.outputs.extracts.tables import (
     AREA_LAYERS,
     WKT,
     area_table,
-    basename,
     latest_period,
     metrics_table,
     record_batches,
 )
+from stopsearch.sqlfiles import SqlFile
 
 __all__ = ["SCHEMA_VERSION", "ExportReport", "ExportedFile", "export"]
 
+SQL = SqlFile("stopsearch.outputs.extracts", "export.sql")
 RECORD_FILES = ("searches.parquet", "searches.csv")
 DATAPACKAGE = "datapackage.json"
 README = "README.txt"
@@ -130,28 +131,17 @@ def _label(first, last) -> str:
 def _context(
     con: duckdb.DuckDBPyConnection, *, demo: bool, record_level: bool, period_label: str | None
 ) -> Context:
-    first, last = con.execute("SELECT min(month), max(month) FROM loads").fetchone()
-    forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM loads ORDER BY 1").fetchall()]
+    first, last = SQL.execute(con, "month_range").fetchone()
+    forces = [r[0] for r in SQL.execute(con, "forces").fetchall()]
     layers = [
         dict(zip(("kind", "name", "source_url", "licence", "attribution"), row, strict=True))
-        for row in con.execute(
-            "SELECT kind, name, source_url, licence, attribution FROM boundary_layers"
-            " ORDER BY layer_id"
-        ).fetchall()
+        for row in SQL.execute(con, "layers").fetchall()
     ]
     provenance = [
         dict(zip(("force", "month", "file", "sha256", "rows"), row, strict=True))
-        for row in con.execute(
-            f"SELECT force, strftime(month, '%Y-%m'), {basename('source')}, sha256, rows_loaded"
-            " FROM loads ORDER BY force, month"
-        ).fetchall()
+        for row in SQL.execute(con, "provenance").fetchall()
     ]
-    box = con.execute(
-        "SELECT min(longitude), min(latitude), max(longitude), max(latitude) FROM searches"
-        if record_level
-        else "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)),"
-        " max(ST_YMax(geom)) FROM areas"
-    ).fetchone()
+    box = SQL.execute(con, "record_extent" if record_level else "area_extent").fetchone()
     example = None
     if box and box[0] is not None:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -430,9 +420,7 @@ def _export(
         written = _layer(con, folder, kind, stem, ctx)
         if written is None:
             stale += [f"{stem}.parquet", f"{stem}.csv", f"{stem}.geojson"]
-            figures = con.execute(
-                "SELECT count(*) FROM published_metrics WHERE area_kind = ?", [kind]
-            ).fetchone()[0]
+            figures = SQL.execute(con, "figures_of_kind", {"kind": kind}).fetchone()[0]
             if figures:
                 ctx.no_boundaries.append(_KIND_TITLES[kind][0].lower())
             continue
