@@ -12,9 +12,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from stopsearch.metrics.contract import ALL_GROUPS, AREA_KINDS, MEASURES, PERIOD_KINDS
 from stopsearch.metrics.suppression import REASONS
@@ -286,137 +289,38 @@ def _bbox_text(ctx: Context) -> str:
     return "(" + ", ".join(f"{v:.4f}" for v in ctx.example_bbox) + ")"
 
 
+@cache
+def _readme_template() -> jinja2.Template:
+    """README.txt.jinja beside this module (plain text: nothing is escaped)."""
+    env = jinja2.Environment(
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    path = resources.files(__package__).joinpath("README.txt.jinja")
+    return env.from_string(path.read_text(encoding="utf-8"))
+
+
 def readme(ctx: Context, entries: list[Entry]) -> str:
     """README.txt: what each file is and how to open it, in five lines per tool."""
-    layer = ctx.area_files[0] if ctx.area_files else "wards"
     box = _bbox_text(ctx)
     xmin, ymin, xmax, ymax = box.strip("()").split(", ")
-    lines: list[str] = []
-    if ctx.demo:
-        lines += ["*** " + DEMO_NOTICE + " ***", ""]
-    lines += [
-        "Stop and search extracts",
-        "========================",
-        "",
-        f"Period covered: {ctx.period_label}.",
-    ]
-    if ctx.latest_12:
-        lines.append(
-            f"Area layers hold the latest 12 months ({_month(ctx.latest_12[0])} to"
-            f" {_month(ctx.latest_12[1])}); metrics.parquet holds every period."
-        )
-    if ctx.record_level:
-        source = (
-            "fictional records in data.police.uk's format"
-            if ctx.demo
-            else ("the records are already public, record by record, on data.police.uk")
-        )
-        lines.append(f"Record-level file: yes (searches.parquet/csv): {source}.")
-    else:
-        lines.append(
-            "Record-level file: no. The records did not come from an already-public"
-            " record-level source, so only the suppressed aggregates are published."
-        )
-    lines += [
-        "Disclosure control: counts of 1-4 below force level, and anything that would reveal"
-        " them, are withheld: the value is null (empty in CSV) and its reason column gives the"
-        " code (" + ", ".join(REASON_CODES) + "; see datapackage.json reason_codes).",
-        "Locations: data.police.uk publishes every location already moved to a nearby"
-        " 'snap point'; nothing more precise exists here. Coordinates are lon/lat WGS 84"
-        " (OGC:CRS84 = EPSG:4326 with longitude first).",
-        f"Licence: {', '.join(lic['title'] for lic in _licences(ctx))}.",
-        f"Attribution: {attribution(ctx)}",
-        f"Schema version {SCHEMA_VERSION}: column names and types change only with a new"
-        " version. datapackage.json lists every column with its type, unit and description,"
-        " and the size and SHA-256 of every file.",
-        "",
-        "Files",
-        "-----",
-    ]
-    for e in entries:
-        rows = f" ({e.rows:,} rows)" if e.rows is not None else ""
-        lines.append(f"{e.path}{rows}: {e.title}.")
-    lines += [
-        "datapackage.json: Frictionless Data Package describing all of the above.",
-        "",
-        "searches: one row per record with its published location, normalised fields, area"
-        " codes, flags (no_location, outside_area, near_boundary) and source file and line."
-        if ctx.record_level
-        else "searches: not published (see above).",
-        "metrics: every published figure in long form: area, period, ethnicity basis and group,"
-        " breakdown and category, measure, unit, value, 95% interval, numerator, denominator,"
-        " reason, display text.",
-        "Area layers (" + ", ".join(ctx.area_files) + "): one row per area in force during the"
-        " latest 12 months (newest boundary vintage of each code) with that period's metrics"
-        " side by side (searches, search_rate_<group>, dr_<group> with _ci_low/_ci_high,"
-        " positive_outcome_rate, ...), each with a <column>_reason. The CSV twins carry the"
-        " polygons as WKT; the GeoJSON files follow RFC 7946.",
-    ]
-    if ctx.no_boundaries:
-        lines.append(
-            "No boundaries were loaded for: " + ", ".join(ctx.no_boundaries) + "; their"
-            " figures are in metrics.parquet only."
-        )
-    lines.append("")
-    lines += [
-        "QGIS (GeoParquet needs GDAL's Parquet driver, as in the 3.34+ installers)",
-        "--------------------------------------------------------------------------",
-        f"1. Layer > Add Layer > Add Vector Layer..., pick {layer}.parquet (or {layer}.geojson).",
-        "2. The layer is in EPSG:4326; QGIS reprojects it to the project CRS on the fly.",
-        "3. Symbology > Graduated on a metric, e.g. search_rate_all; NULL means withheld.",
-        "4. Identify a feature to read each metric next to its *_reason column.",
-        (
-            "5. Add searches.csv via Add Delimited Text Layer, X = longitude, Y = latitude."
-            if ctx.record_level
-            else "5. Join metrics.csv (Add Delimited Text Layer, no geometry) on code = area_code."
-        ),
-        "",
-        "R (sfarrow / geoarrow)",
-        "----------------------",
-        f'areas <- sfarrow::st_read_parquet("{layer}.parquet")  # sf object, EPSG:4326',
-        'plot(areas["search_rate_all"])  # NA = withheld, see search_rate_all_reason',
-        'm <- arrow::read_parquet("metrics.parquet")  # long form, every period',
-        (
-            's <- arrow::read_parquet("searches.parquet", col_select = !c(geometry, bbox))'
-            if ctx.record_level
-            else 'w <- arrow::read_parquet("' + layer + '.parquet", col_select = !bbox)'
-        ),
-        (
-            's <- sf::st_as_sf(s[!s$no_location, ], coords = c("longitude", "latitude"),'
-            " crs = 4326)"
-            if ctx.record_level
-            else "w$geometry <- sf::st_as_sfc(structure(as.list(w$geometry), class = 'WKB'),"
-            " crs = 4326)"
-        ),
-        "",
-        "Python: pandas / geopandas",
-        "--------------------------",
-        "import geopandas as gpd, pandas as pd",
-        f'areas = gpd.read_parquet("{layer}.parquet")  # GeoDataFrame, EPSG:4326',
-        'areas.plot(column="search_rate_all", legend=True, missing_kwds={"color": "lightgrey"})',
-        'metrics = pd.read_parquet("metrics.parquet")  # every period, long form',
-        (
-            f'near = gpd.read_parquet("searches.parquet", bbox={box})  # reads only that box'
-            if ctx.record_level
-            else f'part = gpd.read_parquet("{layer}.parquet", bbox={box})  # reads only that box'
-        ),
-        "",
-        "DuckDB",
-        "------",
-        "INSTALL spatial; LOAD spatial;",
-        f"SELECT code, name, searches, search_rate_all FROM '{layer}.parquet' ORDER BY 3 DESC;",
-        "SELECT * FROM 'metrics.parquet' WHERE period = 'latest-12' AND area_kind = 'force';",
-        (
-            "SELECT ward_code, count(*) FROM 'searches.parquet' GROUP BY ALL ORDER BY 2 DESC;"
-            if ctx.record_level
-            else "SELECT reason, count(*) FROM 'metrics.parquet' GROUP BY ALL ORDER BY 2 DESC;"
-        ),
-        (
-            f"SELECT count(*) FROM 'searches.parquet' WHERE bbox.xmin BETWEEN {xmin} AND {xmax}"
-            f" AND bbox.ymin BETWEEN {ymin} AND {ymax};"
-            if ctx.record_level
-            else f"SELECT code, ST_Area(geometry) FROM '{layer}.parquet' LIMIT 5;"
-        ),
-        "",
-    ]
-    return "\n".join(lines)
+    return _readme_template().render(
+        ctx=ctx,
+        entries=entries,
+        demo_notice=DEMO_NOTICE,
+        latest_from=_month(ctx.latest_12[0]) if ctx.latest_12 else None,
+        latest_to=_month(ctx.latest_12[1]) if ctx.latest_12 else None,
+        reason_codes=REASON_CODES,
+        licences=[lic["title"] for lic in _licences(ctx)],
+        attribution=attribution(ctx),
+        schema_version=SCHEMA_VERSION,
+        layer=ctx.area_files[0] if ctx.area_files else "wards",
+        box=box,
+        xmin=xmin,
+        ymin=ymin,
+        xmax=xmax,
+        ymax=ymax,
+    )
