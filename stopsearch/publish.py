@@ -29,7 +29,6 @@ from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
     current_release,
     finalise,
-    list_releases,
     new_release_id,
     prune,
     read_manifest,
@@ -417,11 +416,3 @@ def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig)
                 f"{staged}: searches.parquet has {records} rows, the warehouse {in_warehouse}"
             )
 
-
-def releases_summary(out: Path) -> list[dict[str, Any]]:
-    """Releases kept, newest last, with which one is current."""
-    live = current_release(out)
-    return [
-        {"release": r.name, "current": live is not None and r.resolve() == live}
-        for r in list_releases(out)
-    ]

@@ -31,7 +31,9 @@ from stopsearch.sources.cache import (
     stops_key,
 )
 from stopsearch.sources.fetch import fetch_to_cache, json_validator
-from stopsearch.sources.testing import (
+from stopsearch.warehouse import connect
+from tests.factories import csv_bytes, row
+from tests.fake_police import (
     INVALID_JSON,
     SERVER_ERROR,
     TRUNCATE,
@@ -40,8 +42,6 @@ from stopsearch.sources.testing import (
     archive_zip,
     fast_client,
 )
-from stopsearch.warehouse import connect
-from tests.factories import csv_bytes, row
 
 PATH = "/data/thing.json"
 KEY = "misc/thing.json"

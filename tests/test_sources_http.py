@@ -16,7 +16,7 @@ from stopsearch.sources import FetchError, PoliceAPI, RetryPolicy, Source, Token
 from stopsearch.sources.base import join_url
 from stopsearch.sources.fetch import json_validator
 from stopsearch.sources.http import USER_AGENT, HttpClient, parse_retry_after
-from stopsearch.sources.testing import (
+from tests.fake_police import (
     HANG,
     INVALID_JSON,
     RATE_LIMIT,

@@ -25,7 +25,9 @@ from stopsearch.sources import (
 )
 from stopsearch.sources.cache import stops_folder_key, stops_key
 from stopsearch.sources.police_api import parse_availability
-from stopsearch.sources.testing import (
+from stopsearch.warehouse import connect
+from tests.factories import csv_bytes, row, write_csv
+from tests.fake_police import (
     HANG,
     INVALID_JSON,
     RATE_LIMIT,
@@ -36,8 +38,6 @@ from stopsearch.sources.testing import (
     csv_to_api_json,
     fast_client,
 )
-from stopsearch.warehouse import connect
-from tests.factories import csv_bytes, row, write_csv
 
 FORCE = "testshire"
 JAN, FEB, MAR = date(2023, 1, 1), date(2023, 2, 1), date(2023, 3, 1)

@@ -20,7 +20,7 @@ publish.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -77,15 +77,6 @@ class SuppressionRules:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"suppression.{f.name} must be a whole number >= 1: {value!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, object]) -> SuppressionRules:
-        """Rules from a configuration table; missing keys keep their defaults."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(mapping) - known)
-        if unknown:
-            raise ConfigError(f"unknown suppression setting(s): {', '.join(unknown)}")
-        return cls(**mapping)  # type: ignore[arg-type]
 
     @property
     def small_count_display(self) -> str:
@@ -171,31 +162,6 @@ def ratio_reasons(
     _fill(out, ~((pg > 0) & (pw > 0)), NO_POPULATION)
     _fill(out, (ng < rules.min_ratio_count) | (nw < rules.min_ratio_count), RATIO_INSUFFICIENT_DATA)
     return out
-
-
-def publish_values(
-    values: object,
-    reasons: object,
-    rules: SuppressionRules = DEFAULT_RULES,
-    *,
-    digits: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(value, display) object arrays: None and the reason's text where withheld."""
-    vals = np.asarray(values, dtype=float)
-    why = _reason_array(vals.shape, reasons)
-    value_out = np.full(vals.shape, None, dtype=object)
-    display_out = np.full(vals.shape, "", dtype=object)
-    for idx in np.ndindex(vals.shape):
-        reason = why[idx]
-        if reason is not None:
-            display_out[idx] = display_for(reason, rules)
-        elif np.isnan(vals[idx]):
-            display_out[idx] = display_for(NO_DATA, rules)
-        else:
-            number = round(float(vals[idx]), digits) if digits is not None else float(vals[idx])
-            value_out[idx] = number
-            display_out[idx] = f"{number:.{digits}f}" if digits is not None else f"{number:g}"
-    return value_out, display_out
 
 
 def _labels(values: pd.Series) -> list[object]:
