@@ -17,10 +17,10 @@ from stopsearch.sources import (
     Cache,
     CacheError,
     PoliceArchive,
-    RetryPolicy,
     UrlSource,
     fetch_archive,
     fetch_ons,
+    retry_policy,
 )
 from stopsearch.sources.archive import stop_and_search_members
 from stopsearch.sources.cache import (
@@ -62,7 +62,7 @@ def cache(tmp_path) -> Cache:
 
 @pytest.fixture
 def client():
-    return fast_client(FakeClock(), retry=RetryPolicy(max_attempts=3))
+    return fast_client(FakeClock(), retry=retry_policy(3))
 
 
 def test_keys_are_stable_paths_named_for_the_ingest():
