@@ -20,6 +20,7 @@ import folium
 import numpy as np
 import shapely
 from branca.element import CssLink, Element, JavascriptLink
+from branca.utilities import color_brewer
 from markupsafe import Markup
 
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
@@ -30,26 +31,24 @@ from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_
 MAP_KINDS = ("ward", "neighbourhood", "local_authority")
 HATCH = "url(#ss-hatch)"
 
-# ColorBrewer YlGnBu (sequential) and PuOr (diverging): both colour-blind safe.
-SEQUENTIAL = {
-    1: ["#41b6c4"],
-    2: ["#a1dab4", "#2c7fb8"],
-    3: ["#edf8b1", "#7fcdbb", "#2c7fb8"],
-    4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
-    5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
-}
-DIVERGING = [
-    "#b35806",
-    "#e08214",
-    "#fdb863",
-    "#fee0b6",
-    "#f7f7f7",
-    "#d8daeb",
-    "#b2abd2",
-    "#8073ac",
-    "#542788",
-]
-RATIO_BREAKS = [0.2, 0.33, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0]  # symmetric around 1 on a log scale
+# ColorBrewer (through branca) YlGnBu, sequential, and PuOr, diverging: both colour-blind safe.
+SEQUENTIAL_SCHEME = "YlGnBu"
+DIVERGING = color_brewer("PuOr", 9)
+# Ratio classes symmetric around 1 on a log scale: each break above 1 and its reciprocal.
+RATIO_BREAKS_ABOVE = (1.25, 2.0, 3.0, 5.0)
+RATIO_BREAKS = [round(1 / b, 2) for b in reversed(RATIO_BREAKS_ABOVE)] + list(RATIO_BREAKS_ABOVE)
+
+
+def sequential_palette(classes: int) -> list[str]:
+    """ColorBrewer YlGnBu with `classes` colours (1-5).
+
+    ColorBrewer's schemes start at three classes: one or two classes take the middle, or every
+    other, colour of the five-class scheme.
+    """
+    if classes >= 3:
+        return color_brewer(SEQUENTIAL_SCHEME, classes)
+    five = color_brewer(SEQUENTIAL_SCHEME, 5)
+    return five[2:3] if classes == 1 else five[1::2]
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def sequential_classes(values: Sequence[float], percent: bool) -> Classes:
             b = _nice(float(np.quantile(vals, q)), percent)
             if b > vals[0] and (not breaks or b > breaks[-1]) and b <= vals[-1]:
                 breaks.append(b)
-    return _classes(breaks, SEQUENTIAL[len(breaks) + 1], percent)
+    return _classes(breaks, sequential_palette(len(breaks) + 1), percent)
 
 
 def _classes(breaks: list[float], colours: list[str], percent: bool) -> Classes:
@@ -267,7 +266,11 @@ def _json_script(data: object) -> Markup:
 
 
 def _fix_ids(root: Element) -> None:
-    """Give every folium/branca element a stable id (folium draws random uuids)."""
+    """Give every folium/branca element a stable id (folium draws random uuids).
+
+    Element._id and ._children are private (no public API sets ids): folium and branca are
+    pinned to exact versions in pyproject.toml for this reason.
+    """
     counter = 0
     stack = [root]
     while stack:
