@@ -166,6 +166,19 @@ class SqlFile:
             con.execute(statement.sql, statement.bind(where, params))
         return con
 
+    def one(
+        self, con: duckdb.DuckDBPyConnection, name: str, params: Params = None
+    ) -> tuple[Any, ...]:
+        """The one row a statement returns (e.g. an aggregate); LookupError when it has none."""
+        row = self.execute(con, name, params).fetchone()
+        if row is None:
+            raise LookupError(f"{self.source} '{name}' returned no row")
+        return row
+
+    def scalar(self, con: duckdb.DuckDBPyConnection, name: str, params: Params = None) -> Any:
+        """The first value of the one row a statement returns."""
+        return self.one(con, name, params)[0]
+
     def run_all(
         self, con: duckdb.DuckDBPyConnection, params: Mapping[str, Any] | None = None
     ) -> None:

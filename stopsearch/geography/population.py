@@ -125,9 +125,7 @@ def _record(
     kind: str,
     method: str,
 ) -> None:
-    placed, unplaced = SQL.execute(
-        con, "placed" if method != "direct" else "placed_direct"
-    ).fetchone()
+    placed, unplaced = SQL.one(con, "placed" if method != "direct" else "placed_direct")
     row = {
         "population_id": table.id,
         "layer_id": layer_id,

@@ -378,7 +378,7 @@ def build_metrics(
         con.register("_new_published", published)
         SQL.execute(con, "insert_published")
         con.unregister("_new_published")
-        total = SQL.execute(con, "count_metrics").fetchone()[0]
+        total = SQL.scalar(con, "count_metrics")
         SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
         SQL.execute(con, "clear_units")
         if digests:
@@ -387,7 +387,7 @@ def build_metrics(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    shown, withheld = SQL.execute(con, "published_counts").fetchone()
+    shown, withheld = SQL.one(con, "published_counts")
     return MetricsReport(
         rows=total,
         published_rows=shown,

@@ -128,7 +128,7 @@ def _label(first, last) -> str:
 def _context(
     con: duckdb.DuckDBPyConnection, *, demo: bool, record_level: bool, period_label: str | None
 ) -> Context:
-    first, last = SQL.execute(con, "month_range").fetchone()
+    first, last = SQL.one(con, "month_range")
     forces = [r[0] for r in SQL.execute(con, "forces").fetchall()]
     layers = [
         dict(zip(("kind", "name", "source_url", "licence", "attribution"), row, strict=True))
@@ -417,7 +417,7 @@ def _export(
         written = _layer(con, folder, kind, stem, ctx)
         if written is None:
             stale += [f"{stem}.parquet", f"{stem}.csv", f"{stem}.geojson"]
-            figures = SQL.execute(con, "figures_of_kind", {"kind": kind}).fetchone()[0]
+            figures = SQL.scalar(con, "figures_of_kind", {"kind": kind})
             if figures:
                 ctx.no_boundaries.append(_KIND_TITLES[kind][0].lower())
             continue

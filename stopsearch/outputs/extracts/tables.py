@@ -179,7 +179,7 @@ def area_table(
 
     None when the warehouse has no polygons of the kind (its figures stay in metrics.parquet).
     """
-    if not SQL.execute(con, "has_areas", {"kind": kind}).fetchone()[0]:
+    if not SQL.scalar(con, "has_areas", {"kind": kind}):
         return None
     params = {
         "kind": kind,
