@@ -19,3 +19,22 @@ class GeographyError(StopsearchError, ValueError):
 
 class ConfigError(StopsearchError, ValueError):
     """A configuration value is missing or invalid."""
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for an error, adding the first error of its chain when a later one hid it.
+
+    E.g. a failed ROLLBACK after "No space left on device": both are shown, the cause last.
+    """
+    chain = [exc]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 20:
+        chain.append(nxt)
+
+    def text(error: BaseException) -> str:
+        if isinstance(error, OSError) and error.strerror:
+            return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+        lines = str(error).strip().splitlines()
+        return lines[0] if lines else type(error).__name__
+
+    first, root = text(exc), text(chain[-1])
+    return first if root in first else f"{first}; caused by: {root}"

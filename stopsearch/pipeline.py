@@ -21,8 +21,10 @@ from stopsearch.geography.load import file_sha256, load_boundaries
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
+from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.metrics.build import MetricsReport, _state_hash, build_metrics
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
+from stopsearch.status import get_state, set_state
 
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
@@ -48,18 +50,6 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     return digest.hexdigest()
 
 
-def _state(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def _set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute(
-        "INSERT INTO pipeline_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
-        [key, value, value],
-    )
-
-
 def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -> object:
     started = time.perf_counter()
     try:
@@ -75,8 +65,12 @@ def prepare(
     rules: SuppressionRules = DEFAULT_RULES,
     *,
     on_stage: Callable[[str], None] | None = None,
+    guard: ResupplyGuard | None = None,
 ) -> PrepareReport:
-    """Bring the warehouse up to date with `inputs` and the boundary manifest."""
+    """Bring the warehouse up to date with `inputs` and the boundary manifest.
+
+    `guard` holds back re-supplied months that lose too many rows (see ingest.resupply).
+    """
     durations: dict[str, float] = {}
 
     def stage(name: str, step: Callable[[], object]) -> object:
@@ -84,17 +78,17 @@ def prepare(
             on_stage(name)
         return _timed(durations, name, step)
 
-    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs)))
+    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs), guard=guard))
     report = PrepareReport(ingest=ingest, durations=durations)
     reload = False
     if manifest_path is not None:
         manifest = load_manifest(manifest_path)
         fingerprint = manifest_fingerprint(manifest)
-        if fingerprint != _state(con, BOUNDARY_KEY):
+        if fingerprint != get_state(con, BOUNDARY_KEY):
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))
             population = stage("population", lambda: load_population(con, manifest))
             report.notes += boundaries.notes + population.notes
-            _set_state(con, BOUNDARY_KEY, fingerprint)
+            set_state(con, BOUNDARY_KEY, fingerprint)
             reload = True
     report.boundaries_reloaded = reload
     if reload:
