@@ -25,6 +25,7 @@ import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
@@ -272,7 +273,7 @@ def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
                 pw.write_table(
                     table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
                 )
-                cw.write_table(csv_table(table, columns))
+                cw.write_table(safe_table(csv_table(table, columns)))
                 rows += table.num_rows
         os.replace(parquet_tmp, folder / "searches.parquet")
         os.replace(csv_tmp, folder / "searches.csv")

@@ -18,6 +18,7 @@ import duckdb
 
 from stopsearch.metrics.contract import ALL_GROUPS, AREA_KINDS, MEASURES, PERIOD_KINDS
 from stopsearch.metrics.suppression import REASONS
+from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
@@ -237,6 +238,7 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
         " kind with the latest 12 months' metrics (GeoParquet, CSV with WKT, GeoJSON).",
         "Every figure is after disclosure control: a withheld value is null and its reason"
         " code says why.",
+        DICTIONARY_NOTE,
     ]
     if ctx.demo:
         description.insert(0, DEMO_NOTICE)
@@ -328,6 +330,7 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
         "Locations: data.police.uk publishes every location already moved to a nearby"
         " 'snap point'; nothing more precise exists here. Coordinates are lon/lat WGS 84"
         " (OGC:CRS84 = EPSG:4326 with longitude first).",
+        DICTIONARY_NOTE,
         f"Licence: {', '.join(lic['title'] for lic in _licences(ctx))}.",
         f"Attribution: {attribution(ctx)}",
         f"Schema version {SCHEMA_VERSION}: column names and types change only with a new"
