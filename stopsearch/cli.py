@@ -208,17 +208,29 @@ def demo(out: Path, seed: int | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show what the warehouse holds: force-months, rows, rejected, unmapped labels."""
-    from stopsearch.status import refused_files, unmapped_summary, warehouse_status
+    """Show what the warehouse holds: force-months, rows, rejected, unmapped labels.
+
+    Also what the publish job held back or repaired: quarantined re-supplies, the last
+    sanity-gate check and self-heals of the live release.
+    """
+    from stopsearch.status import (
+        operator_lines,
+        operator_status,
+        refused_files,
+        unmapped_summary,
+        warehouse_status,
+    )
 
     with _connect(ctx) as con:
         months = warehouse_status(con)
         refused = refused_files(con)
         unmapped = unmapped_summary(con)
+        operator = operator_status(con)
     payload = {
         "months": [m.as_json() for m in months],
         "refused_files": [{"source": s, "reason": r} for s, r in refused],
         "unmapped_labels": [{"field": f, "label": lbl, "rows": n} for f, lbl, n in unmapped],
+        **operator,
     }
     lines = [
         f"{'force':22} {'month':8} {'loaded':>7} {'rejected':>8} {'warnings':>8}"
@@ -236,6 +248,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     )
     lines += [f"refused: {s}: {r}" for s, r in refused]
     lines += [f"unmapped {f} label {lbl!r}: {n} rows" for f, lbl, n in unmapped]
+    lines += operator_lines(operator)
     _emit(as_json, payload, "\n".join(lines))
 
 
