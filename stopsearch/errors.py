@@ -27,7 +27,11 @@ def error_text(exc: BaseException) -> str:
     E.g. a failed ROLLBACK after "No space left on device": both are shown, the cause last.
     """
     chain = [exc]
-    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 20:
+    while len(chain) < 20:
+        last = chain[-1]
+        nxt = last.__cause__ or (None if last.__suppress_context__ else last.__context__)
+        if nxt is None:
+            break
         chain.append(nxt)
 
     def text(error: BaseException) -> str:
@@ -36,5 +40,6 @@ def error_text(exc: BaseException) -> str:
         lines = str(error).strip().splitlines()
         return lines[0] if lines else type(error).__name__
 
-    first, root = text(exc), text(chain[-1])
-    return first if root in first else f"{first}; caused by: {root}"
+    first, root = text(exc), chain[-1]
+    core = root.strerror if isinstance(root, OSError) and root.strerror else text(root)
+    return first if core in first else f"{first}; caused by: {text(root)}"
