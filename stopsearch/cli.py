@@ -84,7 +84,7 @@ def key_option(key: Key, dest: str | None = None, **settings: Any) -> Callable:
         decls = [f"{key.option}/--no-{key.option.removeprefix('--')}", name]
     else:
         decls = [key.option, name]
-        options |= {"type": KeyValue(key), "multiple": key.kind == "list"}
+        options |= {"type": KeyValue(key), "multiple": key.kind == "list", "metavar": key.metavar}
     return click.option(*decls, **(options | settings))
 
 

@@ -135,13 +135,22 @@ def verify_release(root: Path, expected_files: Sequence[str]) -> None:
 
 
 def release_problem(root: Path, expected_files: Sequence[str] = ()) -> str | None:
-    """Why a finished release fails verification, or None when it passes."""
+    """Why a finished release fails verification, or None when it passes.
+
+    Verification: `verify_release`, and every expected .json file parses.
+    """
     if not root.is_dir():
         return f"{root}: missing"
     try:
         verify_release(root, expected_files)
     except ReleaseError as exc:
         return str(exc)
+    for name in expected_files:  # checksummed, yet unreadable (written broken): still damage
+        if name.endswith(".json"):
+            try:
+                json.loads((root / name).read_text(encoding="utf-8"))
+            except ValueError as exc:
+                return f"{root}: {name} is not valid JSON ({exc})"
     return None
 
 
@@ -236,7 +245,7 @@ def newest_verified(
     out: Path, expected_files: Sequence[str] = (), before: Path | None = None
 ) -> tuple[Path | None, list[tuple[str, str]]]:
     """The newest release (older than `before`, if given) that verifies, and those skipped."""
-    skipped = []
+    skipped: list[tuple[str, str]] = []
     for release in reversed(list_releases(out)):
         if before is not None and release.name >= before.name:
             continue

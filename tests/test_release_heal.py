@@ -20,7 +20,13 @@ import pytest
 from click.testing import CliRunner
 
 from stopsearch.cli import main
-from stopsearch.release import current_release, list_releases, release_problem, run_lock
+from stopsearch.release import (
+    current_release,
+    list_releases,
+    release_problem,
+    run_lock,
+    write_checksums,
+)
 from tests.factories import row, write_csv
 from tests.tiny_county import config, publish, status
 
@@ -67,11 +73,17 @@ def test_a_deleted_live_release_is_rebuilt(published):
     _assert_healed(published, live, f"the live release {live.name} is missing")
 
 
-def test_a_damaged_manifest_is_rebuilt(published):
+@pytest.mark.parametrize(
+    ("resummed", "problem"),
+    [(False, "checksum mismatch for manifest.json"), (True, "manifest.json is not valid JSON")],
+)
+def test_a_damaged_manifest_is_rebuilt(published, resummed, problem):
     site = published.parent / "site"
     live = current_release(site)
     (live / "manifest.json").write_text("{")
-    _assert_healed(published, live, "checksum mismatch for manifest.json")
+    if resummed:  # written broken, then checksummed: the checksums alone do not catch it
+        write_checksums(live)
+    _assert_healed(published, live, problem)
 
 
 def test_nothing_is_taken_from_a_release_that_fails_verification(published):
