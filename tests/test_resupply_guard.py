@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from stopsearch.cli import main
 from stopsearch.ingest import ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard, loss_percent, too_great_a_loss
 from stopsearch.release import current_release
@@ -112,6 +114,9 @@ def test_publish_exits_3_until_the_operator_accepts_and_the_changelog_says_so(tm
         0,
     )
     assert Path(held["kept_at"]).is_relative_to(tmp_path / "site" / "quarantine")
+    human = CliRunner().invoke(main, ["--db", str(tmp_path / "warehouse.duckdb"), "status"])
+    assert f"accept with --accept-resupply {MONTH}" in human.stdout
+    assert "testshire 2023-01: " in human.stdout and "(loses 100.0%); not applied" in human.stdout
     assert publish(settings).exit_code == 3  # every run reports it until it is accepted
     accepted = publish(settings, "--accept-resupply", MONTH)
     assert accepted.exit_code == 0, accepted.output
