@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from stopsearch.disk import sha256_tree
 from stopsearch.geography.join import assign_areas
-from stopsearch.geography.load import file_sha256, load_boundaries
+from stopsearch.geography.load import load_boundaries
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
@@ -46,7 +47,7 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     """SHA-256 over the manifest text and every file it declares."""
     digest = hashlib.sha256(manifest.path.read_bytes())
     for item in (*manifest.layers, *manifest.lookups, *manifest.populations):
-        digest.update(item.id.encode() + b"\0" + file_sha256(item.path).encode())
+        digest.update(item.id.encode() + b"\0" + sha256_tree(item.path).encode())
     return digest.hexdigest()
 
 

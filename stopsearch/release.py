@@ -9,7 +9,6 @@ Layout under the output folder:
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stopsearch.disk import fsync_dir, sha256_file, write_atomic
 from stopsearch.errors import StopsearchError
 
 RELEASES = "releases"
@@ -80,20 +80,11 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS)
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_checksums(root: Path) -> dict[str, str]:
     """Write SHA256SUMS for every file of a release; returns {relative path: sha256}."""
     sums = {p.relative_to(root).as_posix(): sha256_file(p) for p in _files(root)}
     text = "".join(f"{digest}  {name}\n" for name, digest in sums.items())
-    _write_synced(root / CHECKSUMS, text.encode("utf-8"))
+    write_atomic(root / CHECKSUMS, text)
     return sums
 
 
@@ -154,28 +145,11 @@ def release_problem(root: Path, expected_files: Sequence[str] = ()) -> str | Non
     return None
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def finalise(out: Path, staged: Path, release_id: str) -> Path:
     """Move a verified staging folder to releases/<id> (one rename)."""
     final = out / RELEASES / release_id
     os.replace(staged, final)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return final
 
 
@@ -213,7 +187,7 @@ def switch_current(out: Path, release: Path) -> None:
         tmp.unlink()
     os.symlink(relative, tmp)
     os.replace(tmp, out / CURRENT)
-    _fsync_dir(out)
+    fsync_dir(out)
 
 
 def list_releases(out: Path) -> list[Path]:

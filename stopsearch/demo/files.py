@@ -9,6 +9,7 @@ import numpy as np
 from stopsearch.demo import vocab as V
 from stopsearch.demo.formats import csv_text, fmt_micro, geojson_text, kml_text, toml_text
 from stopsearch.demo.geography import LAYERS_VALID_FROM, Geography
+from stopsearch.police_files import archive_member
 
 BOUNDARIES = "boundaries"
 SMALL_AREAS = "boundaries/small-areas.geojson"
@@ -32,7 +33,7 @@ def ward_file(label: str) -> str:
 
 def record_file(month: str) -> str:
     """Relative path of one month's data.police.uk-style CSV (month as YYYY-MM)."""
-    return f"records/{month}/{month}-{V.FORCE}-stop-and-search.csv"
+    return "records/" + archive_member(V.FORCE, date.fromisoformat(f"{month}-01"))
 
 
 def _yy(label: str) -> str:

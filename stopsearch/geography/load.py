@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import geopandas as gpd
@@ -12,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from stopsearch.disk import sha256_tree
 from stopsearch.errors import GeographyError
 from stopsearch.geography.manifest import Layer, Lookup, Manifest
 from stopsearch.geography.metric import COEFFICIENTS, local_metric
@@ -45,19 +44,6 @@ class LoadReport:
     def repaired(self) -> dict[str, list[str]]:
         """Codes whose geometry was repaired, by layer."""
         return {r.layer_id: r.repaired for r in self.layers if r.repaired}
-
-
-def file_sha256(path: Path) -> str:
-    """Checksum of a file, or of a folder's files (relative name and bytes, in name order)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def _vintage(layer: Layer) -> Vintage:
@@ -151,7 +137,7 @@ def _staged_layer(layer: Layer, frame: gpd.GeoDataFrame) -> dict:
         "source_url": layer.source_url,
         "licence": layer.licence,
         "attribution": layer.attribution,
-        "sha256": file_sha256(layer.path),
+        "sha256": sha256_tree(layer.path),
         "areas": len(frame),
         "repaired": int(frame["repaired"].sum()),
         "population_method": None,  # set by load_population

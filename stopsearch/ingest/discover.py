@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,13 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from stopsearch.errors import IngestError
-
-FILE_NAME = re.compile(
-    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<force>[a-z0-9]+(?:-[a-z0-9]+)*)"
-    r"-stop-and-search\.(?P<ext>csv|json)$"
-)
-EXAMPLE_NAME = "2023-01-west-midlands-stop-and-search.csv"
-KINDS = {"csv": "csv", "json": "api-json"}
+from stopsearch.police_files import FILE_NAME, parse_file_name
 
 
 @dataclass(frozen=True)
@@ -29,20 +22,6 @@ class SourceFile:
     month: date
     kind: str  # 'csv' or 'api-json'
     read: Callable[[], bytes] = field(compare=False, repr=False)
-
-
-def parse_file_name(name: str, shown_as: str | None = None) -> tuple[str, date, str]:
-    """(force, month, kind) from a data.police.uk file name; IngestError when it is not one."""
-    match = FILE_NAME.match(name)
-    if not match:
-        raise IngestError(
-            f"{shown_as or name}: not a stop-and-search file name (expected e.g. {EXAMPLE_NAME}"
-            " or the same with .json for API responses)"
-        )
-    month_number = int(match["month"])
-    if not 1 <= month_number <= 12:
-        raise IngestError(f"{shown_as or name}: month {match['month']} is not 01-12")
-    return match["force"], date(int(match["year"]), month_number, 1), KINDS[match["ext"]]
 
 
 def _from_path(path: Path) -> SourceFile:

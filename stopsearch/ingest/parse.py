@@ -18,24 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from stopsearch.errors import IngestError
+from stopsearch.police_files import CSV_HEADER
 
-CSV_HEADER = (
-    "Type",
-    "Date",
-    "Part of a policing operation",
-    "Policing operation",
-    "Latitude",
-    "Longitude",
-    "Gender",
-    "Age range",
-    "Self-defined ethnicity",
-    "Officer-defined ethnicity",
-    "Legislation",
-    "Object of search",
-    "Outcome",
-    "Outcome linked to object of search",
-    "Removal of more than just outer clothing",
-)
 # Column names of the staging table, in CSV order; the API adds street and person fields.
 RAW_COLUMNS = (
     "type",

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from stopsearch.errors import IngestError
-from stopsearch.ingest import parse_file_name
+from stopsearch.police_files import parse_file_name
 from stopsearch.sources.base import DEFAULT_POLICE_URL, join_url
 from stopsearch.sources.cache import Cache, archive_key
 from stopsearch.sources.fetch import FetchResult, download_to_cache

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from stopsearch.disk import fsync_file, sha256_file, write_atomic
+from stopsearch.police_files import file_name, month_text
 from stopsearch.sources.errors import CacheError
 
 SIDECAR_SUFFIX = ".meta"
@@ -27,13 +29,9 @@ TEMP_SUFFIX = ".part"
 _SEGMENT = re.compile(r"^[A-Za-z0-9%_.,+=@~-]+$")
 
 
-def _month(month: date) -> str:
-    return f"{month.year:04d}-{month.month:02d}"
-
-
 def stops_key(force: str, month: date) -> str:
     """`police/stops-force/<force>/YYYY-MM-<force>-stop-and-search.json` (the ingest's name)."""
-    return f"police/stops-force/{force}/{_month(month)}-{force}-stop-and-search.json"
+    return f"police/stops-force/{force}/{file_name(force, month, 'api-json')}"
 
 
 def stops_folder_key(force: str | None = None) -> str:
@@ -48,7 +46,7 @@ def dates_key() -> str:
 
 def archive_key(month: date | str) -> str:
     """`archive/YYYY-MM.zip` (or `archive/latest.zip`)."""
-    name = month if isinstance(month, str) else _month(month)
+    name = month if isinstance(month, str) else month_text(month)
     return f"archive/{name}.zip"
 
 
@@ -96,31 +94,6 @@ class CacheProblem:
     reason: str
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(sha256, size) of a file, read in chunks."""
-    hasher = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
-
-
 def _now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -165,8 +138,8 @@ class Cache:
         entry = self.entry(key)
         if entry is None:
             return False
-        digest, size = sha256_file(self.path(key))
-        return digest == entry.sha256 and size == entry.size
+        path = self.path(key)
+        return path.stat().st_size == entry.size and sha256_file(path) == entry.sha256
 
     def read(self, key: str) -> bytes:
         """The cached bytes of `key`; CacheError when not cached."""
@@ -185,10 +158,7 @@ class Cache:
     ) -> CacheEntry:
         """Store `data` under `key` atomically and write its sidecar."""
         with self.temp_file(key) as temp:
-            with open(temp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            temp.write_bytes(data)
             digest = hashlib.sha256(data).hexdigest()
             return self.commit(
                 key, temp, digest, len(data), url=url, etag=etag, last_modified=last_modified
@@ -222,12 +192,10 @@ class Cache:
     ) -> CacheEntry:
         """Move a complete temp file into place (fsync + os.replace) and write its sidecar."""
         target = self.path(key)
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fsync_file(temp)
         os.replace(temp, target)
         entry = CacheEntry(key, url, sha256, size, etag, last_modified, self._now())
-        self._write_sidecar(entry)
-        _fsync_dir(target.parent)
+        self._write_sidecar(entry)  # durable: also syncs the folder, so both renames
         return entry
 
     def touch(
@@ -253,18 +221,7 @@ class Cache:
         """Write the sidecar atomically."""
         sidecar = self._sidecar(entry.key)
         data = {k: v for k, v in asdict(entry).items() if k != "key"}
-        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-        fd, name = tempfile.mkstemp(
-            prefix=f".{sidecar.name}.", suffix=TEMP_SUFFIX, dir=sidecar.parent
-        )
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(name, sidecar)
-        finally:
-            Path(name).unlink(missing_ok=True)
+        write_atomic(sidecar, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def remove(self, key: str) -> None:
         """Delete `key` and its sidecar (used only when asked to prune)."""
@@ -303,9 +260,9 @@ class Cache:
             if entry is None:
                 problems.append(CacheProblem(rel, "no readable sidecar"))
                 continue
-            digest, size = sha256_file(path)
+            size = path.stat().st_size
             if size != entry.size:
                 problems.append(CacheProblem(rel, f"size {size} != sidecar {entry.size}"))
-            elif digest != entry.sha256:
+            elif (digest := sha256_file(path)) != entry.sha256:
                 problems.append(CacheProblem(rel, f"sha256 {digest[:12]}… != sidecar"))
         return problems

@@ -15,6 +15,8 @@ from datetime import date
 from typing import Literal
 from urllib.parse import quote
 
+from stopsearch.errors import IngestError
+from stopsearch.police_files import month_text, parse_file_name
 from stopsearch.sources.base import DEFAULT_POLICE_URL, join_url
 from stopsearch.sources.cache import (
     Cache,
@@ -39,7 +41,6 @@ from stopsearch.sources.fetch import (
 from stopsearch.sources.http import HttpClient
 
 STOPS_KEY = "stop-and-search"  # the availability key listing forces with stop-and-search data
-_CACHED_NAME = re.compile(r"^(\d{4})-(\d{2})-(.+)-stop-and-search\.json$")
 
 validate_dates = json_validator(list, dict, ("date",))
 validate_stops = json_validator(list, dict)
@@ -62,11 +63,6 @@ class PoliceAPI:
 def as_api(api: PoliceAPI | HttpClient) -> PoliceAPI:
     """A PoliceAPI from either itself or a bare client (then against data.police.uk)."""
     return api if isinstance(api, PoliceAPI) else PoliceAPI(api)
-
-
-def month_text(month: date) -> str:
-    """YYYY-MM, the API's month format."""
-    return f"{month.year:04d}-{month.month:02d}"
 
 
 def parse_month(text: str) -> date:
@@ -140,9 +136,12 @@ def cached_months(cache: Cache, force: str) -> list[date]:
     """Months of `force` already in the cache."""
     months = []
     for key in cache.keys(stops_folder_key(force)):
-        match = _CACHED_NAME.match(key.rsplit("/", 1)[-1])
-        if match and match[3] == force:
-            months.append(date(int(match[1]), int(match[2]), 1))
+        try:
+            cached_force, month, kind = parse_file_name(key.rsplit("/", 1)[-1])
+        except IngestError:
+            continue  # not a cached answer (e.g. a stray file an operator left)
+        if cached_force == force and kind == "api-json":
+            months.append(month)
     return sorted(months)
 
 

@@ -27,9 +27,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from stopsearch.police_files import archive_member
 from stopsearch.sources.http import HttpClient, RetryPolicy, TokenBucket
 
 RATE_LIMIT = "429"  # answer 429 Too Many Requests (with Retry-After when given)
@@ -213,19 +213,6 @@ class FakePoliceServer:
         """Make a force-month disappear: unlisted by crimes-street-dates, 404 from stops-force."""
         with self._lock:
             self._stops.pop((force, _month(month)), None)
-
-    def add_csv_folder(self, folder: str | Path) -> dict[tuple[str, str], int]:
-        """Publish every `YYYY-MM-<force>-stop-and-search.csv` under folder (or zip) as API JSON."""
-        from stopsearch.ingest import discover
-
-        counts = {}
-        for source in discover([folder]):
-            if source.kind == "csv":
-                month = _month(source.month)
-                counts[(source.force, month)] = self.set_month_csv(
-                    source.force, month, source.read()
-                )
-        return counts
 
     def set_file(
         self, path: str, body: BodySource, content_type: str = "application/octet-stream"
@@ -511,6 +498,6 @@ def archive_zip(files: Mapping[tuple[str, date | str], bytes]) -> bytes:
         for (force, month), data in sorted(
             files.items(), key=lambda kv: (_month(kv[0][1]), kv[0][0])
         ):
-            name = _month(month)
-            archive.writestr(f"{name}/{name}-{force}-stop-and-search.csv", data)
+            first_day = month if isinstance(month, date) else date.fromisoformat(f"{month}-01")
+            archive.writestr(archive_member(force, first_day), data)
     return buffer.getvalue()

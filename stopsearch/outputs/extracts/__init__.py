@@ -15,9 +15,7 @@ The same warehouse always gives the same bytes: no timestamps, deterministic row
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from stopsearch.disk import atomic_path, sha256_file
 from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
@@ -33,7 +32,7 @@ from stopsearch.outputs.extracts.columns import (
     arrow_schema,
     csv_columns,
 )
-from stopsearch.outputs.extracts.formats import csv_table, file_digest, write_csv, write_geojson
+from stopsearch.outputs.extracts.formats import csv_table, write_csv, write_geojson
 from stopsearch.outputs.extracts.geoparquet import (
     COMPRESSION,
     COMPRESSION_LEVEL,
@@ -117,19 +116,9 @@ class ExportReport:
         raise KeyError(name)
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> object:
-    """Write through a temporary sibling, then rename over `path`."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        result = write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return result
-
-
 def _finish(entry: Entry, folder: Path) -> Entry:
-    entry.bytes, entry.sha256 = file_digest(folder / entry.path)
+    entry.bytes = (folder / entry.path).stat().st_size
+    entry.sha256 = sha256_file(folder / entry.path)
     return entry
 
 
@@ -251,35 +240,29 @@ def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     schema = arrow_schema(SEARCH_COLUMNS)
     schema = schema.with_metadata({b"geo": json.dumps(geo, separators=(",", ":")).encode()})
     columns = csv_columns(SEARCH_COLUMNS, wkt=False)
-    parquet_tmp = folder / ".searches.parquet.tmp"
-    csv_tmp = folder / ".searches.csv.tmp"
     rows = 0
-    try:
-        with (
-            pq.ParquetWriter(
-                parquet_tmp,
-                schema,
-                compression=COMPRESSION,
-                compression_level=COMPRESSION_LEVEL,
-                write_statistics=True,
-            ) as pw,
-            pacsv.CSVWriter(
-                csv_tmp,
-                csv_table(schema.empty_table(), columns).schema,
-                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
-            ) as cw,
-        ):
-            for table in batches:
-                pw.write_table(
-                    table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
-                )
-                cw.write_table(safe_table(csv_table(table, columns)))
-                rows += table.num_rows
-        os.replace(parquet_tmp, folder / "searches.parquet")
-        os.replace(csv_tmp, folder / "searches.csv")
-    finally:
-        parquet_tmp.unlink(missing_ok=True)
-        csv_tmp.unlink(missing_ok=True)
+    with (
+        atomic_path(folder / "searches.parquet") as parquet_tmp,
+        atomic_path(folder / "searches.csv") as csv_tmp,
+        pq.ParquetWriter(
+            parquet_tmp,
+            schema,
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVEL,
+            write_statistics=True,
+        ) as pw,
+        pacsv.CSVWriter(
+            csv_tmp,
+            csv_table(schema.empty_table(), columns).schema,
+            write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+        ) as cw,
+    ):
+        for table in batches:
+            pw.write_table(
+                table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
+            )
+            cw.write_table(safe_table(csv_table(table, columns)))
+            rows += table.num_rows
     return rows
 
 
@@ -325,10 +308,12 @@ def _records(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
 def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
     """metrics.parquet and metrics.csv: published_metrics in long form."""
     metrics = metrics_table(con)
-    _atomic(folder / "metrics.parquet", lambda p: write_parquet(metrics, p))
+    with atomic_path(folder / "metrics.parquet") as tmp:
+        write_parquet(metrics, tmp)
     columns = csv_columns(METRIC_COLUMNS, wkt=False)
     flat = csv_table(metrics, columns)
-    _atomic(folder / "metrics.csv", lambda p: write_csv(flat, p))
+    with atomic_path(folder / "metrics.csv") as tmp:
+        write_csv(flat, tmp)
     enums = metric_enums()
     common = (
         " One row per area, period (latest-12, each year, each month of the latest 12 at area"
@@ -372,13 +357,14 @@ def _layer(
     plural, singular = _KIND_TITLES[kind]
     geo = geo_metadata(layer.geometry_types, layer.bounds)
     table = layer.table
-    _atomic(
-        folder / f"{stem}.parquet", lambda p: write_parquet(table.drop_columns([WKT]), p, geo=geo)
-    )
+    with atomic_path(folder / f"{stem}.parquet") as tmp:
+        write_parquet(table.drop_columns([WKT]), tmp, geo=geo)
     columns = csv_columns(AREA_COLUMNS, wkt=True)
     flat = csv_table(table, columns)
-    _atomic(folder / f"{stem}.csv", lambda p: write_csv(flat, p))
-    _atomic(folder / f"{stem}.geojson", lambda p: write_geojson(table, p, name=stem))
+    with atomic_path(folder / f"{stem}.csv") as tmp:
+        write_csv(flat, tmp)
+    with atomic_path(folder / f"{stem}.geojson") as tmp:
+        write_geojson(table, tmp, name=stem)
     enums = reason_enums(AREA_COLUMNS)
     what = (
         f"One row per {singular} in force during the latest 12 months (newest boundary vintage"
@@ -460,7 +446,8 @@ def _export(
 
     # README, then the package describing everything (README included).
     text = readme(ctx, entries)
-    _atomic(folder / README, lambda p: p.write_text(text, encoding="utf-8"))
+    with atomic_path(folder / README) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     entries.append(
         _finish(
             Entry(
@@ -475,8 +462,9 @@ def _export(
         )
     )
     descriptor = datapackage(ctx, entries)
-    _atomic(folder / DATAPACKAGE, lambda p: write_datapackage(p, descriptor))
-    size, digest = file_digest(folder / DATAPACKAGE)
+    with atomic_path(folder / DATAPACKAGE) as tmp:
+        write_datapackage(tmp, descriptor)
+    size, digest = (folder / DATAPACKAGE).stat().st_size, sha256_file(folder / DATAPACKAGE)
     files = [
         ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows) for e in entries
     ]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -76,12 +74,3 @@ def write_geojson(table: pa.Table, path: Path, *, name: str) -> int:
     text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
     return len(features)
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """(bytes, sha256 hex) of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return os.path.getsize(path), digest.hexdigest()
