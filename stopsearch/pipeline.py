@@ -22,11 +22,11 @@ from stopsearch.geography.load import load_boundaries
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
+from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
-from stopsearch.sqlfiles import SqlFile
+from stopsearch.status import get_state, set_state
 
-SQL = SqlFile("stopsearch", "pipeline.sql")
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
 
@@ -51,15 +51,6 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     return digest.hexdigest()
 
 
-def _state(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = SQL.execute(con, "get_state", {"key": key}).fetchone()
-    return row[0] if row else None
-
-
-def _set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    SQL.execute(con, "set_state", {"key": key, "value": value})
-
-
 def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -> object:
     started = time.perf_counter()
     try:
@@ -75,8 +66,12 @@ def prepare(
     rules: SuppressionRules = DEFAULT_RULES,
     *,
     on_stage: Callable[[str], None] | None = None,
+    guard: ResupplyGuard | None = None,
 ) -> PrepareReport:
-    """Bring the warehouse up to date with `inputs` and the boundary manifest."""
+    """Bring the warehouse up to date with `inputs` and the boundary manifest.
+
+    `guard` holds back re-supplied months that lose too many rows (see ingest.resupply).
+    """
     durations: dict[str, float] = {}
 
     def stage(name: str, step: Callable[[], object]) -> object:
@@ -84,17 +79,17 @@ def prepare(
             on_stage(name)
         return _timed(durations, name, step)
 
-    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs)))
+    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs), guard=guard))
     report = PrepareReport(ingest=ingest, durations=durations)
     reload = False
     if manifest_path is not None:
         manifest = load_manifest(manifest_path)
         fingerprint = manifest_fingerprint(manifest)
-        if fingerprint != _state(con, BOUNDARY_KEY):
+        if fingerprint != get_state(con, BOUNDARY_KEY):
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))
             population = stage("population", lambda: load_population(con, manifest))
             report.notes += boundaries.notes + population.notes
-            _set_state(con, BOUNDARY_KEY, fingerprint)
+            set_state(con, BOUNDARY_KEY, fingerprint)
             reload = True
     report.boundaries_reloaded = reload
     if reload:

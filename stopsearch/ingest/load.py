@@ -16,6 +16,7 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest.discover import SourceFile, discover
 from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.parse import ParsedFile, parse
+from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.sqlfiles import run_sql
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
@@ -255,8 +256,12 @@ def ingest_sources(
     *,
     workers: int = 2,
     on_file: Callable[[FileResult], None] | None = None,
+    guard: ResupplyGuard | None = None,
 ) -> IngestReport:
-    """Load each source; unchanged checksums are skipped, changed force-months replaced whole."""
+    """Load each source; unchanged checksums are skipped, changed force-months replaced whole.
+
+    A `guard` may hold back a re-supply before it replaces a month (action "quarantined").
+    """
     current = {
         (force, month): (load_id, sha)
         for load_id, force, month, sha in con.execute(
@@ -278,6 +283,10 @@ def ingest_sources(
             result = _refuse(con, source, str(parsed))
         elif parsed is None:  # same checksum as a file loaded earlier in this very call
             result = FileResult(source.name, source.force, source.month, "unchanged")
+        elif guard and previous and (held := guard.hold(con, source, digest, parsed, previous[0])):
+            result = FileResult(
+                source.name, source.force, source.month, "quarantined", parsed.rows_read, error=held
+            )
         else:
             result = _write(con, source, digest, parsed, previous)
             load_id = con.execute(

@@ -21,13 +21,12 @@ publish.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from stopsearch.errors import ConfigError
 from stopsearch.metrics.protection import protect_table
+from stopsearch.thresholds import SuppressionRules
 
 SMALL_COUNT = "small_count"
 SECONDARY = "secondary"
@@ -60,28 +59,6 @@ _DISPLAY = {
 LEVEL_CELL = "cell"
 LEVEL_AREA_TOTAL = "area_total"
 LEVEL_FORCE = "force"
-
-
-@dataclass(frozen=True)
-class SuppressionRules:
-    """Thresholds of disclosure control; defaults follow REFERENCE.md section 5."""
-
-    min_count: int = 5
-    min_rate_count: int = 10
-    min_rate_population: int = 100
-    min_ratio_count: int = 5
-
-    def __post_init__(self) -> None:
-        """Reject thresholds that are not positive whole numbers."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"suppression.{f.name} must be a whole number >= 1: {value!r}")
-
-    @property
-    def small_count_display(self) -> str:
-        """How a primary-suppressed count is shown, e.g. "<5"."""
-        return f"<{self.min_count}"
 
 
 DEFAULT_RULES = SuppressionRules()

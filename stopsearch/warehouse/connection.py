@@ -101,7 +101,7 @@ def connect(
     load_spatial(con)
     if memory_limit is not None:
         try:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET memory_limit = ?", [memory_limit])  # bound: never spliced into SQL
         except duckdb.Error as exc:
             raise WarehouseError(f"memory_limit {memory_limit!r}: {exc}; e.g. 3GB") from exc
     if not read_only:

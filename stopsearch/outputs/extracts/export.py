@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from stopsearch.disk import atomic_path, sha256_file
+from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
@@ -247,7 +248,7 @@ def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
             pw.write_table(
                 table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
             )
-            cw.write_table(csv_table(table, columns))
+            cw.write_table(safe_table(csv_table(table, columns)))
             rows += table.num_rows
     return rows
 

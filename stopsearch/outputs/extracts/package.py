@@ -21,6 +21,7 @@ import jinja2
 
 from stopsearch.metrics.contract import ALL_GROUPS, AREA_KINDS, MEASURES, PERIOD_KINDS
 from stopsearch.metrics.suppression import REASONS
+from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
@@ -236,6 +237,7 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
         " kind with the latest 12 months' metrics (GeoParquet, CSV with WKT, GeoJSON).",
         "Every figure is after disclosure control: a withheld value is null and its reason"
         " code says why.",
+        DICTIONARY_NOTE,
     ]
     if ctx.demo:
         description.insert(0, DEMO_NOTICE)
@@ -317,6 +319,7 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
         licences=[lic["title"] for lic in _licences(ctx)],
         attribution=attribution(ctx),
         schema_version=SCHEMA_VERSION,
+        dictionary_note=DICTIONARY_NOTE,
         layer=ctx.area_files[0] if ctx.area_files else "wards",
         box=box,
         xmin=xmin,

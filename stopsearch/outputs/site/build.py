@@ -24,6 +24,7 @@ import jinja2
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
+from stopsearch.outputs.csvsafe import safe_text
 from stopsearch.outputs.site import data, pages, text
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
@@ -134,7 +135,7 @@ def _csv_value(value: object) -> str:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.6f}".rstrip("0").rstrip(".")
-    return str(value)
+    return safe_text(str(value)) if isinstance(value, str) else str(value)
 
 
 def area_csv(rows: list[tuple]) -> bytes:
