@@ -80,7 +80,7 @@ class PublishResult:
     @property
     def exit_code(self) -> int:
         ingest = self.prepared.ingest if self.prepared else None
-        rejected = ingest is not None and (ingest.rows_rejected or ingest.count("refused"))
+        rejected = ingest is not None and ingest.needs_attention
         return EXIT_REJECTED if rejected or self.fetch_failed else EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
@@ -125,6 +125,7 @@ class PublishResult:
                 f" {ingest.count('unchanged')} unchanged, {ingest.count('refused')} refused files"
             )
             lines += [f"refused: {f.error}" for f in ingest.files if f.error]
+            lines += ingest.notes()
         lines += [f"unmapped {f} label {lb!r}: {n} rows" for f, lb, n in self.unmapped]
         lines += self.changes
         if self.changed and self.release is not None:
