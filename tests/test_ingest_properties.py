@@ -100,9 +100,7 @@ def test_corrupted_months_never_crash_and_every_line_is_accounted_for(
 
 @_fixed(60)
 @given(seed=st.integers(0, 2**32 - 1), count=st.integers(0, 6))
-def test_corrupted_api_json_never_crashes_and_every_record_is_accounted_for(
-    warehouse, seed, count
-):
+def test_corrupted_api_json_never_crashes_and_every_record_is_accounted_for(warehouse, seed, count):
     records = [api_record(), api_record(datetime="2016-09-02T10:00:00+00:00")] * count
     data = corrupt_json(records, random.Random(seed))
     result, name = _ingest(warehouse, data, kind="api-json")

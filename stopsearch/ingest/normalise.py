@@ -162,7 +162,7 @@ def _parse_distinct(texts: pa.Array) -> pa.Array:
     return pc.if_else(valid, naive, pa.scalar(None, pa.timestamp("us")))
 
 
-def _timestamps(dates: pa.Array) -> tuple[pa.Array, pa.Array]:
+def parse_timestamps(dates: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(UTC-normalised timestamp, validity) for published date texts.
 
     A month has few distinct timestamps, so each distinct text is parsed once and spread with
@@ -245,7 +245,7 @@ def normalise(raw: pa.Table) -> Normalised:
 
     type_text = col["type"]
     type_ok = _apply(type_text, lambda v: v in xw.types, pa.bool_())
-    datetime, date_ok = _timestamps(raw.column("date").combine_chunks())
+    datetime, date_ok = parse_timestamps(raw.column("date").combine_chunks())
     keep = pc.and_(type_ok, date_ok)
 
     rejects: list[RowIssue] = []
