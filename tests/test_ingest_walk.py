@@ -112,12 +112,18 @@ def test_open_regular_refuses_a_fifo_without_blocking(tmp_path):
 
 
 def test_a_very_deep_folder_tree_is_walked_without_recursion(con, tmp_path):
-    deep = tmp_path
-    for _ in range(1200):
-        deep = deep / "d"
-        deep.mkdir()
-    write_csv(deep, [row()])
-    assert [s.name for s in find_inputs([tmp_path]).sources] == [str(deep / MONTH)]
+    folders = [tmp_path / "d"]
+    for _ in range(1199):
+        folders.append(folders[-1] / "d")
+    for folder in folders:
+        folder.mkdir()
+    month = write_csv(folders[-1], [row()])
+    try:
+        assert [s.name for s in find_inputs([tmp_path]).sources] == [str(month)]
+    finally:  # removed bottom up here: a recursive removal would itself run out of stack
+        month.unlink()
+        for folder in reversed(folders):
+            folder.rmdir()
 
 
 def test_two_members_for_one_force_month_in_a_zip_are_both_refused(con, tmp_path):

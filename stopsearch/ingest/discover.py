@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -132,7 +133,7 @@ class _Walk:
                 self.found.refused.append(Skipped(str(path), str(exc)))
                 return
             self.found.sources.append(
-                SourceFile(str(path), force, month, kind, lambda p=path: open_regular(p))
+                SourceFile(str(path), force, month, kind, partial(open_regular, path))
             )
         else:
             self._ignore(top, path)

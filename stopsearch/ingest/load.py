@@ -334,7 +334,7 @@ def _supplied_twice(sources: list[SourceFile]) -> dict[SourceFile, str]:
     by_month: dict[tuple[str, date], list[SourceFile]] = {}
     for source in sources:
         by_month.setdefault((source.force, source.month), []).append(source)
-    reasons = {}
+    reasons: dict[SourceFile, str] = {}
     for (force, month), group in by_month.items():
         if len(group) > 1:
             names = " and ".join(s.name for s in group)

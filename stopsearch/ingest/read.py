@@ -47,20 +47,40 @@ class RawText:
 
 
 class _LineGuard:
-    """Keeps LF-normalised text, emptying lines longer than `limit` as soon as they pass it."""
+    """Keeps LF-normalised text, emptying lines longer than `limit` as soon as they pass it.
+
+    While every line fits, chunks are only scanned (a few `rfind` calls per `limit` bytes) and
+    kept as they are; the first line past the limit switches to an editable buffer.
+    """
 
     def __init__(self, limit: int, source: str) -> None:
         self.limit = limit
         self.source = source
-        self.out = bytearray()
         self.long_lines: list[LongLine] = []
+        self._chunks: list[bytes] = []
+        self._open = 0  # bytes of the line not yet ended (while the chunks are kept as they are)
+        self.out: bytearray | None = None  # the editable text, once a line went past the limit
         self._line_start = 0  # offset in `out` where the open line begins
         self._counted_to = 0  # `out[:_counted_to]` holds `_counted` LFs
         self._counted = 0
         self._skipping: tuple[int, int, bytes] | None = None  # (line, bytes so far, head)
 
-    def _line_number(self, offset: int) -> int:
-        self._counted += self.out.count(b"\n", self._counted_to, offset)
+    def _fits(self, chunk: bytes) -> bool:
+        """Whether every line stays within the limit (if so, the open line's length is updated)."""
+        start, open_len = 0, self._open
+        while True:
+            end = start + self.limit - open_len + 1  # the LF may sit `limit` bytes into a line
+            if end > len(chunk):
+                last = chunk.rfind(b"\n", start)
+                self._open = open_len + len(chunk) - start if last < 0 else len(chunk) - last - 1
+                return True
+            newline = chunk.rfind(b"\n", start, end)
+            if newline < 0:
+                return False
+            start, open_len = newline + 1, 0
+
+    def _line_number(self, out: bytearray, offset: int) -> int:
+        self._counted += out.count(b"\n", self._counted_to, offset)
         self._counted_to = offset
         return self._counted + 1
 
@@ -73,6 +93,13 @@ class _LineGuard:
         self.long_lines.append(LongLine(line, length, head))
 
     def feed(self, chunk: bytes) -> None:
+        if self.out is None:
+            if self._fits(chunk):
+                self._chunks.append(chunk)
+                return
+            self.out = bytearray(b"".join(self._chunks))
+            self._chunks = []
+            self._line_start = len(self.out) - self._open
         if self._skipping is not None:
             end = chunk.find(b"\n")
             line, length, head = self._skipping
@@ -83,13 +110,14 @@ class _LineGuard:
             self._long(line, length + end, head)
             chunk = chunk[end:]  # the LF stays: the emptied line keeps its place
         self.out += chunk
-        self._scan()
+        self._scan(self.out)
 
-    def _scan(self) -> None:
-        out, limit = self.out, self.limit
+    def _scan(self, out: bytearray) -> None:
         start = self._line_start
         while True:
-            end = start + limit + 1  # a line of exactly `limit` bytes has its LF at start + limit
+            end = (
+                start + self.limit + 1
+            )  # a line of exactly `limit` bytes has its LF at start + limit
             if end > len(out):
                 last = out.rfind(b"\n", start)
                 self._line_start = last + 1 if last >= 0 else start
@@ -98,7 +126,7 @@ class _LineGuard:
             if newline >= 0:
                 start = newline + 1
                 continue
-            line = self._line_number(start)
+            line = self._line_number(out, start)
             head = bytes(out[start : start + HEAD_BYTES])
             newline = out.find(b"\n", end)
             if newline < 0:
@@ -111,6 +139,8 @@ class _LineGuard:
             start += 1
 
     def finish(self) -> bytes:
+        if self.out is None:
+            return b"".join(self._chunks)
         if self._skipping is not None:
             line, length, head = self._skipping
             self._long(line, length, head)
