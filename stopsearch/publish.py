@@ -98,6 +98,7 @@ class PublishResult:
             "rows_rejected": sum(m.rows_rejected for m in self.months),
             "unmapped_labels": [{"field": f, "label": lb, "rows": n} for f, lb, n in self.unmapped],
             "changes": self.changes,
+            "ingest_notes": ingest.notes() if ingest else [],
             "fetch": self.fetch_lines,
             "durations": self.durations,
             "exit_code": self.exit_code,

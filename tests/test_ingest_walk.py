@@ -208,3 +208,17 @@ def test_a_broken_zip_is_refused_and_the_others_load(con, tmp_path):
     assert [f.action for f in report.files] == ["new"]
     [refused] = report.inputs.refused
     assert refused.reason.startswith("not a readable zip archive")
+
+
+def test_a_damaged_zip_member_is_refused_alone(con, tmp_path):
+    archive = tmp_path / "archive.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        out.writestr(f"2023-01/{MONTH}", csv_bytes([row()] * 200))
+        out.writestr("2023-02/2023-02-testshire-stop-and-search.csv", csv_bytes([row()]))
+    data = bytearray(archive.read_bytes())
+    start = data.index(b"PK\x03\x04") + 30 + len(f"2023-01/{MONTH}")
+    data[start + 20 : start + 40] = b"\xff" * 20  # inside the first member's deflated bytes
+    archive.write_bytes(bytes(data))
+    report = ingest_paths(con, [archive])
+    assert [f.action for f in report.files] == ["refused", "new"]
+    assert report.files[0].error.startswith(f"{archive}:2023-01/{MONTH}: cannot be read (")

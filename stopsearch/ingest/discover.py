@@ -86,6 +86,8 @@ def open_regular(path: str | Path) -> IO[bytes]:
 def _zip_member(path: Path, member: str, limit: int) -> Iterator[IO[bytes]]:
     with zipfile.ZipFile(open_regular(path)) as archive:
         info = archive.getinfo(member)
+        if info.flag_bits & 0x1:
+            raise IngestError(f"{path}:{member}: encrypted; cannot be read")
         if info.file_size > limit:
             raise IngestError(
                 f"{path}:{member}: expands to {info.file_size:,} bytes, more than the limit of"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ def _prepare(
         parsed.normalised = normalise(parsed.table)  # off the main thread: overlaps inserts
     except IngestError as exc:
         return digest, exc
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
         return digest, IngestError(f"{source.name}: cannot be read ({exc})")
     except Exception as exc:  # a bug must refuse one file, never stop the night's other files
         return digest, IngestError(
