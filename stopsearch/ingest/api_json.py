@@ -53,8 +53,11 @@ def nesting_depth(text: str) -> int:
     """The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored)."""
     outside = _STRING.sub('""', text).encode("utf-8")
     codes = np.frombuffer(outside, dtype=np.uint8)
-    steps = np.isin(codes, _OPEN).astype(np.int32) - np.isin(codes, _CLOSE).astype(np.int32)
-    return int(np.cumsum(steps).max()) if len(steps) else 0
+    brackets = codes[np.isin(codes, _OPEN + _CLOSE)]
+    if not len(brackets):
+        return 0
+    steps = np.where(np.isin(brackets, _OPEN), 1, -1)
+    return max(0, int(np.cumsum(steps).max()))
 
 
 def _load(text: str, source: str, limits: Limits) -> tuple[Any, bool]:

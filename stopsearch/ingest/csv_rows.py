@@ -143,7 +143,8 @@ def _arrow_rows(buffer: bytes, empty_lines: int) -> tuple[pa.Table, list[Reject]
             table = _read_arrow(buffer, False, invalid)
     except (pa.ArrowException, ValueError):
         return None
-    if not invalid and not empty_lines:
+    rejects: list[Reject] = []
+    if not invalid and not empty_lines:  # row i is line i + 2: nothing to look up
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     else:
         nonempty = _nonempty_lines(buffer)
@@ -154,13 +155,11 @@ def _arrow_rows(buffer: bytes, empty_lines: int) -> tuple[pa.Table, list[Reject]
         lines = nonempty[1:][~np.isin(nonempty[1:], bad)]
         if len(lines) != table.num_rows:
             return None
-        invalid_rejects = [
+        rejects = [
             Reject(int(line), None, _wrong_count(row.actual_columns), row.text)
             for line, row in zip(bad.tolist(), invalid, strict=True)
         ]
-        table = table.append_column("line", pa.array(lines, pa.int64()))
-        return table, invalid_rejects
-    return table.append_column("line", pa.array(lines, pa.int64())), []
+    return table.append_column("line", pa.array(lines, pa.int64())), rejects
 
 
 def _split_quoted(data: bytes) -> tuple[bytes, list[tuple[int, str]]]:

@@ -149,8 +149,8 @@ def _prepare(
         return digest, IngestError(f"{source.name}: cannot be read ({exc})")
     except Exception as exc:  # a bug must refuse one file, never stop the night's other files
         return digest, IngestError(
-            f"{source.name}: refused after an internal error ({type(exc).__name__}: {exc});"
-            " please report it"
+            f"{source.name}: refused after an internal error ({type(exc).__name__}:"
+            f" {str(exc)[:300]}); please report it"
         )
     return digest, parsed
 

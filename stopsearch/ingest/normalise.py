@@ -24,10 +24,11 @@ EXAMPLE_DATE = "2023-01-05T14:32:00+00:00"
 UK_LATITUDE = (49.8, 60.95)
 UK_LONGITUDE = (-8.75, 1.85)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-# [T ]HH:MM:SS, an ignored fraction, then Z, +HH:MM, +HHMM or nothing (UTC); ASCII digits only.
+# YYYY-MM-DD, T or space, HH:MM:SS, an ignored fraction, then Z, +HH:MM, +HHMM or nothing (UTC);
+# ASCII digits only.
 _TIMESTAMP = (
-    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<time>[0-9]{2}:[0-9]{2}:[0-5][0-9])"
-    r"(?:\.[0-9]+)?(?:Z|(?P<sign>[+-])(?P<hours>[0-9]{2}):?(?P<minutes>[0-9]{2}))?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-5][0-9]"
+    r"(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _STRPTIME = "%Y-%m-%dT%H:%M:%S%z"
 _STREET_ID = re.compile(r"[0-9]{1,19}")
@@ -142,21 +143,23 @@ def _unmapped(
 def _parse_distinct(texts: pa.Array) -> pa.Array:
     """UTC timestamps for timestamp texts (null where a text is not one), parsed by pyarrow.
 
-    The shape is checked first with ASCII-only classes, so no Unicode digit gets through; pyarrow's
-    strptime reads the values; a date strptime would roll over (30 February) does not read back the
-    same and is refused, as are year 0 and second 60. A fraction of a second is ignored.
+    The shape is checked first with ASCII-only classes, so no Unicode digit gets through, and fixes
+    where the date and the time of day sit; pyarrow's strptime reads the values. A date strptime
+    would roll over into the next month (30 February) is refused, as are year 0 and second 60. A
+    fraction of a second is ignored.
     """
-    parts = pc.extract_regex(texts, _TIMESTAMP)
-    date = pc.struct_field(parts, "date")
-    sign, hours, minutes = (pc.struct_field(parts, name) for name in ("sign", "hours", "minutes"))
-    no_zone = pc.equal(sign, "")
-    offset = pc.if_else(no_zone, "+0000", pc.binary_join_element_wise(sign, hours, minutes, ""))
-    stamp = pc.binary_join_element_wise(date, "T", pc.struct_field(parts, "time"), offset, "")
+    null = pa.scalar(None, pa.string())
+    texts = pc.if_else(pc.match_substring_regex(texts, _TIMESTAMP), texts, null)
+    date = pc.utf8_slice_codeunits(texts, 0, 10)
+    zone = pc.replace_substring_regex(pc.utf8_slice_codeunits(texts, 19), r"^\.[0-9]+", "")
+    zone = pc.replace_substring(zone, ":", "")
+    zone = pc.if_else(pc.is_in(zone, pa.array(["", "Z"])), "+0000", zone)
+    time_of_day = pc.utf8_slice_codeunits(texts, 11, 19)
+    stamp = pc.binary_join_element_wise(date, "T", time_of_day, zone, "")
     parsed = pc.strptime(stamp, format=_STRPTIME, unit="us", error_is_null=True)
     day = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
-    real_day = pc.and_(
-        pc.equal(pc.strftime(day, format="%Y-%m-%d"), date), pc.greater_equal(pc.year(day), 1)
-    )
+    month = pc.cast(pc.utf8_slice_codeunits(date, 5, 7), pa.int64())  # ASCII digits by now
+    real_day = pc.and_(pc.equal(pc.month(day), month), pc.greater_equal(pc.year(day), 1))
     valid = pc.fill_null(pc.and_(pc.is_valid(parsed), real_day), False)
     naive = pc.cast(parsed, pa.timestamp("us"))
     return pc.if_else(valid, naive, pa.scalar(None, pa.timestamp("us")))
