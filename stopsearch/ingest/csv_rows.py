@@ -35,7 +35,7 @@ from stopsearch.ingest.parse import (
 from stopsearch.ingest.read import LongLine, RawText
 
 _TEXT = pa.string()
-_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*"')
+_QUOTED_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"')
 _LF = 10
 _QUOTE = 34
 
@@ -44,28 +44,25 @@ def _wrong_count(actual: int) -> str:
     return f"wrong number of fields: {actual} (expected {len(RAW_COLUMNS)})"
 
 
-def _field_name(index: int) -> str | None:
-    return CSV_HEADER[index] if index < len(CSV_HEADER) else None
-
-
-def _quote_fault(text: str) -> tuple[int, str]:
-    """(field index, reason) of the first quoting fault in one line, as strict csv sees it."""
+def _quote_fault(text: str, error: csv.Error) -> tuple[str | None, str]:
+    """(field, reason) of the first quoting fault in a line strict csv would not read."""
     position, index = 0, 0
-    while True:
+    while index < len(CSV_HEADER):
         if text.startswith('"', position):
             match = _QUOTED_FIELD.match(text, position)
             if match is None:
-                return index, (
+                return CSV_HEADER[index], (
                     "quote opened in this field is not closed on the same line (a record is one"
                     " line; reading goes on at the next line)"
                 )
             position = match.end()
             if position < len(text) and text[position] != ",":
-                return index, "text after the closing quote of this field"
+                return CSV_HEADER[index], "text after the closing quote of this field"
         comma = text.find(",", position)
         if comma < 0:
-            return index, "malformed quoting"
+            break
         position, index = comma + 1, index + 1
+    return None, f"malformed line ({error})"
 
 
 def _line_rows(
@@ -78,9 +75,9 @@ def _line_rows(
     for number, text in lines:
         try:
             fields = next(csv.reader([text], strict=True), [])
-        except csv.Error:
-            index, reason = _quote_fault(text)
-            rejects.append(Reject(number, _field_name(index), reason, text))
+        except csv.Error as error:
+            field, reason = _quote_fault(text, error)
+            rejects.append(Reject(number, field, reason, text))
             continue
         if len(fields) != len(RAW_COLUMNS):
             rejects.append(Reject(number, None, _wrong_count(len(fields)), text))
