@@ -16,7 +16,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from stopsearch.ingest import CSV_HEADER, ingest_paths
+from stopsearch.ingest import ingest_paths
+from stopsearch.police_files import CSV_HEADER
 from stopsearch.warehouse import connect
 
 MEMBER = "2023-01/2023-01-bombshire-stop-and-search.csv"

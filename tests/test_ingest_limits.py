@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from stopsearch.ingest import (
-    CSV_HEADER,
     DEFAULT_LIMITS,
     Limits,
     SourceFile,
@@ -20,6 +19,7 @@ from stopsearch.ingest import (
     ingest_sources,
 )
 from stopsearch.ingest.api_json import nesting_depth
+from stopsearch.police_files import CSV_HEADER
 from tests.factories import api_record, csv_bytes, row, write_csv, write_json
 
 
