@@ -128,6 +128,7 @@ def _ingest_table(report) -> str:
         f" re-supplied, {report.count('unchanged')} unchanged, {report.count('refused')} refused;"
         f" {report.rows_loaded} rows loaded, {report.rows_rejected} rejected"
     )
+    lines += report.notes()
     return "\n".join(lines)
 
 
@@ -145,17 +146,24 @@ def _ingest_json(report) -> dict[str, Any]:
                 "warnings": f.warnings,
                 "unmapped": [u.__dict__ for u in f.unmapped],
                 "error": f.error,
+                "lines_counted": f.lines_counted,
             }
             for f in report.files
         ],
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
         "files_refused": report.count("refused"),
+        "inputs_refused": [s.__dict__ for s in report.inputs.refused],
+        "inputs_skipped": [s.__dict__ for s in report.inputs.skipped],
+        "inputs_without_files": {
+            top: report.inputs.ignored.get(top, []) for top in report.inputs.empty
+        },
+        "notes": report.notes(),
     }
 
 
 def _ingest_exit(report) -> int:
-    return EXIT_REJECTED if report.rows_rejected or report.count("refused") else EXIT_OK
+    return EXIT_REJECTED if report.needs_attention else EXIT_OK
 
 
 @main.command()

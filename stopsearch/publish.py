@@ -114,7 +114,7 @@ class PublishResult:
     @property
     def exit_code(self) -> int:
         ingest = self.prepared.ingest if self.prepared else None
-        rejected = ingest is not None and (ingest.rows_rejected or ingest.count("refused"))
+        rejected = ingest is not None and ingest.needs_attention
         held = bool(self.quarantined)
         return EXIT_REJECTED if rejected or held or self.fetch_failed else EXIT_OK
 
@@ -137,6 +137,7 @@ class PublishResult:
             "sanity_gates": [t.as_json() for t in self.gates],
             "self_heal": self.heal,
             "changes": self.changes,
+            "ingest_notes": ingest.notes() if ingest else [],
             "fetch": self.fetch_lines,
             "durations": self.durations,
             "exit_code": self.exit_code,
@@ -165,6 +166,7 @@ class PublishResult:
                 f" {ingest.count('quarantined')} quarantined files"
             )
             lines += [f"refused: {f.error}" for f in ingest.files if f.action == "refused"]
+            lines += ingest.notes()
         lines += [f"unmapped {f} label {lb!r}: {n} rows" for f, lb, n in self.unmapped]
         lines += [quarantine_line(q) for q in self.quarantined]
         lines += [t.message() for t in self.gates]
