@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stopsearch.errors import ConfigError
-from stopsearch.thresholds import SuppressionRules, check_threshold
+from stopsearch.thresholds import Limits, SuppressionRules, check_limit, check_threshold
 
 EXAMPLE = """\
 [publish]
@@ -45,6 +45,13 @@ min_count = 5
 min_rate_count = 10
 min_rate_population = 100
 min_ratio_count = 5
+
+[limits]                         # input size limits (a longer line or field is rejected)
+line_bytes = 65536
+field_bytes = 16384
+json_depth = 64
+json_number_digits = 64
+expanded_bytes = 2147483648      # a larger file or archive member is refused
 
 [extracts]
 record_level = "auto"            # "auto" (on for data.police.uk sources), true or false
@@ -94,6 +101,7 @@ class PublishConfig:
     paths: tuple[Path, ...] = ()
     manifest: Path | None = None
     suppression: SuppressionRules = field(default_factory=SuppressionRules)
+    limits: Limits = field(default_factory=Limits)
     record_level: str | bool = "auto"
     accept_resupply: tuple[str, ...] = ()
     resupply_max_loss_percent: float = 20.0
@@ -272,14 +280,24 @@ def _force_months(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _threshold(name: str) -> Callable[[Any], int]:
+def _shared(checker: Callable[[str, Any], int], name: str) -> Callable[[Any], int]:
+    """A key's validator from a shared check that names the key itself (keep the problem)."""
+
     def check(value: Any) -> int:
         try:
-            return check_threshold(name, value)
-        except ConfigError as exc:  # the shared check names the key itself; keep the problem
+            return checker(name, value)
+        except ConfigError as exc:
             raise ConfigError(str(exc).removeprefix(f"{name} ")) from None
 
     return check
+
+
+def _threshold(name: str) -> Callable[[Any], int]:
+    return _shared(check_threshold, name)
+
+
+def _limit(name: str) -> Callable[[Any], int]:
+    return _shared(check_limit, name)
 
 
 # --- the keys ------------------------------------------------------------------------------
@@ -310,8 +328,8 @@ class Key:
     def default(self) -> Any:
         """The value used when neither the file nor the command line gives one."""
         base = PublishConfig()
-        if self.section == "suppression":
-            return getattr(base.suppression, self.name)
+        if self.section in NESTED:
+            return getattr(getattr(base, self.section), self.name)
         return getattr(base, self.name)
 
     def validate(self, value: Any, where: str) -> Any:
@@ -475,6 +493,29 @@ KEYS: tuple[Key, ...] = (
             strict=True,
         )
     ),
+    *(
+        Key(
+            "limits",
+            f.name,
+            _limit(f.name),
+            f"{f.name} = {f.default}",
+            "--limit-" + f.name.replace("_", "-"),
+            text,
+            kind="int",
+            metavar="N",
+        )
+        for f, text in zip(
+            fields(Limits),
+            (
+                "Longest CSV line in bytes; a longer line is rejected.",
+                "Longest field in bytes; a longer field rejects its row or record.",
+                "Deepest nesting of an API JSON file; deeper refuses the file.",
+                "Most digits in an API JSON number; more rejects the record.",
+                "Largest expanded file or archive member in bytes; larger refuses it.",
+            ),
+            strict=True,
+        )
+    ),
     Key(
         "extracts",
         "record_level",
@@ -537,6 +578,7 @@ KEYS: tuple[Key, ...] = (
     ),
 )
 KEY_BY_NAME = {key.name: key for key in KEYS}
+NESTED = ("suppression", "limits")  # sections held in an object of their own
 SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
 
 
@@ -573,14 +615,19 @@ def _relative(value: Any, base: Path) -> Any:
     return value
 
 
-def build_config(values: dict[str, Any], **extra: Any) -> PublishConfig:
-    """A PublishConfig from checked key values (suppression keys go into its rules)."""
-    thresholds = {k: v for k, v in values.items() if KEY_BY_NAME[k].section == "suppression"}
-    plain = {k: v for k, v in values.items() if k not in thresholds}
-    config = PublishConfig(**plain, **extra)
-    if thresholds:
-        config = replace(config, suppression=replace(config.suppression, **thresholds))
+def _nested(config: PublishConfig, values: dict[str, Any]) -> PublishConfig:
+    """`config` with the values of the nested sections ([suppression], [limits]) applied."""
+    for section in NESTED:
+        given = {k: v for k, v in values.items() if KEY_BY_NAME[k].section == section}
+        if given:
+            config = replace(config, **{section: replace(getattr(config, section), **given)})
     return config
+
+
+def build_config(values: dict[str, Any], **extra: Any) -> PublishConfig:
+    """A PublishConfig from checked key values (nested sections go into their objects)."""
+    plain = {k: v for k, v in values.items() if KEY_BY_NAME[k].section not in NESTED}
+    return _nested(PublishConfig(**plain, **extra), values)
 
 
 def load_config(path: Path) -> PublishConfig:
@@ -622,10 +669,7 @@ def with_command_line(base: PublishConfig, values: dict[str, Any]) -> PublishCon
     for name, value in given.items():
         if KEY_BY_NAME[name].kind == "list":
             given[name] = tuple(dict.fromkeys((*getattr(base, name), *value)))
-    thresholds = {k: given.pop(k) for k in list(given) if KEY_BY_NAME[k].section == "suppression"}
+    nested = {k: given.pop(k) for k in list(given) if KEY_BY_NAME[k].section in NESTED}
     if given.get("paths") or given.get("police_api") or given.get("force"):
         given["demo"] = False
-    config = base.with_overrides(**given)
-    if thresholds:
-        config = replace(config, suppression=replace(config.suppression, **thresholds))
-    return config
+    return _nested(base.with_overrides(**given), nested)

@@ -26,6 +26,7 @@ from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
 from stopsearch.status import get_state, set_state
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
@@ -67,10 +68,12 @@ def prepare(
     *,
     on_stage: Callable[[str], None] | None = None,
     guard: ResupplyGuard | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PrepareReport:
     """Bring the warehouse up to date with `inputs` and the boundary manifest.
 
-    `guard` holds back re-supplied months that lose too many rows (see ingest.resupply).
+    `guard` holds back re-supplied months that lose too many rows (see ingest.resupply);
+    `limits` bound the input files' lines, fields and sizes.
     """
     durations: dict[str, float] = {}
 
@@ -79,7 +82,7 @@ def prepare(
             on_stage(name)
         return _timed(durations, name, step)
 
-    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs), guard=guard))
+    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs), guard=guard, limits=limits))
     report = PrepareReport(ingest=ingest, durations=durations)
     reload = False
     if manifest_path is not None:

@@ -425,7 +425,13 @@ def _run_locked(
         try:
             stage("prepare")
             prepared = prepare(
-                con, inputs, manifest, rules, on_stage=_fault_point, guard=run.guard
+                con,
+                inputs,
+                manifest,
+                rules,
+                on_stage=_fault_point,
+                guard=run.guard,
+                limits=config.limits,
             )
             result.prepared = prepared
             result.durations.update(prepared.durations)

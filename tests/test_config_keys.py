@@ -7,6 +7,7 @@ created a table in the warehouse. Case 6 (part): a config file that is not UTF-8
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -181,3 +182,28 @@ def test_memory_limits_are_parsed_to_a_canonical_size():
     assert parse_memory_limit("3GB") == "3GB"
     assert parse_memory_limit(" 1.50 gib") == "1.5GiB"
     assert parse_memory_limit("128MB") == "128MB"
+
+
+def test_the_limits_keys_are_the_limits_fields_and_reach_the_ingest(tmp_path):
+    from stopsearch.thresholds import Limits
+    from tests import tiny_county
+
+    assert [k.name for k in KEYS if k.section == "limits"] == [f.name for f in fields(Limits)]
+    with pytest.raises(ConfigError, match=r"\[limits\] line_bytes: must be a whole number from 1"):
+        load_config(_toml(tmp_path, "limits", "line_bytes = 0"))
+    sources = tmp_path / "records"
+    tiny_county.records(sources, rows=6)
+    manifest = tiny_county.county(tmp_path / "county")
+    path = tiny_county.config(tmp_path, sources, manifest, "[limits]\nfield_bytes = 10\n")
+    assert load_config(path).limits == Limits(field_bytes=10)
+    # Every data line has a field longer than 10 bytes ("Person search"): all six are rejected.
+    loaded = tiny_county.publish(path)
+    assert loaded.exit_code == 3, loaded.output
+    (month,) = json.loads(loaded.stdout)["months"]
+    assert (month["rows_loaded"], month["rows_rejected"]) == (0, 6)
+    # The same limit from the command line (another warehouse, so the file is loaded afresh).
+    again = tiny_county.config(tmp_path, sources, manifest, warehouse="w2.duckdb")
+    run = tiny_county.publish(again, "--limit-field-bytes", "10")
+    assert run.exit_code == 3, run.output
+    (month,) = json.loads(run.stdout)["months"]
+    assert (month["rows_loaded"], month["rows_rejected"]) == (0, 6)

@@ -8,7 +8,6 @@ from stopsearch.ingest.discover import (
     find_inputs,
     parse_file_name,
 )
-from stopsearch.ingest.limits import DEFAULT_LIMITS, Limits
 from stopsearch.ingest.load import (
     FileResult,
     IngestReport,
@@ -17,6 +16,7 @@ from stopsearch.ingest.load import (
     ingest_sources,
 )
 from stopsearch.ingest.parse import CSV_HEADER
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "CSV_HEADER",

@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from stopsearch.errors import IngestError
-from stopsearch.ingest.limits import Limits
 from stopsearch.ingest.parse import ALL_COLUMNS, ParsedFile, Reject, decode_lines
 from stopsearch.ingest.read import RawText
+from stopsearch.thresholds import Limits
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _OPEN = (ord("["), ord("{"))

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from stopsearch.ingest.limits import Limits
 from stopsearch.ingest.parse import (
     ALL_COLUMNS,
     CSV_HEADER,
@@ -33,6 +32,7 @@ from stopsearch.ingest.parse import (
     decode_lines,
 )
 from stopsearch.ingest.read import LongLine, RawText
+from stopsearch.thresholds import Limits
 
 _TEXT = pa.string()
 _QUOTED_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"')

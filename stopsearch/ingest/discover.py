@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO
 
 from stopsearch.errors import IngestError
-from stopsearch.ingest.limits import DEFAULT_LIMITS, Limits
 from stopsearch.police_files import FILE_NAME, parse_file_name
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 _LOOKS_LIKE_DATA = re.compile(r"stop-and-search\.(csv|json)$", re.IGNORECASE)
 

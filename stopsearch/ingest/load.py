@@ -17,13 +17,13 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest.api_json import parse_api_json
 from stopsearch.ingest.csv_rows import parse_csv
 from stopsearch.ingest.discover import Inputs, SourceFile, find_inputs
-from stopsearch.ingest.limits import DEFAULT_LIMITS, Limits
 from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.parse import ParsedFile
 from stopsearch.ingest.read import read_text
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.police_files import EXAMPLE_NAME
 from stopsearch.sqlfiles import run_sql
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
 # Tables whose rows belong to a force-month load and go when the month is replaced.

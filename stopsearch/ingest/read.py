@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from stopsearch.errors import IngestError
-from stopsearch.ingest.limits import Limits
 from stopsearch.ingest.linecount import DataLineCounter
+from stopsearch.thresholds import Limits
 
 CHUNK_BYTES = 1 << 20
 HEAD_BYTES = 256  # how much of an over-long line the rejection keeps
