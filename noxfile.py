@@ -1,4 +1,5 @@
-"""Sessions: `nox -s tests` (everything the tests need, then pytest), `lint` (ruff), `bench`."""
+"""Sessions: `nox -s tests` (everything the tests need, then pytest), `lint` (ruff), `bench`,
+`fuzz` (the ingest against corrupted months; not in CI, not run by default)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,10 @@ def bench(session: nox.Session) -> None:
     """The end-to-end benchmark (not a test): prints a table, writes benchmarks/results/."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Corrupted months into the ingest: `nox -s fuzz -- --files 10000 --seed 0` (not a test)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "tests.fuzz_ingest", *session.posargs)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
 from stopsearch import __version__
-from stopsearch.errors import StopsearchError
+from stopsearch.config import KEY_BY_NAME, KEYS, Key
+from stopsearch.errors import ConfigError, StopsearchError, error_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_REJECTED = 3  # finished, but some rows or files were rejected: see `stopsearch status`
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the output folder's lock
 
 
 def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
@@ -28,25 +32,70 @@ def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
 
 
 class _Group(click.Group):
-    """Turns library errors into a one-line message and exit status 1, never a traceback."""
+    """Turns library, DuckDB and file-system errors into one line and status 1, no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except StopsearchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+        except (StopsearchError, duckdb.Error, OSError) as exc:
+            click.echo(f"Error: {error_text(exc)}", err=True)
             ctx.exit(EXIT_FAILED)
+
+
+class KeyValue(click.ParamType):
+    """A command-line value checked by its configuration key's own validator."""
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.name = key.metavar or key.name.upper()
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):  # a default, already a checked value
+            return value
+        try:
+            return self.key.from_text(value)
+        except ConfigError as exc:
+            self.fail(f"{exc}. {self.key.help}", param, ctx)
+
+
+class KeyOption(click.Option):
+    """An option built from a configuration key; `config_key` says which."""
+
+    def __init__(self, *args: Any, config_key: Key, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.config_key = config_key
+
+
+def key_option(key: Key, dest: str | None = None, **settings: Any) -> Callable:
+    """The click option of a configuration key (default: none, i.e. the file's or built-in)."""
+    name = dest or key.name
+    default = key.default()
+    text = f"{default:g}" if isinstance(default, float) else str(default)
+    shown = "" if default in (None, (), "") or "default:" in key.help else f" [default: {text}]"
+    if "default" in settings:
+        shown = ""
+    options: dict[str, Any] = {
+        "cls": KeyOption,
+        "config_key": key,
+        "default": None,
+        "help": key.help + shown,
+    }
+    if key.kind == "bool":
+        decls = [f"{key.option}/--no-{key.option.removeprefix('--')}", name]
+    else:
+        decls = [key.option, name]
+        options |= {"type": KeyValue(key), "multiple": key.kind == "list", "metavar": key.metavar}
+    return click.option(*decls, **(options | settings))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stopsearch")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+@key_option(
+    KEY_BY_NAME["warehouse"],
+    "db",
     default=Path("stopsearch.duckdb"),
     show_default=True,
     envvar="STOPSEARCH_DB",
-    help="The warehouse file (created when missing).",
 )
 @click.pass_context
 def main(ctx: click.Context, db: Path) -> None:
@@ -79,6 +128,7 @@ def _ingest_table(report) -> str:
         f" re-supplied, {report.count('unchanged')} unchanged, {report.count('refused')} refused;"
         f" {report.rows_loaded} rows loaded, {report.rows_rejected} rejected"
     )
+    lines += report.notes()
     return "\n".join(lines)
 
 
@@ -96,17 +146,24 @@ def _ingest_json(report) -> dict[str, Any]:
                 "warnings": f.warnings,
                 "unmapped": [u.__dict__ for u in f.unmapped],
                 "error": f.error,
+                "lines_counted": f.lines_counted,
             }
             for f in report.files
         ],
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
         "files_refused": report.count("refused"),
+        "inputs_refused": [s.__dict__ for s in report.inputs.refused],
+        "inputs_skipped": [s.__dict__ for s in report.inputs.skipped],
+        "inputs_without_files": {
+            top: report.inputs.ignored.get(top, []) for top in report.inputs.empty
+        },
+        "notes": report.notes(),
     }
 
 
 def _ingest_exit(report) -> int:
-    return EXIT_REJECTED if report.rows_rejected or report.count("refused") else EXIT_OK
+    return EXIT_REJECTED if report.needs_attention else EXIT_OK
 
 
 @main.command()
@@ -159,17 +216,29 @@ def demo(out: Path, seed: int | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show what the warehouse holds: force-months, rows, rejected, unmapped labels."""
-    from stopsearch.status import refused_files, unmapped_summary, warehouse_status
+    """Show what the warehouse holds: force-months, rows, rejected, unmapped labels.
+
+    Also what the publish job held back or repaired: quarantined re-supplies, the last
+    sanity-gate check and self-heals of the live release.
+    """
+    from stopsearch.status import (
+        operator_lines,
+        operator_status,
+        refused_files,
+        unmapped_summary,
+        warehouse_status,
+    )
 
     with _connect(ctx) as con:
         months = warehouse_status(con)
         refused = refused_files(con)
         unmapped = unmapped_summary(con)
+        operator = operator_status(con)
     payload = {
         "months": [m.as_json() for m in months],
         "refused_files": [{"source": s, "reason": r} for s, r in refused],
         "unmapped_labels": [{"field": f, "label": lbl, "rows": n} for f, lbl, n in unmapped],
+        **operator,
     }
     lines = [
         f"{'force':22} {'month':8} {'loaded':>7} {'rejected':>8} {'warnings':>8}"
@@ -187,40 +256,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     )
     lines += [f"refused: {s}: {r}" for s, r in refused]
     lines += [f"unmapped {f} label {lbl!r}: {n} rows" for f, lbl, n in unmapped]
+    lines += operator_lines(operator)
     _emit(as_json, payload, "\n".join(lines))
 
 
-class MonthsType(click.ParamType):
-    """latest, all, or a comma-separated list of YYYY-MM months."""
-
-    name = "MONTHS"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from stopsearch.config import parse_months
-        from stopsearch.errors import ConfigError
-
-        try:
-            return parse_months(value)
-        except ConfigError:
-            self.fail(f"{value!r} is not a month list; for example: latest, all or 2023-01,2023-02")
-
-
-class ForceIdType(click.ParamType):
-    """A data.police.uk force id such as west-midlands."""
-
-    name = "FORCE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        import re
-
-        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
-            self.fail(f"{value!r} is not a data.police.uk force id; for example: west-midlands")
-        return value
-
-
-def _publish_config(ctx: click.Context, config: Path | None, **options: Any):
+def _publish_config(ctx: click.Context, config: Path | None, values: dict[str, Any]):
     """The configuration file (or the demo) with command-line values on top."""
-    from stopsearch.config import PublishConfig, Suppression, load_config
+    from stopsearch.config import PublishConfig, load_config, with_command_line
 
     base = load_config(config) if config is not None else PublishConfig()
     db_given = ctx.parent is not None and ctx.parent.get_parameter_source("db") not in (
@@ -228,21 +270,8 @@ def _publish_config(ctx: click.Context, config: Path | None, **options: Any):
         click.core.ParameterSource.DEFAULT,
     )
     if db_given or config is None:
-        options["warehouse"] = ctx.obj["db"]
-    thresholds = {
-        key: options.pop(key)
-        for key in ("min_count", "min_rate_count", "min_rate_population", "min_ratio_count")
-    }
-    given = {k: v for k, v in thresholds.items() if v is not None}
-    if given:
-        options["suppression"] = Suppression(**{**vars(base.suppression), **given})
-    sources = options.pop("source")
-    if sources:
-        options["paths"] = tuple(base.paths) + tuple(sources)
-        options["demo"] = False
-    if options.get("police_api") or options.get("force"):
-        options["demo"] = False
-    return base.with_overrides(**options)
+        values["warehouse"] = ctx.obj["db"]
+    return with_command_line(base, values)
 
 
 def _stage_printer(quiet: bool, as_json: bool):
@@ -270,6 +299,33 @@ def _stage_printer(quiet: bool, as_json: bool):
     return log
 
 
+# Every configuration key is a publish option (the warehouse is the group's --db).
+PUBLISH_KEYS = tuple(key for key in KEYS if key.name != "warehouse")
+# Sanity gates a run may pass anyway: option -> gate name (see stopsearch.gates).
+GATE_OVERRIDES = {
+    "--allow-unplaced": "unplaced",
+    "--allow-vanished-months": "vanished_months",
+    "--allow-population-drift": "population",
+}
+
+
+def _key_options(command: Callable) -> Callable:
+    for key in reversed(PUBLISH_KEYS):
+        command = key_option(key)(command)
+    return command
+
+
+def _gate_options(command: Callable) -> Callable:
+    for option, gate in reversed(GATE_OVERRIDES.items()):
+        command = click.option(
+            option,
+            f"allow_{gate}",
+            is_flag=True,
+            help=f"Publish even though the {gate.replace('_', ' ')} sanity gate trips (once).",
+        )(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--config",
@@ -277,96 +333,8 @@ def _stage_printer(quiet: bool, as_json: bool):
     default=None,
     help="stopsearch.toml (default: the embedded fictional demo).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder holding releases/ and the `current` link [default: stopsearch-site].",
-)
-@click.option(
-    "--police-force",
-    "force",
-    type=ForceIdType(),
-    default=None,
-    help="data.police.uk force id, e.g. west-midlands.",
-)
-@click.option(
-    "--months",
-    type=MonthsType(),
-    default=None,
-    help="latest, all, or months such as 2023-01,2023-02.",
-)
-@click.option(
-    "--police-api/--no-police-api",
-    default=None,
-    help="Fetch each available month from the data.police.uk API.",
-)
-@click.option(
-    "--api-url",
-    "police_api_url",
-    default=None,
-    help="Base URL of the police API (for a mirror or a test server).",
-)
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for raw responses with checksums.",
-)
-@click.option(
-    "--source",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Local CSV/JSON file, folder or archive zip to load too (repeatable).",
-)
-@click.option(
-    "--manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Boundary manifest (boundaries/*.toml).",
-)
-@click.option(
-    "--keep",
-    "releases_kept",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Number of releases to keep [default: 5].",
-)
-@click.option(
-    "--record-level",
-    type=click.Choice(["auto", "on", "off"]),
-    default=None,
-    help="Publish the record-level searches extract (auto: only for data.police.uk).",
-)
-@click.option(
-    "--min-count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Counts below this (and above 0) are shown as '<N' [default: 5].",
-)
-@click.option(
-    "--min-rate-count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Fewest searches for a rate [default: 10].",
-)
-@click.option(
-    "--min-rate-population",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Fewest residents for a rate [default: 100].",
-)
-@click.option(
-    "--min-ratio-count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Fewest searches in each group for a ratio [default: 5].",
-)
-@click.option(
-    "--memory-limit",
-    default=None,
-    help="Cap on DuckDB's memory, e.g. 3GB (it spills to disk beyond) [default: DuckDB's].",
-)
+@_key_options
+@_gate_options
 @click.option("--rebuild", is_flag=True, help="Build a new release even if nothing changed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output; only errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -374,57 +342,29 @@ def _stage_printer(quiet: bool, as_json: bool):
 def publish(
     ctx: click.Context,
     config: Path | None,
-    out: Path | None,
-    force: str | None,
-    months: Any,
-    police_api: bool | None,
-    police_api_url: str | None,
-    cache: Path | None,
-    source: tuple[Path, ...],
-    manifest: Path | None,
-    releases_kept: int | None,
-    record_level: str | None,
-    min_count: int | None,
-    min_rate_count: int | None,
-    min_rate_population: int | None,
-    min_ratio_count: int | None,
-    memory_limit: str | None,
     rebuild: bool,
     quiet: bool,
     as_json: bool,
+    **values: Any,
 ) -> None:
     """The nightly job: fetch, update the warehouse, build and switch to a new release.
 
     \b
-    Exit codes: 0 success; 3 success but rows or files were rejected;
-    1 failure (the previous release is still live); 75 another run holds the lock.
+    Exit codes: 0 success; 3 success but rows, files or re-supplied months were
+    rejected (quarantined); 1 failure, e.g. a sanity gate tripped (the previous
+    release is still live); 75 another run holds the lock.
     """
-    from stopsearch.publish import EXIT_LOCKED, run_publish
+    from stopsearch.publish import run_publish
     from stopsearch.release import LockHeld
 
-    levels = {"auto": "auto", "on": True, "off": False, None: None}
-    settings = _publish_config(
-        ctx,
-        config,
-        output=out,
-        force=force,
-        months=months,
-        police_api=police_api,
-        police_api_url=police_api_url,
-        cache=cache,
-        source=source,
-        manifest=manifest,
-        releases_kept=releases_kept,
-        record_level=levels[record_level],
-        min_count=min_count,
-        min_rate_count=min_rate_count,
-        min_rate_population=min_rate_population,
-        min_ratio_count=min_ratio_count,
-        memory_limit=memory_limit,
-    )
+    overrides = frozenset(g for g in GATE_OVERRIDES.values() if values.pop(f"allow_{g}"))
+    settings = _publish_config(ctx, config, values)
     try:
         result = run_publish(
-            settings, force_rebuild=rebuild, on_stage=_stage_printer(quiet, as_json)
+            settings,
+            force_rebuild=rebuild,
+            on_stage=_stage_printer(quiet, as_json),
+            overrides=overrides,
         )
     except LockHeld as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -443,44 +383,30 @@ def publish(
     help="Output folder.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-def rollback(out: Path, as_json: bool) -> None:
-    """Point `current` back at the release before it."""
-    from stopsearch.release import rollback as switch_back
-    from stopsearch.release import run_lock
+@click.pass_context
+def rollback(ctx: click.Context, out: Path, as_json: bool) -> None:
+    """Point `current` at the newest release before it that passes verification."""
+    from stopsearch.publish import rollback_release
+    from stopsearch.release import LockHeld
 
-    with run_lock(out):
-        previous = switch_back(out)
-    _emit(as_json, {"current": previous.name}, f"current is now {previous.name}")
+    try:
+        previous, skipped = rollback_release(out)
+    except LockHeld as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    lines = [f"skipped {name}: {problem}" for name, problem in skipped]
+    _emit(
+        as_json,
+        {"current": previous.name, "skipped": [{"release": n, "problem": p} for n, p in skipped]},
+        "\n".join([*lines, f"current is now {previous.name}"]),
+    )
 
 
 @main.command()
-@click.option(
-    "--police-force",
-    "force",
-    type=ForceIdType(),
-    required=True,
-    help="data.police.uk force id, e.g. west-midlands.",
-)
-@click.option(
-    "--months",
-    type=MonthsType(),
-    default="latest",
-    show_default=True,
-    help="latest, all, or months such as 2023-01,2023-02.",
-)
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cache"),
-    show_default=True,
-    help="Cache folder.",
-)
-@click.option(
-    "--api-url",
-    default="https://data.police.uk",
-    show_default=True,
-    help="Base URL of the police API.",
-)
+@key_option(KEY_BY_NAME["force"], required=True)
+@key_option(KEY_BY_NAME["months"], default="latest", show_default=True)
+@key_option(KEY_BY_NAME["cache"], default=Path("cache"), show_default=True)
+@key_option(KEY_BY_NAME["police_api_url"], "api_url", default="https://data.police.uk")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
 def fetch(

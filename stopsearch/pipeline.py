@@ -17,13 +17,16 @@ from pathlib import Path
 import duckdb
 
 from stopsearch.disk import sha256_tree
-from stopsearch.geography.join import assign_areas
+from stopsearch.geography.join import assign_areas, unjoined_force_months
 from stopsearch.geography.load import load_boundaries
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
-from stopsearch.metrics.build import MetricsReport, _state_hash, build_metrics
+from stopsearch.ingest.resupply import ResupplyGuard
+from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
+from stopsearch.status import get_state, set_state
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
@@ -49,18 +52,6 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     return digest.hexdigest()
 
 
-def _state(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def _set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute(
-        "INSERT INTO pipeline_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
-        [key, value, value],
-    )
-
-
 def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -> object:
     started = time.perf_counter()
     try:
@@ -76,8 +67,14 @@ def prepare(
     rules: SuppressionRules = DEFAULT_RULES,
     *,
     on_stage: Callable[[str], None] | None = None,
+    guard: ResupplyGuard | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PrepareReport:
-    """Bring the warehouse up to date with `inputs` and the boundary manifest."""
+    """Bring the warehouse up to date with `inputs` and the boundary manifest.
+
+    `guard` holds back re-supplied months that lose too many rows (see ingest.resupply);
+    `limits` bound the input files' lines, fields and sizes.
+    """
     durations: dict[str, float] = {}
 
     def stage(name: str, step: Callable[[], object]) -> object:
@@ -85,36 +82,27 @@ def prepare(
             on_stage(name)
         return _timed(durations, name, step)
 
-    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs)))
+    ingest = stage("ingest", lambda: ingest_paths(con, list(inputs), guard=guard, limits=limits))
     report = PrepareReport(ingest=ingest, durations=durations)
     reload = False
     if manifest_path is not None:
         manifest = load_manifest(manifest_path)
         fingerprint = manifest_fingerprint(manifest)
-        if fingerprint != _state(con, BOUNDARY_KEY):
+        if fingerprint != get_state(con, BOUNDARY_KEY):
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))
             population = stage("population", lambda: load_population(con, manifest))
             report.notes += boundaries.notes + population.notes
-            _set_state(con, BOUNDARY_KEY, fingerprint)
+            set_state(con, BOUNDARY_KEY, fingerprint)
             reload = True
     report.boundaries_reloaded = reload
     if reload:
         stage("join", lambda: assign_areas(con))
         report.joined_force_months = [("*", "*")]
     else:
-        unjoined = con.execute(
-            "SELECT DISTINCT s.force, s.month FROM searches AS s "
-            "WHERE s.latitude IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM search_areas AS a WHERE a.search_id = s.search_id) ORDER BY ALL"
-        ).fetchall()
-        has_areas = con.execute("SELECT count(*) FROM areas").fetchone()[0] > 0
-        for force, month in unjoined if has_areas else []:
+        for force, month in unjoined_force_months(con):
             stage("join", lambda f=force, m=month: assign_areas(con, f, m))
             report.joined_force_months.append((force, f"{month:%Y-%m}"))
-    last = con.execute(
-        "SELECT state_hash FROM metrics_runs ORDER BY built_at DESC LIMIT 1"
-    ).fetchone()
-    if last is None or last[0] != _state_hash(con, rules):
+    if metrics_stale(con, rules):
         report.metrics = stage("metrics", lambda: build_metrics(con, rules))
         report.metrics_rebuilt = True
     return report

@@ -34,7 +34,7 @@ CSV_HEADER = (
 )
 
 FILE_NAME = re.compile(
-    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<force>[a-z0-9]+(?:-[a-z0-9]+)*)"
+    r"^(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<force>[a-z0-9]+(?:-[a-z0-9]+)*)"
     r"-stop-and-search\.(?P<ext>csv|json)$"
 )
 EXAMPLE_NAME = "2023-01-west-midlands-stop-and-search.csv"
@@ -73,4 +73,6 @@ def parse_file_name(name: str, shown_as: str | None = None) -> tuple[str, date, 
     month_number = int(match["month"])
     if not 1 <= month_number <= 12:
         raise IngestError(f"{shown_as or name}: month {match['month']} is not 01-12")
+    if int(match["year"]) < 1:
+        raise IngestError(f"{shown_as or name}: year {match['year']} is not a calendar year")
     return match["force"], date(int(match["year"]), month_number, 1), KINDS[match["ext"]]

@@ -4,16 +4,23 @@ A run holds the output folder's lock, builds the new release in a staging folder
 (every expected file, checksums, row counts against the warehouse) and only then renames it
 into `releases/` and points `current` at it. Anything that fails leaves `current` untouched.
 With no new input the job says "nothing changed" and publishes nothing (unless forced).
+
+Guards: a re-supplied month that loses too many rows is quarantined (stopsearch.ingest.resupply);
+sanity gates (stopsearch.gates) stop a release that places too few searches, loses months or
+population; a live release found missing or damaged at the start of a run is replaced by a new
+verified one (self-healing), never repaired from its own files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -23,14 +30,17 @@ import duckdb
 
 from stopsearch import __version__
 from stopsearch.config import PublishConfig
-from stopsearch.errors import StopsearchError
-from stopsearch.metrics.suppression import SuppressionRules
+from stopsearch.errors import StopsearchError, error_text
+from stopsearch.gates import Thresholds, Trip, check_gates
+from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
+    choose_rollback,
     current_release,
     finalise,
-    list_releases,
+    live_problem,
     new_release_id,
+    newest_verified,
     prune,
     read_manifest,
     run_lock,
@@ -39,7 +49,18 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
-from stopsearch.status import MonthStatus, unmapped_summary, warehouse_status
+from stopsearch.status import (
+    GATES_KEY,
+    QUARANTINE_KEY,
+    MonthStatus,
+    add_heal,
+    get_json,
+    quarantine_line,
+    set_json,
+    unmapped_summary,
+    warehouse_status,
+)
+from stopsearch.thresholds import SuppressionRules
 
 DEMO_BANNER = "FICTIONAL DEMONSTRATION DATA: not real places, people or police records."
 EXIT_OK = 0
@@ -54,7 +75,17 @@ EXPECTED_PAGES = (
     "downloads.html",
     "about.html",
 )
+# Files every finished release has: what self-healing and rollback verify (with SHA256SUMS).
+RELEASE_FILES = (
+    *EXPECTED_PAGES,
+    "manifest.json",
+    "changelog.json",
+    "downloads/metrics.parquet",
+    "downloads/datapackage.json",
+)
 STAGES = ("fetch", "prepare", "export", "site", "verify", "switch")
+QUARANTINE_DIR = "quarantine"  # under the output folder: copies of quarantined re-supplies
+ACCEPTED_KEY = "accepted_resupplies"  # pipeline_state: re-supplies applied on the operator's word
 _DEPENDENCIES = ("duckdb", "pyarrow", "geopandas", "shapely", "folium", "jinja2", "click")
 
 
@@ -76,12 +107,16 @@ class PublishResult:
     fetch_failed: int = 0
     durations: dict[str, float] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[Trip] = field(default_factory=list)
+    heal: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
         ingest = self.prepared.ingest if self.prepared else None
-        rejected = ingest is not None and (ingest.rows_rejected or ingest.count("refused"))
-        return EXIT_REJECTED if rejected or self.fetch_failed else EXIT_OK
+        rejected = ingest is not None and ingest.needs_attention
+        held = bool(self.quarantined)
+        return EXIT_REJECTED if rejected or held or self.fetch_failed else EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         ingest = self.prepared.ingest if self.prepared else None
@@ -93,11 +128,16 @@ class PublishResult:
             "files_resupplied": ingest.count("resupplied") if ingest else 0,
             "files_unchanged": ingest.count("unchanged") if ingest else 0,
             "files_refused": ingest.count("refused") if ingest else 0,
+            "files_quarantined": ingest.count("quarantined") if ingest else 0,
             "months": [m.as_json() for m in self.months],
             "rows_loaded": sum(m.rows_loaded for m in self.months),
             "rows_rejected": sum(m.rows_rejected for m in self.months),
             "unmapped_labels": [{"field": f, "label": lb, "rows": n} for f, lb, n in self.unmapped],
+            "quarantined": self.quarantined,
+            "sanity_gates": [t.as_json() for t in self.gates],
+            "self_heal": self.heal,
             "changes": self.changes,
+            "ingest_notes": ingest.notes() if ingest else [],
             "fetch": self.fetch_lines,
             "durations": self.durations,
             "exit_code": self.exit_code,
@@ -122,10 +162,16 @@ class PublishResult:
         if ingest is not None:
             lines.append(
                 f"this run: {ingest.count('new')} new, {ingest.count('resupplied')} re-supplied,"
-                f" {ingest.count('unchanged')} unchanged, {ingest.count('refused')} refused files"
+                f" {ingest.count('unchanged')} unchanged, {ingest.count('refused')} refused,"
+                f" {ingest.count('quarantined')} quarantined files"
             )
-            lines += [f"refused: {f.error}" for f in ingest.files if f.error]
+            lines += [f"refused: {f.error}" for f in ingest.files if f.action == "refused"]
+            lines += ingest.notes()
         lines += [f"unmapped {f} label {lb!r}: {n} rows" for f, lb, n in self.unmapped]
+        lines += [quarantine_line(q) for q in self.quarantined]
+        lines += [t.message() for t in self.gates]
+        if self.heal is not None:
+            lines.append(f"self-heal: {self.heal['problem']}; {self.heal['outcome']}")
         lines += self.changes
         if self.changed and self.release is not None:
             lines.append(f"published release {self.release.name} (now current)")
@@ -195,14 +241,30 @@ def _state(con: duckdb.DuckDBPyConnection, config: PublishConfig) -> str:
     return "|".join(parts)
 
 
-def changes_since(previous: dict | None, loads: list[dict[str, Any]]) -> list[str]:
-    """Changelog lines: months new or re-supplied since the previous release, and withdrawn."""
+def changes_since(
+    previous: dict | None,
+    loads: list[dict[str, Any]],
+    accepted: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
+    """Changelog lines: months new or re-supplied since the previous release, and withdrawn.
+
+    `accepted` maps the checksum of a re-supply the operator accepted despite the guard to its
+    rows before and after; its line says so.
+    """
     before = {(x["force"], x["month"]): x["sha256"] for x in (previous or {}).get("inputs", [])}
     now = {(x["force"], x["month"]): x["sha256"] for x in loads}
+    accepted = accepted or {}
     lines = []
     for key in sorted(now):
         if key not in before:
             lines.append(f"new month: {key[0]} {key[1]}")
+        elif before[key] != now[key] and now[key] in accepted:
+            held = accepted[now[key]]
+            lines.append(
+                f"re-supplied month: {key[0]} {key[1]} accepted by the operator: it has"
+                f" {held['rows_after']} rows where the previous supply had {held['rows_before']}"
+                " (figures recomputed)"
+            )
         elif before[key] != now[key]:
             lines.append(f"re-supplied month: {key[0]} {key[1]} (figures recomputed)")
     lines += [f"month no longer available: {f} {m}" for f, m in sorted(set(before) - set(now))]
@@ -210,10 +272,30 @@ def changes_since(previous: dict | None, loads: list[dict[str, Any]]) -> list[st
 
 
 def _changelog(previous_release: Path | None, entry: dict | None) -> list[dict]:
+    """The new entry on top of the changelog of `previous_release` (a verified release)."""
     history: list[dict] = []
     if previous_release is not None and (previous_release / "changelog.json").is_file():
         history = json.loads((previous_release / "changelog.json").read_text(encoding="utf-8"))
     return ([entry] if entry else []) + history
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, guard: ResupplyGuard, now: str
+) -> list[dict[str, Any]]:
+    """Record this run's quarantined re-supplies (and accepted ones) in the warehouse."""
+    earlier = {(q["force"], q["month"], q["sha256"]): q for q in get_json(con, QUARANTINE_KEY, [])}
+    held = []
+    for h in guard.quarantined:
+        entry = {**asdict(h), "since": now}
+        entry["since"] = earlier.get((h.force, h.month, h.sha256), entry)["since"]
+        held.append(entry)
+    set_json(con, QUARANTINE_KEY, held)
+    if guard.accepted_applied:
+        accepted = get_json(con, ACCEPTED_KEY, {})
+        for h in guard.accepted_applied:
+            accepted[h.sha256] = {**asdict(h), "accepted_at": now}
+        set_json(con, ACCEPTED_KEY, dict(list(accepted.items())[-200:]))
+    return held
 
 
 def _inputs(
@@ -246,30 +328,89 @@ def run_publish(
     force_rebuild: bool = False,
     on_stage: Callable[[str], None] | None = None,
     police_api: Any = None,
+    overrides: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Run the whole job under the output folder's lock (LockHeld if another run has it).
 
-    `police_api` replaces the data.police.uk source (e.g. one with a test HTTP client).
+    `police_api` replaces the data.police.uk source (e.g. one with a test HTTP client);
+    `overrides` names sanity gates this run may pass anyway (see stopsearch.gates).
     """
     out = config.output
     with run_lock(out):
-        return _run_locked(
-            config, force_rebuild=force_rebuild, on_stage=on_stage, police_api=police_api
-        )
+        live = current_release(out)
+        try:
+            return _run_locked(config, force_rebuild, on_stage, police_api, overrides)
+        except PublishError:
+            raise
+        except (StopsearchError, OSError, duckdb.Error) as exc:
+            raise PublishError(
+                f"publish failed: {error_text(exc)}; the live release is unchanged"
+                f" ({live.name if live else 'none published yet'})"
+            ) from exc
+
+
+def rollback_release(out: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """Under the lock, point `current` at the newest earlier release that verifies.
+
+    Returns it and the releases skipped because they failed verification.
+    """
+    with run_lock(out):
+        target, skipped = choose_rollback(out, RELEASE_FILES)
+        switch_current(out, target)
+    return target, skipped
+
+
+@dataclass
+class _Run:
+    """What a run knows before it touches the warehouse: the live release and its baseline."""
+
+    config: PublishConfig
+    result: PublishResult
+    live: Path | None
+    baseline: Path | None  # the newest release that verifies: changes and changelog start here
+    previous: dict | None  # its manifest
+    guard: ResupplyGuard
+    overrides: frozenset[str]
+    force_rebuild: bool
+    stage: Callable[[str], None]
+
+
+def _start(
+    config: PublishConfig,
+    force_rebuild: bool,
+    overrides: frozenset[str],
+    stage: Callable[[str], None],
+) -> _Run:
+    """Inspect the live release: when it is missing or damaged, plan a self-heal."""
+    out = config.output
+    result = PublishResult(demo=config.demo, prepared=None)
+    live = current_release(out)
+    problem = live_problem(out, RELEASE_FILES)
+    baseline = live
+    if problem is not None:
+        baseline = newest_verified(out, RELEASE_FILES)[0]
+        result.heal = {
+            "at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            "problem": problem,
+            "outcome": "not healed yet: this run failed; the next run tries again",
+        }
+    guard = ResupplyGuard(
+        config.resupply_max_loss_percent, config.accepted_resupplies, out / QUARANTINE_DIR
+    )
+    previous = read_manifest(baseline) if baseline is not None else None
+    return _Run(
+        config, result, live, baseline, previous, guard, overrides, force_rebuild, stage
+    )
 
 
 def _run_locked(
     config: PublishConfig,
-    *,
     force_rebuild: bool,
     on_stage: Callable[[str], None] | None,
-    police_api: Any = None,
+    police_api: Any,
+    overrides: frozenset[str],
 ) -> PublishResult:
     from stopsearch.warehouse import connect
-
-    out = config.output
-    result = PublishResult(demo=config.demo, prepared=None)
-    durations = result.durations
 
     def stage(name: str) -> None:
         _fault_point(name)
@@ -277,77 +418,129 @@ def _run_locked(
             on_stage(name)
 
     started = time.perf_counter()
+    run = _start(config, force_rebuild, overrides, stage)
+    result = run.result
     stage("fetch")
     inputs, manifest = _inputs(config, result, police_api)
-    durations["fetch"] = round(time.perf_counter() - started, 3)
-    rules = SuppressionRules(**vars(config.suppression))
+    result.durations["fetch"] = round(time.perf_counter() - started, 3)
+    rules = config.suppression
     with connect(config.warehouse, memory_limit=config.memory_limit) as con:
-        stage("prepare")
-        prepared = prepare(con, inputs, manifest, rules, on_stage=lambda s: _fault_point(s))
-        result.prepared = prepared
-        durations.update(prepared.durations)
-        result.months = warehouse_status(con)
-        result.unmapped = unmapped_summary(con)
-        live = current_release(out)
-        previous = read_manifest(live) if live is not None else None
-        state = _state(con, config)
-        loads = _loads(con)
-        result.changes = changes_since(previous, loads)
-        if previous is not None and previous.get("state") == state and not force_rebuild:
-            result.changed = False
-            result.release = live
-            return result
-        release_id = new_release_id()
-        staged = staging_dir(out, release_id)
-        entry = (
-            {"published_at": f"{datetime.now(UTC):%Y-%m-%d}", "lines": result.changes}
-            if result.changes
-            else None
-        )
-        changelog = _changelog(live, entry)
         try:
-            result.release = _build(con, config, staged, changelog, durations, stage)
-            manifest_data = {
-                "release": release_id,
-                "created_at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
-                "state": state,
-                "demo": config.demo,
-                "versions": _versions(),
-                "inputs": loads,
-                "rows_loaded": sum(x["rows_loaded"] for x in loads),
-                "rows_rejected": sum(x["rows_rejected"] for x in loads),
-                "unmapped_labels": [
-                    {"field": f, "label": lb, "rows": n} for f, lb, n in result.unmapped
-                ],
-                "changes": result.changes,
-                "durations": durations,
-            }
-            (staged / "changelog.json").write_text(
-                json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            stage("prepare")
+            prepared = prepare(
+                con,
+                inputs,
+                manifest,
+                rules,
+                on_stage=_fault_point,
+                guard=run.guard,
+                limits=config.limits,
             )
-            (staged / "manifest.json").write_text(
-                json.dumps(manifest_data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-            )
-            stage("verify")
-            write_checksums(staged)
-            _verify(con, staged, config)
-            stage("switch")
-            final = finalise(out, staged, release_id)
-            switch_current(out, final)
-            result.release = final
-            prune(out, config.releases_kept)
-        except BaseException as exc:
-            import shutil
-
-            shutil.rmtree(staged, ignore_errors=True)
-            if isinstance(exc, StopsearchError | OSError):
-                raise PublishError(
-                    f"publish failed: {exc}; the live release is unchanged"
-                    f" ({live.name if live else 'none published yet'})"
-                ) from exc
-            raise
-    durations["total"] = round(time.perf_counter() - started, 3)
+            result.prepared = prepared
+            result.durations.update(prepared.durations)
+            _release(con, run, rules)
+        finally:
+            if result.heal is not None:
+                with contextlib.suppress(duckdb.Error):
+                    add_heal(con, result.heal)
+    result.durations["total"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules) -> None:
+    """After the warehouse is up to date: nothing changed, a gate trips, or a new release."""
+    config, result, out = run.config, run.result, run.config.output
+    now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    result.quarantined = _quarantine(con, run.guard, now)
+    result.months = warehouse_status(con)
+    result.unmapped = unmapped_summary(con)
+    state = _state(con, config)
+    loads = _loads(con)
+    result.changes = changes_since(run.previous, loads, get_json(con, ACCEPTED_KEY, {}))
+    unchanged = run.previous is not None and run.previous.get("state") == state
+    if unchanged and not run.force_rebuild and result.heal is None:
+        result.changed = False
+        result.release = run.live
+        return
+    _check_gates(con, run, loads, now)
+    release_id = new_release_id()
+    staged = staging_dir(out, release_id)
+    entry = {"published_at": now[:10], "lines": result.changes} if result.changes else None
+    changelog = _changelog(run.baseline, entry)
+    try:
+        result.release = _build(con, config, staged, changelog, result.durations, run.stage, rules)
+        manifest_data = _manifest(release_id, state, config, loads, result)
+        (staged / "changelog.json").write_text(
+            json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        (staged / "manifest.json").write_text(
+            json.dumps(manifest_data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        run.stage("verify")
+        write_checksums(staged)
+        _verify(con, staged, config)
+        run.stage("switch")
+        final = finalise(out, staged, release_id)
+        switch_current(out, final)
+        result.release = final
+        if result.heal is not None:
+            result.heal["outcome"] = f"switched to the new verified release {final.name}"
+            result.heal["release"] = final.name
+        prune(out, config.releases_kept)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+
+
+def _check_gates(
+    con: duckdb.DuckDBPyConnection, run: _Run, loads: list[dict[str, Any]], now: str
+) -> None:
+    """Run the sanity gates, record them for `stopsearch status`, stop on a trip."""
+    config = run.config
+    thresholds = Thresholds(
+        config.unplaced_max_percent,
+        config.vanished_months_max,
+        config.population_max_drift_percent,
+    )
+    before = [(x["force"], x["month"]) for x in (run.previous or {}).get("inputs", [])]
+    trips = check_gates(
+        con, before, [(x["force"], x["month"]) for x in loads], thresholds, run.overrides
+    )
+    run.result.gates = trips
+    set_json(con, GATES_KEY, {"checked_at": now, "trips": [t.as_json() for t in trips]})
+    stopping = [t for t in trips if not t.overridden]
+    if stopping:
+        live = run.live.name if run.live is not None else "none published yet"
+        raise PublishError(
+            "; ".join(t.message() for t in stopping)
+            + f". Nothing was published; the live release is unchanged ({live})"
+        )
+
+
+def _manifest(
+    release_id: str,
+    state: str,
+    config: PublishConfig,
+    loads: list[dict[str, Any]],
+    result: PublishResult,
+) -> dict[str, Any]:
+    """The run report kept in the release (manifest.json)."""
+    return {
+        "release": release_id,
+        "created_at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+        "state": state,
+        "demo": config.demo,
+        "versions": _versions(),
+        "inputs": loads,
+        "rows_loaded": sum(x["rows_loaded"] for x in loads),
+        "rows_rejected": sum(x["rows_rejected"] for x in loads),
+        "unmapped_labels": [{"field": f, "label": lb, "rows": n} for f, lb, n in result.unmapped],
+        "quarantined": result.quarantined,
+        "sanity_gates_overridden": [t.as_json() for t in result.gates if t.overridden],
+        "self_heal": result.heal,
+        "changes": result.changes,
+        "durations": result.durations,
+    }
 
 
 def _build(
@@ -357,6 +550,7 @@ def _build(
     changelog: list[dict],
     durations: dict[str, float],
     stage: Callable[[str], None],
+    rules: SuppressionRules,
 ) -> Path:
     """Write extracts and pages into the staging folder."""
     from stopsearch.outputs.extracts import export
@@ -387,6 +581,7 @@ def _build(
         downloads=downloads,
         changelog=changelog,
         record_level=config.record_level_extract,
+        rules=rules,
     )
     durations["site"] = round(time.perf_counter() - started, 3)
     return staged
@@ -396,13 +591,7 @@ def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig)
     """Every expected page and file exists, checksums hold, row counts match the warehouse."""
     import pyarrow.parquet as pq
 
-    expected = [
-        *EXPECTED_PAGES,
-        "downloads/metrics.parquet",
-        "downloads/datapackage.json",
-        "manifest.json",
-        "changelog.json",
-    ]
+    expected = list(RELEASE_FILES)
     if config.record_level_extract:
         expected.append("downloads/searches.parquet")
     verify_release(staged, expected)
@@ -419,12 +608,3 @@ def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig)
             raise PublishError(
                 f"{staged}: searches.parquet has {records} rows, the warehouse {in_warehouse}"
             )
-
-
-def releases_summary(out: Path) -> list[dict[str, Any]]:
-    """Releases kept, newest last, with which one is current."""
-    live = current_release(out)
-    return [
-        {"release": r.name, "current": live is not None and r.resolve() == live}
-        for r in list_releases(out)
-    ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ RELEASES = "releases"
 CURRENT = "current"
 LOCK = ".lock"
 CHECKSUMS = "SHA256SUMS"
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class LockHeld(StopsearchError, BlockingIOError):
@@ -37,8 +39,13 @@ class ReleaseError(StopsearchError, RuntimeError):
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on `out/.lock` for the duration of a run."""
-    out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / LOCK, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(out / LOCK, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    except OSError as exc:
+        raise ReleaseError(
+            f"{out}: cannot write to the output folder ({exc.strerror or exc})"
+        ) from exc
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -81,22 +88,61 @@ def write_checksums(root: Path) -> dict[str, str]:
     return sums
 
 
-def verify_release(root: Path, expected_files: list[str]) -> None:
-    """Every expected file exists and is non-empty, and every checksum matches SHA256SUMS."""
+def _checksums(root: Path) -> dict[str, str]:
+    """{relative path: sha256} from SHA256SUMS; ReleaseError when it is missing or malformed."""
+    sums_path = root / CHECKSUMS
+    if not sums_path.is_file():
+        raise ReleaseError(f"{root}: no {CHECKSUMS}")
+    try:
+        lines = sums_path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"{root}: {CHECKSUMS} cannot be read ({exc})") from exc
+    sums = {}
+    for number, line in enumerate(lines, 1):
+        digest, sep, name = line.partition("  ")
+        parts = Path(name).parts
+        if not sep or not _DIGEST.fullmatch(digest) or not parts or ".." in parts or name[0] == "/":
+            raise ReleaseError(f"{root}: {CHECKSUMS} line {number} is malformed")
+        sums[name] = digest
+    return sums
+
+
+def verify_release(root: Path, expected_files: Sequence[str]) -> None:
+    """Every expected file exists, is non-empty and listed, and every checksum matches."""
     missing = [name for name in expected_files if not (root / name).is_file()]
     if missing:
         raise ReleaseError(f"{root}: missing {len(missing)} expected files, e.g. {missing[:5]}")
     empty = [name for name in expected_files if (root / name).stat().st_size == 0]
     if empty:
         raise ReleaseError(f"{root}: empty files, e.g. {empty[:5]}")
-    sums_path = root / CHECKSUMS
-    if not sums_path.is_file():
-        raise ReleaseError(f"{root}: no {CHECKSUMS}")
-    for line in sums_path.read_text(encoding="utf-8").splitlines():
-        digest, name = line.split("  ", 1)
+    sums = _checksums(root)
+    unlisted = [name for name in expected_files if name not in sums]
+    if unlisted:
+        raise ReleaseError(f"{root}: files not in {CHECKSUMS}, e.g. {unlisted[:5]}")
+    for name, digest in sums.items():
         path = root / name
         if not path.is_file() or sha256_file(path) != digest:
             raise ReleaseError(f"{root}: checksum mismatch for {name}")
+
+
+def release_problem(root: Path, expected_files: Sequence[str] = ()) -> str | None:
+    """Why a finished release fails verification, or None when it passes.
+
+    Verification: `verify_release`, and every expected .json file parses.
+    """
+    if not root.is_dir():
+        return f"{root}: missing"
+    try:
+        verify_release(root, expected_files)
+    except ReleaseError as exc:
+        return str(exc)
+    for name in expected_files:  # checksummed, yet unreadable (written broken): still damage
+        if name.endswith(".json"):
+            try:
+                json.loads((root / name).read_text(encoding="utf-8"))
+            except ValueError as exc:
+                return f"{root}: {name} is not valid JSON ({exc})"
+    return None
 
 
 def finalise(out: Path, staged: Path, release_id: str) -> Path:
@@ -115,9 +161,27 @@ def current_release(out: Path) -> Path | None:
     return (out / os.readlink(link)).resolve()
 
 
+def live_problem(out: Path, expected_files: Sequence[str] = ()) -> str | None:
+    """Why the live release is missing or damaged; None when it verifies or none was published."""
+    link = out / CURRENT
+    if not link.is_symlink():
+        if link.exists():
+            return f"{link} is not a link to a release"
+        return f"{link} is missing" if list_releases(out) else None
+    live = current_release(out)
+    assert live is not None
+    if not live.is_dir():
+        return f"the live release {live.name} is missing"
+    problem = release_problem(live, expected_files)
+    return None if problem is None else f"the live release fails verification: {problem}"
+
+
 def switch_current(out: Path, release: Path) -> None:
     """Point `current` at `release` atomically: a new symlink renamed over the old one."""
     relative = os.path.relpath(release, out)
+    link = out / CURRENT
+    if link.exists() and not link.is_symlink():  # a folder or file left in its place: set aside
+        os.replace(link, out / f".{CURRENT}-replaced-{new_release_id()}")
     tmp = out / f".{CURRENT}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -151,20 +215,48 @@ def prune(out: Path, keep: int) -> list[Path]:
     return removed
 
 
-def rollback(out: Path) -> Path:
-    """Switch `current` to the release before it; ReleaseError when there is none."""
+def newest_verified(
+    out: Path, expected_files: Sequence[str] = (), before: Path | None = None
+) -> tuple[Path | None, list[tuple[str, str]]]:
+    """The newest release (older than `before`, if given) that verifies, and those skipped."""
+    skipped: list[tuple[str, str]] = []
+    for release in reversed(list_releases(out)):
+        if before is not None and release.name >= before.name:
+            continue
+        problem = release_problem(release, expected_files)
+        if problem is None:
+            return release.resolve(), skipped
+        skipped.append((release.name, problem))
+    return None, skipped
+
+
+def choose_rollback(
+    out: Path, expected_files: Sequence[str] = ()
+) -> tuple[Path, list[tuple[str, str]]]:
+    """The release to roll back to: the newest before the live one that verifies.
+
+    When the live release is missing (or `current` is), the newest release that verifies.
+    ReleaseError when there is none.
+    """
     current = current_release(out)
     releases = [r.resolve() for r in list_releases(out)]
-    if current is None or current not in releases:
-        raise ReleaseError(f"{out}: no current release to roll back from")
-    index = releases.index(current)
-    if index == 0:
+    before = current if current is not None and current in releases else None
+    if before is not None and releases.index(before) == 0:
         raise ReleaseError(
-            f"{out}: {current.name} is the oldest release kept; nothing to roll back to"
+            f"{out}: {before.name} is the oldest release kept; nothing to roll back to"
         )
-    previous = releases[index - 1]
-    switch_current(out, previous)
-    return previous
+    target, skipped = newest_verified(out, expected_files, before)
+    if target is None:
+        reasons = "; ".join(f"{name}: {problem}" for name, problem in skipped) or "none kept"
+        raise ReleaseError(f"{out}: no release to roll back to passes verification ({reasons})")
+    return target, skipped
+
+
+def rollback(out: Path, expected_files: Sequence[str] = ()) -> Path:
+    """Switch `current` to the newest earlier release that verifies; ReleaseError when none."""
+    target, _ = choose_rollback(out, expected_files)
+    switch_current(out, target)
+    return target
 
 
 def read_manifest(release: Path) -> dict:

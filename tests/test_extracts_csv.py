@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -26,9 +27,12 @@ TWINS = {
 
 
 def read_csv(path, columns) -> pa.Table:
-    """Read a CSV twin with its declared types: empty = null, quoted "" = empty string."""
+    """Read a CSV twin with its declared types: empty = null, quoted "" = empty string.
+
+    Text cells written formula-safe (a ' before = + - @ tab CR) get their published text back.
+    """
     types = {c.name: c.arrow for c in columns}
-    return pacsv.read_csv(
+    table = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
             column_types=types,
@@ -37,6 +41,13 @@ def read_csv(path, columns) -> pa.Table:
             timestamp_parsers=["%Y-%m-%dT%H:%M:%S"],
         ),
     )
+    for index, field in enumerate(table.schema):
+        if pa.types.is_string(field.type):
+            published = pc.replace_substring_regex(
+                table.column(index), pattern="^'([=+\\-@\t\r])", replacement="\\1"
+            )
+            table = table.set_column(index, field, published)
+    return table
 
 
 @pytest.mark.parametrize("stem", list(TWINS))

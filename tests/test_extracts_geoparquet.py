@@ -20,7 +20,7 @@ from stopsearch.outputs.extracts.columns import (
     WIDE_METRICS,
     arrow_schema,
 )
-from stopsearch.outputs.extracts.geoparquet import CRS84_PROJJSON, geo_metadata, write_parquet
+from stopsearch.outputs.extracts.geoparquet import geo_metadata, write_parquet
 from stopsearch.outputs.extracts.tables import AREA_LAYERS
 from tests.extracts_fixtures import (  # noqa: F401
     AREA_STEMS,
@@ -47,9 +47,9 @@ def test_geo_metadata(demo_export, stem):  # noqa: F811
     assert geo["primary_column"] == "geometry"
     column = geo["columns"]["geometry"]
     assert column["encoding"] == "WKB"
-    # CRS as PROJJSON: OGC:CRS84, i.e. EPSG:4326 with longitude first.
-    assert column["crs"] == CRS84_PROJJSON
-    crs = pyproj.CRS.from_json_dict(column["crs"])
+    # No crs: GeoParquet's default, OGC:CRS84 (EPSG:4326 with longitude first), as readers see.
+    assert "crs" not in column
+    crs = gpd.read_parquet(path, columns=["geometry"]).crs
     assert crs.equals(pyproj.CRS("OGC:CRS84"))
     assert crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True)
     assert [a.direction for a in crs.axis_info] == ["east", "north"]

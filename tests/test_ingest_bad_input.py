@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stopsearch.errors import IngestError
-from stopsearch.ingest import discover, ingest_paths, parse_file_name
+from stopsearch.ingest import find_inputs, ingest_paths, parse_file_name
 from tests.factories import BASE_ROW, csv_bytes, row, write_csv
 
 
@@ -119,16 +119,23 @@ def test_a_latin1_byte_does_not_crash_and_is_flagged(con, tmp_path):
     assert con.execute("SELECT line, code FROM warnings").fetchall() == [(2, "encoding")]
 
 
-def test_quoted_fields_with_commas_and_newlines_keep_line_numbers(con, tmp_path):
+def test_quoted_commas_load_and_a_line_break_inside_quotes_rejects_its_two_lines(con, tmp_path):
+    """A record is one physical line: a quoted field may hold a comma, never a line break."""
     path = write_csv(
         tmp_path,
         [row(Policing_operation="Op North, South"), row(Policing_operation="two\nlines"), row()],
     )
-    ingest_paths(con, [path])
+    [result] = ingest_paths(con, [path]).files
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 2, 2)
     got = con.execute(
         "SELECT source_line, operation_name FROM searches ORDER BY source_line"
     ).fetchall()
-    assert got == [(2, "Op North, South"), (3, "two\nlines"), (5, None)]
+    assert got == [(2, "Op North, South"), (5, None)]
+    rejected = _rejected(con)
+    assert [(r[0], r[1]) for r in rejected] == [(3, "Policing operation"), (4, None)]
+    assert "not closed on the same line" in rejected[0][2]
+    assert rejected[1][2] == "wrong number of fields: 12 (expected 15)"
+    assert rejected[0][3].endswith(',"two') and rejected[1][3].startswith('lines",')
 
 
 def test_unmapped_labels_load_as_unknown_and_are_listed(con, tmp_path):
@@ -263,8 +270,11 @@ def test_file_names_are_checked(tmp_path):
         parse_file_name("2023-13-west-midlands-stop-and-search.csv")
     named = tmp_path / "street.csv"
     named.write_text("x")
-    with pytest.raises(IngestError, match="street.csv"):
-        discover([named])
+    found = find_inputs([named])
+    assert (found.sources, found.empty, found.ignored) == ([], [str(named)], {})
+    [refused] = found.refused
+    assert refused.path == str(named)
+    assert refused.reason.startswith(f"{named}: not a stop-and-search file name")
 
 
 def test_base_row_is_valid(con, tmp_path):

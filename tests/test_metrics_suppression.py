@@ -34,7 +34,6 @@ from stopsearch.metrics import (
     SuppressionRules,
     display_for,
     protect_table,
-    publish_values,
     rate_reasons,
     ratio_reasons,
     suppress_crosstab,
@@ -327,12 +326,10 @@ def test_invalid_crosstabs_are_rejected(frame: pd.DataFrame, message: str) -> No
 
 
 def test_rules_defaults_validation_and_configuration() -> None:
-    """Defaults follow REFERENCE.md section 5; bad or unknown settings are config errors."""
+    """Defaults follow REFERENCE.md section 5; bad settings are config errors."""
     assert SuppressionRules(5, 10, 100, 5) == DEFAULT_RULES
     assert DEFAULT_RULES.small_count_display == "<5"
-    assert SuppressionRules.from_mapping({"min_count": 3}).min_count == 3
-    with pytest.raises(ConfigError, match="unknown"):
-        SuppressionRules.from_mapping({"min_cont": 3})
+    assert SuppressionRules(min_count=3).min_count == 3
     for bad in (0, -1, 2.5, True, "5"):
         with pytest.raises(ConfigError):
             SuppressionRules(min_count=bad)  # type: ignore[arg-type]
@@ -399,15 +396,6 @@ def test_ratio_reasons() -> None:
         NO_DATA,
         SECONDARY,
     ]
-
-
-def test_publish_values_formats_or_withholds() -> None:
-    """Publishable numbers are rounded and shown; withheld ones are None with the reason text."""
-    values, display = publish_values(
-        [1.234, 2.0, np.nan, 7.0], [None, RATE_SMALL_COUNT, None, NO_POPULATION], digits=1
-    )
-    assert values.tolist() == [1.2, None, None, None]
-    assert display.tolist() == ["1.2", INSUFFICIENT_DATA, "no data", "no population data"]
 
 
 def test_missing_count_reasons_from_pandas_mean_publish() -> None:

@@ -11,7 +11,8 @@ from stopsearch.demo import generate_demo
 from stopsearch.publish import EXIT_OK, EXIT_REJECTED, run_publish
 from stopsearch.release import current_release
 from stopsearch.sources import PoliceAPI
-from stopsearch.sources.testing import (
+from stopsearch.warehouse import connect
+from tests.fake_police import (
     INVALID_JSON,
     RATE_LIMIT,
     SERVER_ERROR,
@@ -19,7 +20,6 @@ from stopsearch.sources.testing import (
     FakePoliceServer,
     fast_client,
 )
-from stopsearch.warehouse import connect
 
 FORCE = "demoshire"
 

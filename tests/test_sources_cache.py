@@ -17,10 +17,10 @@ from stopsearch.sources import (
     Cache,
     CacheError,
     PoliceArchive,
-    RetryPolicy,
     UrlSource,
     fetch_archive,
     fetch_ons,
+    retry_policy,
 )
 from stopsearch.sources.archive import stop_and_search_members
 from stopsearch.sources.cache import (
@@ -31,7 +31,9 @@ from stopsearch.sources.cache import (
     stops_key,
 )
 from stopsearch.sources.fetch import fetch_to_cache, json_validator
-from stopsearch.sources.testing import (
+from stopsearch.warehouse import connect
+from tests.factories import csv_bytes, row
+from tests.fake_police import (
     INVALID_JSON,
     SERVER_ERROR,
     TRUNCATE,
@@ -40,8 +42,6 @@ from stopsearch.sources.testing import (
     archive_zip,
     fast_client,
 )
-from stopsearch.warehouse import connect
-from tests.factories import csv_bytes, row
 
 PATH = "/data/thing.json"
 KEY = "misc/thing.json"
@@ -62,7 +62,7 @@ def cache(tmp_path) -> Cache:
 
 @pytest.fixture
 def client():
-    return fast_client(FakeClock(), retry=RetryPolicy(max_attempts=3))
+    return fast_client(FakeClock(), retry=retry_policy(3))
 
 
 def test_keys_are_stable_paths_named_for_the_ingest():

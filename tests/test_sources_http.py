@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import email.utils
 import json
-import random
 import socket
 
 import pytest
 
 from stopsearch import __version__
 from stopsearch.errors import StopsearchError
-from stopsearch.sources import FetchError, PoliceAPI, RetryPolicy, Source, TokenBucket
+from stopsearch.sources import FetchError, PoliceAPI, Source, TokenBucket, retry_policy
 from stopsearch.sources.base import join_url
 from stopsearch.sources.fetch import json_validator
-from stopsearch.sources.http import USER_AGENT, HttpClient, parse_retry_after
-from stopsearch.sources.testing import (
+from stopsearch.sources.http import USER_AGENT, HttpClient
+from tests.fake_police import (
     HANG,
     INVALID_JSON,
     RATE_LIMIT,
@@ -75,38 +74,41 @@ def test_every_attempt_goes_through_the_rate_limiter(server, clock):
             return super().acquire()
 
     limiter = Counting(2, 1, clock=clock.monotonic, sleep=clock.sleep)
-    policy = RetryPolicy(backoff_base=0.01, jitter=0.0)
+    policy = retry_policy(backoff_factor=0.01, jitter=0.0)
     client = HttpClient(
         limiter=limiter, retry=policy, sleep=clock.sleep, use_env_proxies=False, timeout=2
     )
     server.fault(PATH, SERVER_ERROR, times=2)
     client.get(server.url + PATH)
     assert Counting.calls == client.requests_made == server.hits(PATH) == 3
-    assert clock.sleeps == pytest.approx([0.01, 0.49, 0.02, 0.48])  # backoff, then rate wait
-
-
-def test_parse_retry_after_seconds_dates_and_junk():
-    now = 1_700_000_000.0
-    assert parse_retry_after("7", now) == 7.0
-    assert parse_retry_after(" 1.5 ", now) == 1.5
-    assert parse_retry_after("-3", now) == 0.0
-    http_date = email.utils.formatdate(now + 42, usegmt=True)
-    assert parse_retry_after(http_date, now) == pytest.approx(42)
-    assert parse_retry_after(email.utils.formatdate(now - 60, usegmt=True), now) == 0.0
-    assert parse_retry_after("soon", now) is None
-    assert parse_retry_after(None, now) is None
+    # No backoff after the first failure (urllib3), a rate wait, 2 x 0.01 backoff, a rate wait.
+    assert clock.sleeps == pytest.approx([0.5, 0.02, 0.48])
 
 
 def test_backoff_is_exponential_with_bounded_jitter_and_capped():
-    policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0, jitter=0.5)
-    rng = random.Random(7)
+    retry = retry_policy(10, backoff_factor=1.0, backoff_max=8.0, jitter=0.5)
     for failures in range(1, 8):
-        nominal = min(8.0, 2.0 ** (failures - 1))
-        for _ in range(20):
-            wait = policy.backoff(failures, rng)
-            assert nominal * 0.5 <= wait <= nominal
-    no_jitter = RetryPolicy(backoff_base=0.5, jitter=0.0)
-    assert [no_jitter.backoff(n, rng) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+        retry = retry.increment("GET", "http://x/", error=ConnectionError("down"))
+        nominal = 0.0 if failures == 1 else min(8.0, 2.0 ** (failures - 1))
+        assert nominal <= retry.get_backoff_time() <= min(8.0, nominal + 0.5)
+    retry = retry_policy(10, backoff_factor=0.5, jitter=0.0)
+    waits = []
+    for _ in range(4):
+        retry = retry.increment("GET", "http://x/", error=ConnectionError("down"))
+        waits.append(retry.get_backoff_time())
+    assert waits == [0.0, 1.0, 2.0, 4.0]
+
+
+def test_unreadable_or_past_retry_after_falls_back_to_backoff(server, clock):
+    server.fault(PATH, RATE_LIMIT, times=2, retry_after="soon")
+    client = fast_client(clock, retry=retry_policy(backoff_factor=1.0, jitter=0.0))
+    assert client.get(server.url + PATH).attempts == 3
+    assert clock.sleeps == [2.0]  # the backoff: nothing after the 1st failure, 2 s after the 2nd
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    server.fault(PATH, RATE_LIMIT, times=2, retry_after=past)
+    clock.sleeps.clear()
+    assert client.get(server.url + PATH).attempts == 3
+    assert clock.sleeps == [2.0]
 
 
 def test_429_honours_retry_after_seconds(server, clock):
@@ -120,39 +122,39 @@ def test_429_honours_retry_after_seconds(server, clock):
 
 
 def test_429_honours_retry_after_http_date(server, clock):
-    when = email.utils.formatdate(clock.time() + 20, usegmt=True)
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)  # urllib3 reads the real clock
     server.fault(PATH, RATE_LIMIT, retry_after=when)
     fast_client(clock).get(server.url + PATH)
-    assert any(s == pytest.approx(20, abs=1) for s in clock.sleeps)
+    assert any(s == pytest.approx(20, abs=2) for s in clock.sleeps)
 
 
 def test_retry_after_is_capped(server, clock):
     server.fault(PATH, RATE_LIMIT, retry_after="86400")
-    client = fast_client(clock, retry=RetryPolicy(max_attempts=3, retry_after_max=30))
+    client = fast_client(clock, retry=retry_policy(3, jitter=0.0), retry_after_max=30)
     client.get(server.url + PATH)
     assert 30.0 in clock.sleeps and max(clock.sleeps) == 30.0
 
 
 def test_429_without_retry_after_backs_off(server, clock):
-    server.fault(PATH, RATE_LIMIT)
-    client = fast_client(clock, retry=RetryPolicy(backoff_base=2.0, jitter=0.5))
-    assert client.get(server.url + PATH).attempts == 2
-    assert len(clock.sleeps) == 1 and 1.0 <= clock.sleeps[0] <= 2.0
+    server.fault(PATH, RATE_LIMIT, times=2)
+    client = fast_client(clock, retry=retry_policy(backoff_factor=2.0, jitter=0.5))
+    assert client.get(server.url + PATH).attempts == 3
+    assert len(clock.sleeps) == 1 and 4.0 <= clock.sleeps[0] <= 4.5
 
 
 def test_500_three_times_then_ok_backs_off_exponentially(server, clock):
     server.fault(PATH, SERVER_ERROR, times=3)
-    policy = RetryPolicy(max_attempts=5, backoff_base=1.0, jitter=0.5)
+    policy = retry_policy(5, backoff_factor=1.0, jitter=0.5)
     response = fast_client(clock, retry=policy).get(server.url + PATH)
     assert response.attempts == 4 and response.status == 200
-    assert len(clock.sleeps) == 3
+    assert len(clock.sleeps) == 2  # none after the 1st failure, then 2 s and 4 s (+ jitter)
     for n, wait in enumerate(clock.sleeps, start=1):
-        assert 0.5 * 2 ** (n - 1) <= wait <= 2 ** (n - 1)
+        assert 2**n <= wait <= 2**n + 0.5
 
 
 def test_persistent_5xx_gives_up_with_every_failure_listed(server, clock):
     server.fault(PATH, SERVER_ERROR, times=None, status=503)
-    client = fast_client(clock, retry=RetryPolicy(max_attempts=4))
+    client = fast_client(clock, retry=retry_policy(4))
     with pytest.raises(FetchError) as caught:
         client.get(server.url + PATH)
     error = caught.value
@@ -160,7 +162,7 @@ def test_persistent_5xx_gives_up_with_every_failure_listed(server, clock):
     assert error.status == 503 and len(error.failures) == 4
     assert "failed after 4 attempts" in str(error) and "HTTP 503" in str(error)
     assert server.hits(PATH) == 4
-    assert len(clock.sleeps) == 3  # no wait after the last attempt
+    assert len(clock.sleeps) == 2  # 2 s and 4 s: none after the 1st failure nor the last
 
 
 def test_404_is_not_retried(server, clock):

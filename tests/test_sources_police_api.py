@@ -17,15 +17,17 @@ from stopsearch.sources import (
     Cache,
     FetchError,
     PoliceAPI,
-    RetryPolicy,
     available_months,
     fetch_force,
     fetch_neighbourhoods,
     fetch_stops,
+    retry_policy,
 )
 from stopsearch.sources.cache import stops_folder_key, stops_key
 from stopsearch.sources.police_api import parse_availability
-from stopsearch.sources.testing import (
+from stopsearch.warehouse import connect
+from tests.factories import csv_bytes, row, write_csv
+from tests.fake_police import (
     HANG,
     INVALID_JSON,
     RATE_LIMIT,
@@ -36,8 +38,6 @@ from stopsearch.sources.testing import (
     csv_to_api_json,
     fast_client,
 )
-from stopsearch.warehouse import connect
-from tests.factories import csv_bytes, row, write_csv
 
 FORCE = "testshire"
 JAN, FEB, MAR = date(2023, 1, 1), date(2023, 2, 1), date(2023, 3, 1)
@@ -72,7 +72,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def api(server, clock) -> PoliceAPI:
-    return PoliceAPI(fast_client(clock, retry=RetryPolicy(max_attempts=3)), base_url=server.url)
+    return PoliceAPI(fast_client(clock, retry=retry_policy(3)), base_url=server.url)
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_a_failed_month_keeps_its_previous_version_and_is_reported(api, cache, s
 
 
 def test_hung_connection_fails_the_month_only(server, cache, clock):
-    client = fast_client(clock, timeout=0.5, retry=RetryPolicy(max_attempts=2))
+    client = fast_client(clock, timeout=0.5, retry=retry_policy(2))
     api = PoliceAPI(client, base_url=server.url)
     server.fault(server.stops_path(FORCE, MAR), HANG, times=None, hang=10)
     report = fetch_force(api, cache, FORCE, [FEB, MAR])

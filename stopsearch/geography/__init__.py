@@ -1,6 +1,11 @@
 """Geography: boundary layers and vintages, area assignment of searches, and population."""
 
-from stopsearch.geography.join import NEAR_BOUNDARY_M, AssignReport, assign_areas
+from stopsearch.geography.join import (
+    NEAR_BOUNDARY_M,
+    AssignReport,
+    assign_areas,
+    unjoined_force_months,
+)
 from stopsearch.geography.load import LoadReport, load_boundaries
 from stopsearch.geography.manifest import Layer, Lookup, Manifest, PopulationTable, load_manifest
 from stopsearch.geography.population import PopulationReport, load_population, totals_by_parent
@@ -24,4 +29,5 @@ __all__ = [
     "load_population",
     "read_layer",
     "totals_by_parent",
+    "unjoined_force_months",
 ]

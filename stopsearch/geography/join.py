@@ -26,9 +26,9 @@ from datetime import date
 import duckdb
 
 from stopsearch.errors import GeographyError
-from stopsearch.geography.sql import statement
+from stopsearch.sqlfiles import SqlFile
 
-_SQL = "join.sql"
+SQL = SqlFile("stopsearch.geography", "join.sql")
 NEAR_BOUNDARY_M = 50.0
 SHARED_BELOW = 0.5  # share keys when distinct keys (approx.) are under this share of searches
 
@@ -61,30 +61,35 @@ def _month(month: date | str | None) -> date | None:
 
 def _key_form(con: duckdb.DuckDBPyConnection, scope: dict) -> str:
     """'shared' when searches share points (police snap points), else 'own' (one key each)."""
-    row = con.execute(statement(_SQL, "sharing"), scope).fetchone()
+    row = SQL.execute(con, "sharing", scope).fetchone()
     records, distinct = (int(row[0]), int(row[1])) if row else (0, 0)
     return "shared" if distinct < SHARED_BELOW * records else "own"
 
 
 def _flag(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(statement(_SQL, name)).fetchone()
+    row = SQL.execute(con, name).fetchone()
     return bool(row and row[0])
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, scope: dict) -> str:
     """Fill the temporary tables: areas, searches in scope, keys, assignments; the key form."""
     for name in ("areas", "shapes", "breaks", "box"):
-        con.execute(statement(_SQL, name))
+        SQL.execute(con, name)
     form = _key_form(con, scope)
-    records = statement(_SQL, "records")
+    records = SQL["records"]
     if form == "own":
-        records += "\n" + statement(_SQL, "hilbert_order")
+        records += "\n" + SQL["hilbert_order"]
     con.execute(records, scope)
     for name in (f"keys_{form}", "assigned"):
-        con.execute(statement(_SQL, name))
-    con.execute(statement(_SQL, "priority_hits" if _flag(con, "has_priority") else "no_priority"))
-    con.execute(statement(_SQL, "no_outside" if _flag(con, "all_in_ward") else "outside_distance"))
+        SQL.execute(con, name)
+    SQL.execute(con, "priority_hits" if _flag(con, "has_priority") else "no_priority")
+    SQL.execute(con, "no_outside" if _flag(con, "all_in_ward") else "outside_distance")
     return form
+
+
+def unjoined_force_months(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date]]:
+    """(force, month) of located searches not yet assigned to areas (none while no areas)."""
+    return [(force, month) for force, month in SQL.execute(con, "unjoined").fetchall()]
 
 
 def assign_areas(
@@ -107,21 +112,21 @@ def assign_areas(
         joined = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(statement(_SQL, "delete_areas"), scope)
-            con.execute(statement(_SQL, "delete_priority"), scope)
-            con.execute(statement(_SQL, f"insert_areas_{form}"), {"near_m": near_m})
-            con.execute(statement(_SQL, f"insert_priority_{form}"))
+            SQL.execute(con, "delete_areas", scope)
+            SQL.execute(con, "delete_priority", scope)
+            SQL.execute(con, f"insert_areas_{form}", {"near_m": near_m})
+            SQL.execute(con, f"insert_priority_{form}")
             con.execute("COMMIT")
         except duckdb.Error:
             con.execute("ROLLBACK")
             raise
         written = time.perf_counter()
-        counts = con.execute(statement(_SQL, "summary"), scope).fetchone()
-        no_location = con.execute(statement(_SQL, "no_location"), scope).fetchone()
+        counts = SQL.execute(con, "summary", scope).fetchone()
+        no_location = SQL.execute(con, "no_location", scope).fetchone()
     except duckdb.Error as exc:
         raise GeographyError(f"assigning areas failed: {exc}") from exc
     finally:
-        con.execute(statement(_SQL, "drop_temp"))
+        SQL.execute(con, "drop_temp")
     assert counts is not None and no_location is not None
     return AssignReport(
         force,

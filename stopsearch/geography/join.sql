@@ -267,3 +267,11 @@ DROP TABLE IF EXISTS _geo_records;
 DROP TABLE IF EXISTS _geo_assigned;
 DROP TABLE IF EXISTS _geo_priority;
 DROP TABLE IF EXISTS _geo_outside;
+
+-- name: unjoined
+-- Force-months with located searches that have no area row yet (none before areas are loaded).
+SELECT DISTINCT s.force, s.month FROM searches AS s
+WHERE s.latitude IS NOT NULL
+  AND EXISTS (SELECT 1 FROM areas)
+  AND NOT EXISTS (SELECT 1 FROM search_areas AS a WHERE a.search_id = s.search_id)
+ORDER BY ALL;

@@ -16,10 +16,10 @@ from stopsearch.geography.manifest import Layer, Lookup, Manifest
 from stopsearch.geography.metric import COEFFICIENTS, local_metric
 from stopsearch.geography.priority import read_members
 from stopsearch.geography.readers import read_layer
-from stopsearch.geography.sql import statement
 from stopsearch.geography.vintages import Vintage, check_vintages
+from stopsearch.sqlfiles import SqlFile
 
-_SQL = "load.sql"
+SQL = SqlFile("stopsearch.geography", "load.sql")
 
 
 @dataclass
@@ -55,7 +55,7 @@ def check_manifest_vintages(con: duckdb.DuckDBPyConnection, manifest: Manifest) 
     ids = {layer.id for layer in manifest.layers}
     existing = [
         Vintage(*row)
-        for row in con.execute(statement(_SQL, "existing_vintages")).fetchall()
+        for row in SQL.execute(con, "existing_vintages").fetchall()
         if row[0] not in ids
     ]
     check_vintages([*existing, *map(_vintage, manifest.layers)], str(manifest.path))
@@ -250,7 +250,7 @@ def load_boundaries(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> LoadR
                 "insert_members",
                 "insert_lookups",
             ):
-                con.execute(statement(_SQL, name))
+                SQL.execute(con, name)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")

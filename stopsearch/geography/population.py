@@ -12,9 +12,9 @@ from stopsearch.errors import GeographyError
 from stopsearch.geography.census import mapping_for, to_long
 from stopsearch.geography.manifest import Layer, Manifest, PopulationTable
 from stopsearch.geography.metric import METRIC_CRS
-from stopsearch.geography.sql import statement
+from stopsearch.sqlfiles import SqlFile
 
-_SQL = "population.sql"
+SQL = SqlFile("stopsearch.geography", "population.sql")
 TARGET_KINDS = ("ward", "neighbourhood", "priority_area", "local_authority")
 METHOD_DETAIL = {
     "direct": "counts given for these areas",
@@ -111,7 +111,7 @@ def _weights(
         con.register("staged_centroids", read_centroids(layer))
         params = {"layer_id": layer.id}
     try:
-        return con.execute(statement(_SQL, name), params).df()
+        return SQL.execute(con, name, params).df()
     finally:
         if method == "population_weighted_centroid":
             con.unregister("staged_centroids")
@@ -125,11 +125,7 @@ def _record(
     kind: str,
     method: str,
 ) -> None:
-    placed, unplaced = (
-        con.execute(statement(_SQL, "placed")).fetchone()
-        if method != "direct"
-        else (float(con.execute("SELECT sum(persons) FROM staged_population").fetchone()[0]), 0.0)
-    )
+    placed, unplaced = SQL.one(con, "placed" if method != "direct" else "placed_direct")
     row = {
         "population_id": table.id,
         "layer_id": layer_id,
@@ -139,9 +135,9 @@ def _record(
         "persons": float(placed or 0),
         "unplaced": float(unplaced or 0),
     }
-    con.execute(statement(_SQL, "insert_method"), row)
+    SQL.execute(con, "insert_method", row)
     if layer_id is not None:
-        con.execute(statement(_SQL, "set_layer_method"), {"method": method, "layer_id": layer_id})
+        SQL.execute(con, "set_layer_method", {"method": method, "layer_id": layer_id})
     report.methods.append(row)
     if row["unplaced"] > 0.5 and kind != "priority_area":  # priority areas never cover all
         report.notes.append(
@@ -159,10 +155,7 @@ def _load_small_area_table(
 ) -> None:
     small_layer = table.layer
     assert small_layer is not None
-    codes = {
-        r[0]
-        for r in con.execute(statement(_SQL, "layer_codes"), {"layer_id": small_layer}).fetchall()
-    }
+    codes = {r[0] for r in SQL.execute(con, "layer_codes", {"layer_id": small_layer}).fetchall()}
     if not codes:
         raise GeographyError(
             f"{manifest.path}: population '{table.id}': layer '{small_layer}' is not loaded;"
@@ -180,8 +173,9 @@ def _load_small_area_table(
         )
     con.register("staged_population", inside)
     base = {"population_id": table.id, "census_year": table.census_year}
-    con.execute(
-        statement(_SQL, "insert_direct"),
+    SQL.execute(
+        con,
+        "insert_direct",
         {**base, "layer_id": small_layer, "layer_kind": "small_area"},
     )
     _record(con, report, table, small_layer, "small_area", "direct")
@@ -190,8 +184,9 @@ def _load_small_area_table(
             continue
         method = choose_method(layer, manifest, small_layer)
         con.register("staged_weights", _weights(con, method, layer, small_layer))
-        con.execute(
-            statement(_SQL, "insert_weighted"),
+        SQL.execute(
+            con,
+            "insert_weighted",
             {**base, "layer_id": layer.id, "layer_kind": layer.kind, "method": method},
         )
         _record(con, report, table, layer.id, layer.kind, method)
@@ -206,12 +201,13 @@ def load_population(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> Popul
         long = read_table(table)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(statement(_SQL, "delete_population"), {"population_id": table.id})
-            con.execute(statement(_SQL, "delete_methods"), {"population_id": table.id})
+            SQL.execute(con, "delete_population", {"population_id": table.id})
+            SQL.execute(con, "delete_methods", {"population_id": table.id})
             if table.layer is None:
                 con.register("staged_population", long)
-                con.execute(
-                    statement(_SQL, "insert_direct"),
+                SQL.execute(
+                    con,
+                    "insert_direct",
                     {
                         "population_id": table.id,
                         "census_year": table.census_year,
@@ -236,6 +232,6 @@ def totals_by_parent(
     con: duckdb.DuckDBPyConnection, population_id: str, layer_id: str
 ) -> pd.DataFrame:
     """A layer's population summed to its parent codes, by broad group."""
-    return con.execute(
-        statement(_SQL, "totals_by_parent"), {"population_id": population_id, "layer_id": layer_id}
+    return SQL.execute(
+        con, "totals_by_parent", {"population_id": population_id, "layer_id": layer_id}
     ).df()

@@ -74,6 +74,10 @@ WITH placed AS (
 total AS (SELECT coalesce(sum(persons), 0) AS persons FROM staged_population)
 SELECT placed.persons, total.persons - placed.persons FROM placed, total;
 
+-- name: placed_direct
+-- Persons of a table given for the layer itself: all placed, none left out.
+SELECT sum(persons), 0.0::DOUBLE FROM staged_population;
+
 -- name: insert_method
 INSERT INTO population_methods VALUES
     ($population_id, $layer_id, $layer_kind, $method, $detail, $persons, $unplaced);

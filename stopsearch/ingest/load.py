@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,10 +14,16 @@ import duckdb
 
 from stopsearch.crosswalks import crosswalk_version
 from stopsearch.errors import IngestError
-from stopsearch.ingest.discover import SourceFile, discover
+from stopsearch.ingest.api_json import parse_api_json
+from stopsearch.ingest.csv_rows import parse_csv
+from stopsearch.ingest.discover import Inputs, SourceFile, find_inputs
 from stopsearch.ingest.normalise import normalise
-from stopsearch.ingest.parse import ParsedFile, parse
+from stopsearch.ingest.parse import ParsedFile
+from stopsearch.ingest.read import read_text
+from stopsearch.ingest.resupply import ResupplyGuard
+from stopsearch.police_files import EXAMPLE_NAME
 from stopsearch.sqlfiles import run_sql
+from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
 # Tables whose rows belong to a force-month load and go when the month is replaced.
@@ -47,6 +54,12 @@ class FileResult:
     warnings: int = 0
     unmapped: tuple[UnmappedLabel, ...] = ()
     error: str | None = None
+    lines_counted: int | None = None  # physical data lines by the independent count (CSV)
+
+    @property
+    def lines_disagree(self) -> bool:
+        """Rows read differ from the file's physical data lines: a row may have been lost."""
+        return self.lines_counted is not None and self.lines_counted != self.rows_read
 
 
 @dataclass
@@ -54,9 +67,46 @@ class IngestReport:
     """Results of one ingest call, in the order the files were processed."""
 
     files: list[FileResult] = field(default_factory=list)
+    inputs: Inputs = field(default_factory=Inputs)  # what the walk left out, for the report
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.files if f.action == action)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Something was rejected, refused or left unread: the run exits 3."""
+        return bool(
+            self.rows_rejected
+            or self.count("refused")
+            or self.inputs.refused
+            or self.inputs.empty
+            or any(f.lines_disagree for f in self.files)
+        )
+
+    def notes(self, most: int = 20) -> list[str]:
+        """One line per thing left out or flagged, for the run report."""
+        found = self.inputs
+        lines = [
+            f"line count: {f.source}: read {f.rows_read} rows but the file has"
+            f" {f.lines_counted} physical data lines"
+            for f in self.files
+            if f.lines_disagree
+        ]
+        lines += [f"refused: {r.reason}" for r in found.refused]
+        lines += [f"skipped: {s.path}: {s.reason}" for s in found.skipped]
+        reported = {entry.path for entry in found.refused + found.skipped}
+        for top in found.empty:
+            if top in reported:  # a file named on the command line: its line says why
+                continue
+            ignored = found.ignored.get(top, [])
+            lines.append(
+                f"no stop-and-search file in {top} (names must look like {EXAMPLE_NAME});"
+                f" {len(ignored)} other file(s) ignored" + (":" if ignored else "")
+            )
+            lines += [f"    ignored: {name}" for name in ignored[:most]]
+            if len(ignored) > most:
+                lines.append(f"    ... and {len(ignored) - most} more")
+        return lines
 
     @property
     def rows_loaded(self) -> int:
@@ -71,38 +121,63 @@ class IngestReport:
         return [f for f in self.files if f.action in ("new", "resupplied")]
 
 
+_Prepared = tuple[str, ParsedFile | IngestError | None]
+
+
+def _prepare(
+    source: SourceFile, limits: Limits, skip: Callable[[SourceFile, str], bool]
+) -> _Prepared:
+    """Read, parse and normalise one file: (checksum, rows), or the reason it is refused.
+
+    Every fault of one file ends here as an IngestError for that file, so the run goes on.
+    """
+    digest = ""
+    try:
+        raw = read_text(source.open, source.name, limits, csv=source.kind == "csv")
+        digest = raw.digest
+        if skip(source, digest):
+            return digest, None
+        if source.kind == "csv":
+            parsed = parse_csv(raw, source.name, limits)
+        elif source.kind == "api-json":
+            parsed = parse_api_json(raw, source.name, limits)
+        else:
+            raise IngestError(f"{source.name}: unknown file kind {source.kind!r}")
+        parsed.normalised = normalise(parsed.table)  # off the main thread: overlaps inserts
+    except IngestError as exc:
+        return digest, exc
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
+        return digest, IngestError(f"{source.name}: cannot be read ({exc})")
+    except Exception as exc:  # a bug must refuse one file, never stop the night's other files
+        return digest, IngestError(
+            f"{source.name}: refused after an internal error ({type(exc).__name__}:"
+            f" {str(exc)[:300]}); please report it"
+        )
+    return digest, parsed
+
+
 def _prefetched(
-    sources: list[SourceFile], skip: Callable[[SourceFile, str], bool], workers: int
+    sources: list[SourceFile],
+    skip: Callable[[SourceFile, str], bool],
+    workers: int,
+    limits: Limits,
 ) -> Iterator[tuple[SourceFile, str, ParsedFile | IngestError | None]]:
     """Parse and normalise files on a small thread pool, in order (at most `workers` ahead).
 
     pyarrow and DuckDB release the GIL, so the next files are parsed while one is inserted.
     """
-
-    def job(source: SourceFile) -> tuple[str, ParsedFile | IngestError | None]:
-        data = source.read()
-        digest = hashlib.sha256(data).hexdigest()
-        if skip(source, digest):
-            return digest, None
-        try:
-            parsed = parse(data, source.name, source.kind)
-        except IngestError as exc:
-            return digest, exc
-        parsed.normalised = normalise(parsed.table)  # off the main thread: overlaps inserts
-        return digest, parsed
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: list[tuple[SourceFile, Future]] = []
+        pending: list[tuple[SourceFile, Future[_Prepared]]] = []
         queue = iter(sources)
         for source in queue:
-            pending.append((source, pool.submit(job, source)))
+            pending.append((source, pool.submit(_prepare, source, limits, skip)))
             if len(pending) >= workers:
                 break
         while pending:
             source, future = pending.pop(0)
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(job, nxt)))
+                pending.append((nxt, pool.submit(_prepare, nxt, limits, skip)))
             digest, parsed = future.result()
             yield source, digest, parsed
 
@@ -163,6 +238,12 @@ def _write(
             )
         warnings = [(w.line, w.field, w.code, w.detail) for w in parsed.warnings]
         warnings += [(w.line, w.field, w.code, w.detail) for w in normalised.warnings]
+        if parsed.data_lines is not None and parsed.data_lines != parsed.rows_read:
+            detail = (
+                f"read {parsed.rows_read} rows but the file has {parsed.data_lines} physical"
+                " data lines"
+            )
+            warnings.append((None, "(file)", "line_count", detail))
         if warnings:
             con.executemany(
                 "INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,6 +315,7 @@ def _write(
         rows_rejected,
         n_warnings,
         unmapped,
+        lines_counted=parsed.data_lines,
     )
 
 
@@ -249,14 +331,38 @@ def _delete_load(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
     con.execute("DELETE FROM loads WHERE load_id = ?", [load_id])
 
 
+def _supplied_twice(sources: list[SourceFile]) -> dict[SourceFile, str]:
+    """The sources of force-months given more than once in one run, each with the reason."""
+    by_month: dict[tuple[str, date], list[SourceFile]] = {}
+    for source in sources:
+        by_month.setdefault((source.force, source.month), []).append(source)
+    reasons: dict[SourceFile, str] = {}
+    for (force, month), group in by_month.items():
+        if len(group) > 1:
+            names = " and ".join(s.name for s in group)
+            reason = (
+                f"{force} {month:%Y-%m} is supplied {len(group)} times in this run ({names});"
+                " none of them was loaded: remove all but one"
+            )
+            reasons.update((s, f"{s.name}: {reason}") for s in group)
+    return reasons
+
+
 def ingest_sources(
     con: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     *,
     workers: int = 2,
+    limits: Limits = DEFAULT_LIMITS,
     on_file: Callable[[FileResult], None] | None = None,
+    guard: ResupplyGuard | None = None,
 ) -> IngestReport:
-    """Load each source; unchanged checksums are skipped, changed force-months replaced whole."""
+    """Load each source; unchanged checksums are skipped, changed force-months replaced whole.
+
+    A force-month supplied twice is ambiguous: every copy is refused and the month stays as it
+    was. A file that cannot be loaded is refused alone; the other files still load. A `guard`
+    may hold back a re-supply before it replaces a month (action "quarantined").
+    """
     current = {
         (force, month): (load_id, sha)
         for load_id, force, month, sha in con.execute(
@@ -269,7 +375,14 @@ def ingest_sources(
         return previous is not None and previous[1] == digest
 
     report = IngestReport()
-    for source, digest, parsed in _prefetched(sources, unchanged, workers):
+    twice = _supplied_twice(sources)
+    for source in sources:
+        if source in twice:
+            report.files.append(_refuse(con, source, twice[source]))
+            if on_file is not None:
+                on_file(report.files[-1])
+    once = [s for s in sources if s not in twice]
+    for source, digest, parsed in _prefetched(once, unchanged, workers, limits):
         key = (source.force, source.month)
         previous = current.get(key)
         if previous is not None and previous[1] == digest:
@@ -278,12 +391,20 @@ def ingest_sources(
             result = _refuse(con, source, str(parsed))
         elif parsed is None:  # same checksum as a file loaded earlier in this very call
             result = FileResult(source.name, source.force, source.month, "unchanged")
+        elif guard and previous and (held := guard.hold(con, source, digest, parsed, previous[0])):
+            result = FileResult(
+                source.name, source.force, source.month, "quarantined", parsed.rows_read, error=held
+            )
         else:
-            result = _write(con, source, digest, parsed, previous)
-            load_id = con.execute(
-                "SELECT load_id FROM loads WHERE force = ? AND month = ?", list(key)
-            ).fetchone()[0]
-            current[key] = (load_id, digest)
+            try:
+                result = _write(con, source, digest, parsed, previous)
+            except IngestError as exc:
+                result = _refuse(con, source, str(exc))
+            else:
+                load_id = con.execute(
+                    "SELECT load_id FROM loads WHERE force = ? AND month = ?", list(key)
+                ).fetchone()[0]
+                current[key] = (load_id, digest)
         report.files.append(result)
         if on_file is not None:
             on_file(result)
@@ -293,7 +414,16 @@ def ingest_sources(
 def ingest_paths(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[str | Path],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
     **options,
 ) -> IngestReport:
-    """Discover stop-and-search files under `paths` (files, folders, zips) and load them."""
-    return ingest_sources(con, discover(paths), **options)
+    """Discover stop-and-search files under `paths` (files, folders, zips) and load them.
+
+    The report also lists what the walk left out: skipped entries, refused names, and inputs
+    where nothing matched the file-name pattern (with the names it ignored there).
+    """
+    inputs = find_inputs(paths, limits)
+    report = ingest_sources(con, inputs.sources, limits=limits, **options)
+    report.inputs = inputs
+    return report

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date as date_type
 from functools import cache
 from typing import Any
 
@@ -25,9 +24,16 @@ EXAMPLE_DATE = "2023-01-05T14:32:00+00:00"
 UK_LATITUDE = (49.8, 60.95)
 UK_LONGITUDE = (-8.75, 1.85)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_OFFSET = re.compile(r"^(?:\.\d+)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$")
+# YYYY-MM-DD, T or space, HH:MM:SS, an ignored fraction, then Z, +HH:MM, +HHMM or nothing (UTC);
+# ASCII digits only.
+_TIMESTAMP = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-5][0-9]"
+    r"(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+_STRPTIME = "%Y-%m-%dT%H:%M:%S%z"
+_STREET_ID = re.compile(r"[0-9]{1,19}")
+_BIGINT_MAX = 2**63 - 1
 _UNKNOWN_OUTCOME = {"false", "null", "none"}
-_EPOCH = date_type(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -134,55 +140,47 @@ def _unmapped(
     return out
 
 
-def _offset_minutes(tail: str | None) -> int | None:
-    """Minutes east of UTC for a timestamp's tail (fraction and zone), None when malformed."""
-    match = _OFFSET.match(tail or "")
-    if not match:
-        return None
-    if match.group(2) is None:
-        return 0
-    minutes = int(match.group(3)) * 60 + int(match.group(4))
-    return -minutes if match.group(2) == "-" else minutes
+def _parse_distinct(texts: pa.Array) -> pa.Array:
+    """UTC timestamps for timestamp texts (null where a text is not one), parsed by pyarrow.
+
+    The shape is checked first with ASCII-only classes, so no Unicode digit gets through, and fixes
+    where the date and the time of day sit; pyarrow's strptime reads the values. A date strptime
+    would roll over into the next month (30 February) is refused, as are year 0 and second 60. A
+    fraction of a second is ignored.
+    """
+    null = pa.scalar(None, pa.string())
+    texts = pc.if_else(pc.match_substring_regex(texts, _TIMESTAMP), texts, null)
+    date = pc.utf8_slice_codeunits(texts, 0, 10)
+    zone = pc.replace_substring_regex(pc.utf8_slice_codeunits(texts, 19), r"^\.[0-9]+", "")
+    zone = pc.replace_substring(zone, ":", "")
+    zone = pc.if_else(pc.is_in(zone, pa.array(["", "Z"])), "+0000", zone)
+    time_of_day = pc.utf8_slice_codeunits(texts, 11, 19)
+    stamp = pc.binary_join_element_wise(date, "T", time_of_day, zone, "")
+    parsed = pc.strptime(stamp, format=_STRPTIME, unit="us", error_is_null=True)
+    day = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
+    month = pc.cast(pc.utf8_slice_codeunits(date, 5, 7), pa.int64())  # ASCII digits by now
+    real_day = pc.and_(pc.equal(pc.month(day), month), pc.greater_equal(pc.year(day), 1))
+    valid = pc.fill_null(pc.and_(pc.is_valid(parsed), real_day), False)
+    naive = pc.cast(parsed, pa.timestamp("us"))
+    return pc.if_else(valid, naive, pa.scalar(None, pa.timestamp("us")))
 
 
-def _day_number(text: str | None) -> int | None:
-    """Days since 1970-01-01 for YYYY-MM-DD, None when it is not a real date."""
-    if text is None or len(text) != 10:
-        return None
-    try:
-        return (date_type.fromisoformat(text) - _EPOCH).days
-    except ValueError:
-        return None
-
-
-def _second_of_day(text: str | None) -> int | None:
-    """Seconds since midnight for [T ]HH:MM:SS, None when malformed."""
-    if text is None or len(text) != 9 or text[0] not in "T ":
-        return None
-    hh, mm, ss = text[1:3], text[4:6], text[7:9]
-    if text[3] != ":" or text[6] != ":" or not (hh + mm + ss).isdigit():
-        return None
-    h, m, sec = int(hh), int(mm), int(ss)
-    return h * 3600 + m * 60 + sec if h < 24 and m < 60 and sec < 60 else None
-
-
-def _timestamps(dates: pa.Array) -> tuple[pa.Array, pa.Array]:
+def parse_timestamps(dates: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(UTC-normalised timestamp, validity) for published date texts.
 
-    Each part (date, time of day, zone) has few distinct values in a month, so each distinct
-    value is parsed once in Python and spread with dictionary indices.
+    A month has few distinct timestamps, so each distinct text is parsed once and spread with
+    dictionary indices.
     """
-    text = pc.utf8_trim_whitespace(dates)
-    days = _apply(_clean(pc.utf8_slice_codeunits(text, 0, 10)), _day_number, pa.int64())
-    seconds = _apply(
-        _clean(pc.utf8_slice_codeunits(text, 10, 19), trim=False), _second_of_day, pa.int64()
-    )
-    offsets = _apply(_clean(pc.utf8_slice_codeunits(text, 19)), _offset_minutes, pa.int64())
-    valid = pc.fill_null(
-        pc.and_(pc.and_(pc.is_valid(days), pc.is_valid(seconds)), pc.is_valid(offsets)), False
-    )
-    utc = pc.subtract(pc.add(pc.multiply(days, 86400), seconds), pc.multiply(offsets, 60))
-    return pc.cast(pc.multiply(utc, 1_000_000), pa.timestamp("us")), valid
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(dates))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks()
+    parsed = _parse_distinct(encoded.dictionary)
+    indices = encoded.indices
+    if encoded.null_count:
+        indices = pc.fill_null(indices, len(parsed))
+        parsed = pa.concat_arrays([parsed, pa.nulls(1, parsed.type)])
+    stamps = parsed.take(indices)
+    return stamps, pc.is_valid(stamps)
 
 
 def _coordinates(lat_text: pa.Array, lon_text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -250,7 +248,7 @@ def normalise(raw: pa.Table) -> Normalised:
 
     type_text = col["type"]
     type_ok = _apply(type_text, lambda v: v in xw.types, pa.bool_())
-    datetime, date_ok = _timestamps(raw.column("date").combine_chunks())
+    datetime, date_ok = parse_timestamps(raw.column("date").combine_chunks())
     keep = pc.and_(type_ok, date_ok)
 
     rejects: list[RowIssue] = []
@@ -311,6 +309,7 @@ def normalise(raw: pa.Table) -> Normalised:
     operation, operation_bad = _boolean(col["part_of_operation"])
     involved, _ = _boolean(col["involved_person"])
     type_plain = pc.cast(type_text, pa.string())
+    street_id = _apply(col["street_id"], _street_id, pa.int64())
 
     records = pa.table(
         {
@@ -326,7 +325,7 @@ def normalise(raw: pa.Table) -> Normalised:
             "latitude": latitude,
             "longitude": longitude,
             "location_issue": location_issue,
-            "street_id": _apply(col["street_id"], _int_or_none, pa.int64()),
+            "street_id": street_id,
             "street_name": col["street_name"],
             "gender": _apply(col["gender"], lambda v: v if v in xw.genders else None, pa.string()),
             "age_range": _apply(
@@ -386,6 +385,7 @@ def normalise(raw: pa.Table) -> Normalised:
         mask = pc.and_(pc.is_in(pc.cast(encoded, pa.string()), pa.array(bad)), keep)
         for line in pc.filter(lines, mask).to_pylist():
             warnings.append(RowIssue(line, field, "bad_boolean", "not True/False: kept as unknown"))
+    warnings += _street_id_warnings(col["street_id"], street_id, lines, keep)
     warnings.sort(key=lambda w: (w.line, w.field))
 
     kept_lines = pc.filter(lines, keep)
@@ -416,8 +416,25 @@ def normalise(raw: pa.Table) -> Normalised:
     )
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+def _street_id_warnings(
+    text: pa.Array, street_id: pa.Array, lines: pa.Array, keep: pa.Array
+) -> list[RowIssue]:
+    """A street id given that is not one (say 20 digits): the record is kept without it."""
+    bad = pc.and_(pc.and_(pc.is_valid(text), pc.is_null(street_id)), keep)
+    return [
+        RowIssue(
+            line,
+            "location.street.id",
+            "bad_street_id",
+            "not a whole number below 2^63: record kept without a street id",
+        )
+        for line in pc.filter(lines, bad).to_pylist()
+    ]
+
+
+def _street_id(value: str | None) -> int | None:
+    """A street id that fits BIGINT (ASCII digits only), else None."""
+    if value is None or not _STREET_ID.fullmatch(value):
         return None
+    number = int(value)
+    return number if number <= _BIGINT_MAX else None

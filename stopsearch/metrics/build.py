@@ -32,7 +32,7 @@ from stopsearch.metrics.stats import (
     unknown_bounds,
 )
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
-from stopsearch.sqlfiles import run_sql
+from stopsearch.sqlfiles import SqlFile
 
 COUNT_COLUMNS = (
     "searches",
@@ -45,6 +45,7 @@ COUNT_COLUMNS = (
     "outside",
     "near",
 )
+SQL = SqlFile("stopsearch.metrics", "build.sql")
 KEY = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
 
 
@@ -91,56 +92,30 @@ def periods_for(months: list[date]) -> pd.DataFrame:
     )
 
 
-def _state_hash(con: duckdb.DuckDBPyConnection, rules: SuppressionRules) -> str:
+def state_hash(con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT_RULES) -> str:
     """Fingerprint of everything the metrics depend on (loads, layers, crosswalks, rules)."""
     digest = hashlib.sha256()
-    for query in (
-        "SELECT force, month, sha256 FROM loads ORDER BY force, month",
-        "SELECT layer_id, sha256 FROM boundary_layers ORDER BY layer_id",
-        "SELECT population_id, layer_id, method, round(persons, 6) FROM population_methods "
-        "ORDER BY ALL",
-    ):
-        digest.update(repr(con.execute(query).fetchall()).encode())
+    for name in ("state_loads", "state_layers", "state_population"):
+        digest.update(repr(SQL.execute(con, name).fetchall()).encode())
     digest.update(crosswalk_version().encode())
     digest.update(repr(rules).encode())
     return digest.hexdigest()
 
 
+def metrics_stale(con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT_RULES) -> bool:
+    """True when no metrics were built yet or their inputs changed since the last build."""
+    last = SQL.execute(con, "last_state").fetchone()
+    return last is None or last[0] != state_hash(con, rules)
+
+
 def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Residents by (area_kind, area_code, grp), one source and one layer per area code."""
-    frame = con.execute(
-        """
-        WITH primary_source AS (
-            SELECT population_id FROM population
-            GROUP BY population_id
-            ORDER BY bool_or(layer_kind = 'small_area') DESC, population_id
-            LIMIT 1
-        ), chosen AS (
-            SELECT p.*, row_number() OVER (
-                PARTITION BY p.layer_kind, p.area_code, p.broad_group, p.detailed_group
-                ORDER BY (p.population_id = (SELECT population_id FROM primary_source)) DESC,
-                         l.valid_from DESC NULLS LAST, p.population_id, p.layer_id
-            ) AS pick
-            FROM population AS p
-            LEFT JOIN boundary_layers AS l USING (layer_id)
-        )
-        SELECT layer_kind AS area_kind, area_code, broad_group AS grp, sum(persons) AS persons
-        FROM chosen WHERE pick = 1
-        GROUP BY ALL
-        """
-    ).df()
+    frame = SQL.execute(con, "population").df()
     if frame.empty:
         return frame
     force_rows = []
-    forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM loads").fetchall()]
-    # The force's local authorities: parents of its wards, or the local-authority layer.
-    own = {
-        code
-        for (code,) in con.execute(
-            "SELECT DISTINCT parent_code FROM areas WHERE kind = 'ward' AND parent_code IS NOT "
-            "NULL UNION SELECT DISTINCT code FROM areas WHERE kind = 'local_authority'"
-        ).fetchall()
-    }
+    forces = [r[0] for r in SQL.execute(con, "forces").fetchall()]
+    own = {code for (code,) in SQL.execute(con, "own_authorities").fetchall()}
     authorities = frame[(frame.area_kind == "local_authority") & frame.area_code.isin(own)]
     if len(forces) == 1 and not authorities.empty:
         by_group = authorities.groupby("grp", as_index=False)["persons"].sum()
@@ -151,25 +126,15 @@ def _population(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def _area_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
-    names = {
-        (kind, code): name
-        for kind, code, name in con.execute(
-            "SELECT kind, code, arg_max(name, coalesce(valid_from, DATE '1900-01-01')) "
-            "FROM areas GROUP BY kind, code"
-        ).fetchall()
-    }
-    for (force,) in con.execute("SELECT DISTINCT force FROM loads").fetchall():
+    names = {(kind, code): name for kind, code, name in SQL.execute(con, "area_names").fetchall()}
+    for (force,) in SQL.execute(con, "forces").fetchall():
         names[("force", force)] = force
     return names
 
 
 def _area_spans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """First and last day each area code exists (across vintages)."""
-    rows = con.execute(
-        "SELECT kind AS area_kind, code AS area_code, min(valid_from) AS valid_from, "
-        "CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS valid_to "
-        "FROM areas WHERE kind <> 'priority_area' GROUP BY ALL"
-    ).fetchall()
+    rows = SQL.execute(con, "area_spans").fetchall()
     return pd.DataFrame(rows, columns=["area_kind", "area_code", "valid_from", "valid_to"])
 
 
@@ -367,10 +332,10 @@ def build_metrics(
 ) -> MetricsReport:
     """Bring both metrics tables up to date; periods whose inputs did not change are reused."""
     started = time.perf_counter()
-    state = _state_hash(con, rules)
-    run_sql(con, "stopsearch.metrics", "build.sql")
-    monthly = con.execute("SELECT * FROM _m_monthly").df()
-    months = [m for (m,) in con.execute("SELECT DISTINCT month FROM loads").fetchall()]
+    state = state_hash(con, rules)
+    SQL.execute(con, "counts")
+    monthly = SQL.execute(con, "monthly_counts").df()
+    months = [m for (m,) in SQL.execute(con, "months").fetchall()]
     periods = periods_for(months)
     latest = max(months) if months else None
     digests: dict[str, str] = {}
@@ -390,7 +355,7 @@ def build_metrics(
         names = _area_names(con)
         units = _units(counts, periods)
         digests = _unit_digests(counts, units, population, names, rules)
-        cached = dict(con.execute("SELECT unit, digest FROM metrics_units").fetchall())
+        cached = dict(SQL.execute(con, "cached_units").fetchall())
         reused = {u for u, d in digests.items() if cached.get(u) == d}
         fresh = counts[~units.isin(reused)]
         metrics = (
@@ -405,28 +370,24 @@ def build_metrics(
     con.execute("BEGIN TRANSACTION")
     try:
         # Periods whose inputs did not change keep their rows; every other row is replaced.
-        for table in ("metrics", "published_metrics"):
-            con.execute(f"DELETE FROM {table} WHERE NOT list_contains(?, period)", [kept_periods])
+        for name in ("delete_metrics", "delete_published"):
+            SQL.execute(con, name, {"kept_periods": kept_periods})
         con.register("_new_metrics", metrics)
-        con.execute("INSERT INTO metrics BY NAME SELECT * FROM _new_metrics")
+        SQL.execute(con, "insert_metrics")
         con.unregister("_new_metrics")
         con.register("_new_published", published)
-        con.execute("INSERT INTO published_metrics BY NAME SELECT * FROM _new_published")
+        SQL.execute(con, "insert_published")
         con.unregister("_new_published")
-        total = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
-        con.execute(
-            "INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, ?, ?, ?)", [state, latest, total]
-        )
-        con.execute("DELETE FROM metrics_units")
+        total = SQL.scalar(con, "count_metrics")
+        SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
+        SQL.execute(con, "clear_units")
         if digests:
-            con.executemany("INSERT INTO metrics_units VALUES (?, ?)", sorted(digests.items()))
+            con.executemany(SQL["insert_unit"], sorted(digests.items()))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    shown, withheld = con.execute(
-        "SELECT count(*) FILTER (WHERE reason IS NULL), count(reason) FROM published_metrics"
-    ).fetchone()
+    shown, withheld = SQL.one(con, "published_counts")
     return MetricsReport(
         rows=total,
         published_rows=shown,
@@ -504,11 +465,7 @@ def _named(metrics: pd.DataFrame, names: dict) -> pd.DataFrame:
 
 def _phase_months(con: duckdb.DuckDBPyConnection, periods: pd.DataFrame, row) -> int:
     """Months of a period before designation ('before') or after it ended ('after_end')."""
-    found = con.execute(
-        "SELECT min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' "
-        "AND code = ?",
-        [row.area_code],
-    ).fetchone()
+    found = SQL.execute(con, "designation", {"code": row.area_code}).fetchone()
     start, end = found if found else (None, None)
     months = periods.loc[periods.period == row.period, "month"]
     if row.category == "before":

@@ -1,7 +1,11 @@
--- Counts behind every metric, by area, month and breakdown. Run in order by build.py.
--- Statements are separated by lines ending in ';'. Strategy: aggregate the records once per
--- family of breakdown keeping all four area columns (a small table), then unpivot the areas of
--- that small table; never unpivot the records themselves.
+-- Statements of stopsearch.metrics.build: the counts behind every metric, then what build.py
+-- reads from and writes to the warehouse.
+
+-- name: counts
+-- Counts behind every metric, by area, month and breakdown (six statements, run in order).
+-- Strategy: aggregate the records once per family of breakdown keeping all four area columns
+-- (a small table), then unpivot the areas of that small table; never unpivot the records
+-- themselves.
 
 -- The fields metrics need, one row per search with its areas (null when not placed).
 CREATE OR REPLACE TEMP VIEW _m_facts AS
@@ -166,3 +170,101 @@ FROM _m_facts AS f
 LEFT JOIN _m_inside AS i USING (search_id)
 WHERE EXISTS (SELECT 1 FROM areas WHERE kind = 'priority_area')
 GROUP BY ALL;
+
+-- name: state_loads
+-- The fingerprint of the metrics' inputs (see build.state_hash): loaded force-months,
+SELECT force, month, sha256 FROM loads ORDER BY force, month;
+
+-- name: state_layers
+-- boundary layers,
+SELECT layer_id, sha256 FROM boundary_layers ORDER BY layer_id;
+
+-- name: state_population
+-- and how population reached each layer.
+SELECT population_id, layer_id, method, round(persons, 6) FROM population_methods ORDER BY ALL;
+
+-- name: last_state
+-- The fingerprint of the inputs of the last build.
+SELECT state_hash FROM metrics_runs ORDER BY built_at DESC LIMIT 1;
+
+-- name: population
+-- Residents by (area_kind, area_code, grp), one source and one layer per area code: the source
+-- with small areas first, then the newest layer.
+WITH primary_source AS (
+    SELECT population_id FROM population
+    GROUP BY population_id
+    ORDER BY bool_or(layer_kind = 'small_area') DESC, population_id
+    LIMIT 1
+), chosen AS (
+    SELECT p.*, row_number() OVER (
+        PARTITION BY p.layer_kind, p.area_code, p.broad_group, p.detailed_group
+        ORDER BY (p.population_id = (SELECT population_id FROM primary_source)) DESC,
+                 l.valid_from DESC NULLS LAST, p.population_id, p.layer_id
+    ) AS pick
+    FROM population AS p
+    LEFT JOIN boundary_layers AS l USING (layer_id)
+)
+SELECT layer_kind AS area_kind, area_code, broad_group AS grp, sum(persons) AS persons
+FROM chosen WHERE pick = 1
+GROUP BY ALL;
+
+-- name: forces
+SELECT DISTINCT force FROM loads;
+
+-- name: months
+SELECT DISTINCT month FROM loads;
+
+-- name: own_authorities
+-- The force's local authorities: parents of its wards, or the local-authority layer.
+SELECT DISTINCT parent_code FROM areas WHERE kind = 'ward' AND parent_code IS NOT NULL
+UNION SELECT DISTINCT code FROM areas WHERE kind = 'local_authority';
+
+-- name: area_names
+-- The newest name of each area code.
+SELECT kind, code, arg_max(name, coalesce(valid_from, DATE '1900-01-01'))
+FROM areas GROUP BY kind, code;
+
+-- name: area_spans
+-- First and last day each area code exists (across vintages).
+SELECT kind AS area_kind, code AS area_code, min(valid_from) AS valid_from,
+       CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS valid_to
+FROM areas WHERE kind <> 'priority_area' GROUP BY ALL;
+
+-- name: designation
+-- When a priority area was first designated and when its last designation ended.
+SELECT min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' AND code = $code;
+
+-- name: monthly_counts
+SELECT * FROM _m_monthly;
+
+-- name: cached_units
+SELECT unit, digest FROM metrics_units;
+
+-- name: delete_metrics
+-- Periods whose inputs did not change keep their rows; every other row is replaced.
+DELETE FROM metrics WHERE NOT list_contains($kept_periods, period);
+
+-- name: delete_published
+DELETE FROM published_metrics WHERE NOT list_contains($kept_periods, period);
+
+-- name: insert_metrics
+INSERT INTO metrics BY NAME SELECT * FROM _new_metrics;
+
+-- name: insert_published
+INSERT INTO published_metrics BY NAME SELECT * FROM _new_published;
+
+-- name: count_metrics
+SELECT count(*) FROM metrics;
+
+-- name: insert_run
+INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, $state_hash, $latest_month, $rows);
+
+-- name: clear_units
+DELETE FROM metrics_units;
+
+-- name: insert_unit
+INSERT INTO metrics_units VALUES (?, ?);
+
+-- name: published_counts
+-- Figures shown and withheld.
+SELECT count(*) FILTER (WHERE reason IS NULL), count(reason) FROM published_metrics;

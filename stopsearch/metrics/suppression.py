@@ -20,14 +20,13 @@ publish.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from stopsearch.errors import ConfigError
 from stopsearch.metrics.protection import protect_table
+from stopsearch.thresholds import SuppressionRules
 
 SMALL_COUNT = "small_count"
 SECONDARY = "secondary"
@@ -60,37 +59,6 @@ _DISPLAY = {
 LEVEL_CELL = "cell"
 LEVEL_AREA_TOTAL = "area_total"
 LEVEL_FORCE = "force"
-
-
-@dataclass(frozen=True)
-class SuppressionRules:
-    """Thresholds of disclosure control; defaults follow REFERENCE.md section 5."""
-
-    min_count: int = 5
-    min_rate_count: int = 10
-    min_rate_population: int = 100
-    min_ratio_count: int = 5
-
-    def __post_init__(self) -> None:
-        """Reject thresholds that are not positive whole numbers."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"suppression.{f.name} must be a whole number >= 1: {value!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, object]) -> SuppressionRules:
-        """Rules from a configuration table; missing keys keep their defaults."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(mapping) - known)
-        if unknown:
-            raise ConfigError(f"unknown suppression setting(s): {', '.join(unknown)}")
-        return cls(**mapping)  # type: ignore[arg-type]
-
-    @property
-    def small_count_display(self) -> str:
-        """How a primary-suppressed count is shown, e.g. "<5"."""
-        return f"<{self.min_count}"
 
 
 DEFAULT_RULES = SuppressionRules()
@@ -171,31 +139,6 @@ def ratio_reasons(
     _fill(out, ~((pg > 0) & (pw > 0)), NO_POPULATION)
     _fill(out, (ng < rules.min_ratio_count) | (nw < rules.min_ratio_count), RATIO_INSUFFICIENT_DATA)
     return out
-
-
-def publish_values(
-    values: object,
-    reasons: object,
-    rules: SuppressionRules = DEFAULT_RULES,
-    *,
-    digits: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(value, display) object arrays: None and the reason's text where withheld."""
-    vals = np.asarray(values, dtype=float)
-    why = _reason_array(vals.shape, reasons)
-    value_out = np.full(vals.shape, None, dtype=object)
-    display_out = np.full(vals.shape, "", dtype=object)
-    for idx in np.ndindex(vals.shape):
-        reason = why[idx]
-        if reason is not None:
-            display_out[idx] = display_for(reason, rules)
-        elif np.isnan(vals[idx]):
-            display_out[idx] = display_for(NO_DATA, rules)
-        else:
-            number = round(float(vals[idx]), digits) if digits is not None else float(vals[idx])
-            value_out[idx] = number
-            display_out[idx] = f"{number:.{digits}f}" if digits is not None else f"{number:g}"
-    return value_out, display_out
 
 
 def _labels(values: pd.Series) -> list[object]:

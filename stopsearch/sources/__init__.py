@@ -17,7 +17,7 @@ from stopsearch.sources.fetch import (
     UNAVAILABLE,
     FetchResult,
 )
-from stopsearch.sources.http import HttpClient, Response, RetryPolicy, TokenBucket
+from stopsearch.sources.http import HttpClient, Response, TokenBucket, retry_policy
 from stopsearch.sources.ons import UrlSource, fetch_ons
 from stopsearch.sources.police_api import (
     FetchReport,
@@ -50,7 +50,6 @@ __all__ = [
     "PoliceAPI",
     "PoliceArchive",
     "Response",
-    "RetryPolicy",
     "Source",
     "TokenBucket",
     "UrlSource",
@@ -61,5 +60,6 @@ __all__ = [
     "fetch_neighbourhoods",
     "fetch_ons",
     "fetch_stops",
+    "retry_policy",
     "join_url",
 ]

@@ -1,31 +1,38 @@
-"""A small HTTP client on urllib: rate limit, timeouts, retries with backoff, conditional GET.
+"""A small HTTP client on urllib3: rate limit, timeouts, retries with backoff, conditional GET.
 
 Every attempt takes a token from a token bucket (data.police.uk allows about 15 requests/s,
-burst 30). 408, 429 and 5xx answers, timeouts, connection errors, bodies whose length differs
-from their Content-Length (cut short) and bodies a validator rejects are failed attempts:
-retried with exponential backoff and jitter (or after the server's Retry-After, capped) up to
-`max_attempts`, then a FetchError lists every failure. Other 4xx answers fail at once.
+burst 30). urllib3's `Retry` decides what is retried and how long to wait: 408, 429 and 5xx
+answers, timeouts and connection errors are retried with exponential backoff and jitter (or
+after the server's Retry-After, capped) up to `max_attempts`; other 4xx answers fail at once.
+Bodies cut short of their Content-Length and bodies a validator rejects are failed attempts too,
+counted by the same `Retry`, so the client owns only the loop that reads and checks bodies.
+When every attempt failed, a FetchError lists each failure.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
-import gzip
 import hashlib
 import http.client
+import itertools
 import logging
-import random
 import threading
 import time
-import urllib.error
 import urllib.request
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
-from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+)
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util import Retry
 
 from stopsearch import __version__
 from stopsearch.sources.errors import FetchError
@@ -33,7 +40,11 @@ from stopsearch.sources.errors import FetchError
 PROJECT_URL = "https://github.com/stopsearch/stopsearch"
 USER_AGENT = f"stopsearch/{__version__} (+{PROJECT_URL})"
 CHUNK_SIZE = 1 << 16
-RETRY_STATUSES = frozenset({408, 429})  # plus every 5xx
+RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
+RETRY_AFTER_MAX = 300.0  # seconds: the longest Retry-After honoured
+# The transport follows redirects (archive zips are served from elsewhere) and retries nothing
+# itself: every failed attempt goes through the client's own Retry, so it is counted once.
+_TRANSPORT = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
 log = logging.getLogger(__name__)
 
 Validator = Callable[[bytes], object]  # raises ValueError when the body is not acceptable
@@ -74,40 +85,32 @@ class TokenBucket:
         return wait
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry: exponential backoff with jitter, Retry-After capped."""
+def retry_policy(
+    max_attempts: int = 5,
+    *,
+    backoff_factor: float = 1.0,
+    backoff_max: float = 60.0,
+    jitter: float = 0.5,
+) -> Retry:
+    """urllib3's Retry for GETs: up to `max_attempts`, retrying 408, 429 and 5xx answers.
 
-    max_attempts: int = 5
-    backoff_base: float = 1.0  # seconds before the 2nd attempt (before jitter)
-    backoff_max: float = 60.0  # cap of one backoff wait
-    jitter: float = 0.5  # each wait is drawn uniformly from [(1 - jitter) * d, d]
-    retry_after_max: float = 300.0  # cap of a server's Retry-After
-
-    def backoff(self, failures: int, rng: random.Random) -> float:
-        """Seconds to wait after the `failures`-th failed attempt."""
-        delay = min(self.backoff_max, self.backoff_base * 2.0 ** (failures - 1))
-        return delay * (1.0 - self.jitter * rng.random())
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None when absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    Waits follow urllib3: none before the 2nd attempt, then `backoff_factor` * 2**(n-1) seconds
+    before attempt n+1 (at most `backoff_max`) plus up to `jitter` seconds at random; a
+    Retry-After header replaces the backoff.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be >= 1")
+    return Retry(
+        total=max_attempts - 1,
+        backoff_factor=backoff_factor,
+        backoff_max=backoff_max,
+        backoff_jitter=jitter,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        redirect=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -139,21 +142,19 @@ class Response:
         return self.headers.get("last-modified")
 
 
-class _Retry(Exception):
-    """A failed attempt worth retrying."""
+class _Failed(Exception):
+    """One failed attempt: why, and the answer when there was one (for Retry and reports)."""
 
-    def __init__(self, reason: str, status: int | None = None, wait: float | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        answer: urllib3.BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         super().__init__(reason)
-        self.status = status
-        self.wait = wait
-
-
-class _Fatal(Exception):
-    """A failed attempt that retrying will not fix (e.g. 404)."""
-
-    def __init__(self, reason: str, status: int | None = None):
-        super().__init__(reason)
-        self.status = status
+        self.answer = answer
+        self.error = error
 
 
 class HttpClient:
@@ -163,26 +164,25 @@ class HttpClient:
         self,
         *,
         timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
+        retry: Retry | None = None,
+        retry_after_max: float = RETRY_AFTER_MAX,
         rate: float = 15.0,
         burst: int = 30,
         limiter: TokenBucket | None = None,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
-        rng: random.Random | None = None,
         user_agent: str = USER_AGENT,
         use_env_proxies: bool = True,
     ) -> None:
         self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.retry = retry if retry is not None else retry_policy()
+        self.retry_after_max = retry_after_max
         self.limiter = limiter or TokenBucket(rate, burst, clock=clock, sleep=sleep)
-        self.wall_clock = wall_clock
         self.sleep = sleep
-        self.rng = rng or random.Random()
         self.user_agent = user_agent
-        handlers = [] if use_env_proxies else [urllib.request.ProxyHandler({})]
-        self._opener = urllib.request.build_opener(*handlers)
+        self.use_env_proxies = use_env_proxies
+        self._direct = urllib3.PoolManager()
+        self._proxied: dict[str, urllib3.ProxyManager] = {}
         self.requests_made = 0  # attempts sent, for reports and tests
 
     def get(
@@ -209,6 +209,18 @@ class HttpClient:
         """GET `url` streamed into `dest` (rewritten per attempt), for files too big for memory."""
         return self._run(url, etag, last_modified, None, None, dest, validate)
 
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        """The direct pool, or a proxy's when the environment names one for this URL."""
+        if not self.use_env_proxies:
+            return self._direct
+        parts = urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+            return self._direct
+        if proxy not in self._proxied:
+            self._proxied[proxy] = urllib3.ProxyManager(proxy)
+        return self._proxied[proxy]
+
     def _run(
         self,
         url: str,
@@ -219,7 +231,7 @@ class HttpClient:
         dest: Path | None,
         validate_file: FileValidator | None,
     ) -> Response:
-        """Attempt until success, a fatal answer or `max_attempts`; then FetchError."""
+        """Attempt until success, a fatal answer or the Retry is exhausted; then FetchError."""
         headers = {"User-Agent": self.user_agent, "Accept": "*/*"}
         if dest is None:
             headers["Accept-Encoding"] = "gzip"
@@ -230,37 +242,59 @@ class HttpClient:
         headers.update(extra or {})
         failures: list[str] = []
         status: int | None = None
-        attempts = max(1, self.retry.max_attempts)
-        for attempt in range(1, attempts + 1):
+        retry = self.retry.new()
+        for attempt in itertools.count(1):
             self.limiter.acquire()
             self.requests_made += 1
             try:
                 response = self._attempt(url, headers, validate, dest, validate_file)
-            except _Fatal as exc:
-                failures.append(f"attempt {attempt}: {exc}")
-                raise FetchError(
-                    f"{url}: {exc}", url=url, status=exc.status, failures=tuple(failures)
-                ) from None
-            except _Retry as exc:
-                status = exc.status
-                failures.append(f"attempt {attempt}: {exc}")
-                if attempt == attempts:
+                return Response(
+                    url,
+                    response.status,
+                    response.headers,
+                    response.body,
+                    response.sha256,
+                    response.size,
+                    attempt,
+                    tuple(failures),
+                )
+            except _Failed as failed:
+                failures.append(f"attempt {attempt}: {failed}")
+                answer = failed.answer
+                status = answer.status if answer is not None else None
+                retryable = answer is None or retry.is_retry(
+                    "GET", answer.status, has_retry_after="retry-after" in answer.headers
+                )
+                if not retryable:
+                    raise FetchError(
+                        f"{url}: {failed}", url=url, status=status, failures=tuple(failures)
+                    ) from None
+                try:
+                    retry = retry.increment("GET", url, response=answer, error=failed.error)
+                except MaxRetryError:
                     break
-                if exc.wait is not None:
-                    wait = min(exc.wait, self.retry.retry_after_max)
-                else:
-                    wait = self.retry.backoff(attempt, self.rng)
-                log.warning("%s: %s; retrying in %.2f s", url, exc, wait)
-                self.sleep(wait)
-                continue
-            return dataclasses.replace(response, attempts=attempt, failures=tuple(failures))
+                wait = self._wait(retry, answer)
+                log.warning("%s: %s; retrying in %.2f s", url, failed, wait)
+                if wait > 0:
+                    self.sleep(wait)
         last = failures[-1].split(": ", 1)[1]
         raise FetchError(
-            f"{url}: failed after {attempts} attempts ({last})",
+            f"{url}: failed after {len(failures)} attempts ({last})",
             url=url,
             status=status,
             failures=tuple(failures),
         )
+
+    def _wait(self, retry: Retry, answer: urllib3.BaseHTTPResponse | None) -> float:
+        """Seconds before the next attempt: the answer's Retry-After (capped), else backoff."""
+        if answer is not None and retry.respect_retry_after_header:
+            try:
+                after = retry.get_retry_after(answer)
+            except InvalidHeader:
+                after = None  # an unreadable Retry-After: back off as if there were none
+            if after:
+                return min(after, self.retry_after_max)
+        return retry.get_backoff_time()
 
     def _attempt(
         self,
@@ -270,82 +304,81 @@ class HttpClient:
         dest: Path | None,
         validate_file: FileValidator | None,
     ) -> Response:
-        """One request; raises _Retry or _Fatal on failure."""
-        request = urllib.request.Request(url, headers=headers, method="GET")
+        """One request; raises _Failed (with the answer, if any) on failure."""
         try:
-            answer = self._opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            names = {k.lower(): v for k, v in exc.headers.items()} if exc.headers else {}
-            if exc.code == 304:
-                return Response(url, 304, names, b"", None, 0, 1)
-            if exc.code in RETRY_STATUSES or exc.code >= 500:
-                wait = parse_retry_after(names.get("retry-after"), self.wall_clock())
-                raise _Retry(f"HTTP {exc.code} {exc.reason}", exc.code, wait) from None
-            raise _Fatal(f"HTTP {exc.code} {exc.reason}", exc.code) from None
-        except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            raise _Retry(_describe(exc, self.timeout)) from None
-        with answer:
+            answer = self._manager(url).request(
+                "GET",
+                url,
+                headers=headers,
+                retries=_TRANSPORT,
+                timeout=self.timeout,
+                preload_content=False,
+            )
+        except (HTTPError, OSError) as exc:
+            raise _Failed(_describe(exc, self.timeout), error=_cause(exc)) from None
+        try:
             names = {k.lower(): v for k, v in answer.headers.items()}
+            if answer.status == 304:
+                return Response(url, 304, names, b"", None, 0, 1)
+            if answer.status >= 400:
+                raise _Failed(f"HTTP {answer.status} {answer.reason or ''}".strip(), answer=answer)
             try:
                 if dest is None:
-                    body, size = _read_all(answer)
+                    body = answer.read(decode_content=True)
+                    size, digest = len(body), hashlib.sha256(body).hexdigest()
                 else:
-                    with open(dest, "wb") as sink:
-                        size, digest = _stream(answer, sink)
-            except (TimeoutError, http.client.HTTPException, OSError) as exc:
-                raise _Retry(_describe(exc, self.timeout)) from None
-        expected = names.get("content-length")
-        if expected is not None and expected.isdigit() and int(expected) != size:
-            raise _Retry(f"body of {size} bytes but Content-Length {expected} (truncated)")
-        if dest is not None:
-            if validate_file is not None:
-                try:
-                    validate_file(dest)
-                except (ValueError, OSError) as exc:
-                    raise _Retry(f"invalid file: {exc}") from None
-            return Response(url, answer.status, names, b"", digest, size, 1)
-        if names.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise _Retry(f"corrupt gzip body: {exc}") from None
-        if validate is not None:
-            try:
+                    size, digest = _stream(answer, dest)
+            except DecodeError as exc:
+                raise _Failed(f"corrupt gzip body: {exc}", error=exc) from None
+            except (HTTPError, OSError) as exc:
+                raise _Failed(_describe(exc, self.timeout), error=_cause(exc)) from None
+        finally:
+            answer.drain_conn()  # nothing left after a full read; an error body is discarded
+            answer.release_conn()
+        try:
+            if dest is None and validate is not None:
                 validate(body)
-            except ValueError as exc:
-                raise _Retry(f"invalid body: {exc}") from None
-        digest = hashlib.sha256(body).hexdigest()
-        return Response(url, answer.status, names, body, digest, len(body), 1)
+            if dest is not None and validate_file is not None:
+                validate_file(dest)
+        except (ValueError, OSError) as exc:
+            what = "body" if dest is None else "file"
+            raise _Failed(f"invalid {what}: {exc}", error=exc) from None
+        return Response(url, answer.status, names, body if dest is None else b"", digest, size, 1)
 
 
-def _read_all(answer: http.client.HTTPResponse) -> tuple[bytes, int]:
-    """The whole raw body, read in chunks so a short body ends the loop instead of raising."""
-    chunks = []
-    size = 0
-    while chunk := answer.read(CHUNK_SIZE):
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), size
-
-
-def _stream(answer: http.client.HTTPResponse, sink: BinaryIO) -> tuple[int, str]:
-    """Copy the body into `sink`, returning (size, sha256)."""
+def _stream(answer: urllib3.BaseHTTPResponse, dest: Path) -> tuple[int, str]:
+    """Copy the raw body into `dest`, returning (size, sha256)."""
     hasher = hashlib.sha256()
     size = 0
-    while chunk := answer.read(CHUNK_SIZE):
-        sink.write(chunk)
-        hasher.update(chunk)
-        size += len(chunk)
-    sink.flush()
+    with open(dest, "wb") as sink:
+        for chunk in answer.stream(CHUNK_SIZE, decode_content=False):
+            sink.write(chunk)
+            hasher.update(chunk)
+            size += len(chunk)
     return size, hasher.hexdigest()
+
+
+def _cause(exc: BaseException) -> Exception:
+    """The underlying error of a failed request (urllib3 wraps it in MaxRetryError)."""
+    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+    return reason if isinstance(reason, Exception) else Exception(str(reason))
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
     """A one-line reason for a network failure."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, TimeoutError):
-        return f"timed out after {timeout:g} s"
-    if isinstance(reason, http.client.IncompleteRead):
-        return f"connection closed mid-body ({len(reason.partial)} bytes read)"
-    return f"connection failed: {type(reason).__name__}: {reason}"
+    cause = _cause(exc)
+    reason: BaseException | None = cause
+    seen = set()
+    while reason is not None and id(reason) not in seen:  # unwrap urllib3's ProtocolError
+        seen.add(id(reason))
+        if isinstance(reason, NewConnectionError):  # a subclass of urllib3's timeout error
+            break
+        if isinstance(reason, Urllib3Timeout | TimeoutError):
+            return f"timed out after {timeout:g} s"
+        if isinstance(reason, http.client.IncompleteRead):  # urllib3's subclasses it
+            read = reason.partial if isinstance(reason.partial, int) else len(reason.partial)
+            length = read + (reason.expected or 0)
+            return f"body of {read} bytes but Content-Length {length} (truncated)"
+        inner = reason.args[1] if len(reason.args) > 1 else None
+        reason = inner if isinstance(inner, BaseException) else reason.__context__
+    return f"connection failed: {type(cause).__name__}: {cause}"

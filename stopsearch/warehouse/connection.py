@@ -10,8 +10,10 @@ from pathlib import Path
 import duckdb
 
 from stopsearch.errors import WarehouseError
+from stopsearch.sqlfiles import SqlFile
 
 DEFAULT_DB = Path("stopsearch.duckdb")
+SQL = SqlFile("stopsearch.warehouse", "connection.sql")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -54,11 +56,8 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-    )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    SQL.execute(con, "create_migrations")
+    row = SQL.execute(con, "current_version").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -76,9 +75,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name]
-            )
+            SQL.execute(con, "record_migration", {"version": version, "name": name})
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
@@ -104,7 +101,7 @@ def connect(
     load_spatial(con)
     if memory_limit is not None:
         try:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET memory_limit = ?", [memory_limit])  # bound: never spliced into SQL
         except duckdb.Error as exc:
             raise WarehouseError(f"memory_limit {memory_limit!r}: {exc}; e.g. 3GB") from exc
     if not read_only:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 
+from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import BBOX, GEOMETRY, Column
 from stopsearch.outputs.extracts.tables import WKT
 
@@ -37,9 +38,12 @@ def iso_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def write_csv(table: pa.Table, path: Path) -> None:
-    """UTF-8, comma-separated, header row, '\\n' line ends; null is an empty unquoted field."""
+    """UTF-8, comma-separated, header row, '\\n' line ends; null is an empty unquoted field.
+
+    Text is formula-safe (see stopsearch.outputs.csvsafe).
+    """
     options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-    pacsv.write_csv(table, path, write_options=options)
+    pacsv.write_csv(safe_table(table), path, write_options=options)
 
 
 def _json_value(value):

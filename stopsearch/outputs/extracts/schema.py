@@ -24,7 +24,6 @@ from stopsearch.outputs.extracts.columns import (
 )
 
 SCHEMA_VERSION = 1
-RECORD_COMMAND = "python -m stopsearch.outputs.extracts"
 
 # Recorded schema file -> the files it describes and their columns.
 SCHEMA_FILES: dict[str, dict[str, tuple[Column, ...]]] = {
@@ -71,35 +70,6 @@ def recorded_schemas(folder: Path | None = None) -> dict[str, dict]:
         for stem in SCHEMA_FILES
         if (folder / f"{stem}.json").exists()
     }
-
-
-def schema_problems(folder: Path | None = None) -> list[str]:
-    """Why the recorded schemas do not match the code (empty when they do)."""
-    problems = []
-    recorded = recorded_schemas(folder)
-    for stem, files in live_schemas().items():
-        entry = recorded.get(stem)
-        if entry is None:
-            problems.append(f"{stem}: no recorded schema; run {RECORD_COMMAND}")
-            continue
-        if entry["files"] != files:
-            if entry["schema_version"] >= SCHEMA_VERSION:
-                problems.append(
-                    f"{stem}: columns changed without a schema version bump: raise"
-                    f" SCHEMA_VERSION above {entry['schema_version']} in {__name__}, then run"
-                    f" {RECORD_COMMAND}"
-                )
-            else:
-                problems.append(
-                    f"{stem}: SCHEMA_VERSION is {SCHEMA_VERSION} but the schema recorded at"
-                    f" version {entry['schema_version']} is stale: run {RECORD_COMMAND}"
-                )
-        elif entry["schema_version"] != SCHEMA_VERSION:
-            problems.append(
-                f"{stem}: recorded at version {entry['schema_version']}, code is at"
-                f" {SCHEMA_VERSION}: run {RECORD_COMMAND}"
-            )
-    return problems
 
 
 def record(folder: Path | None = None) -> list[str]:

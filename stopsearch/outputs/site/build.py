@@ -14,7 +14,7 @@ import io
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,8 +24,9 @@ import jinja2
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
+from stopsearch.outputs.csvsafe import safe_text
 from stopsearch.outputs.site import data, pages, text
-from stopsearch.outputs.site.webmap import build_map_view
+from stopsearch.outputs.site.webmap import MapView, build_map_view
 
 DEFAULT_TEMPLATES = Path(__file__).parents[2] / "site_template"  # -> ../site_template
 DEMO_BANNER = "Fictional demonstration data: not real places, people or police records."
@@ -134,7 +135,7 @@ def _csv_value(value: object) -> str:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.6f}".rstrip("0").rstrip(".")
-    return str(value)
+    return safe_text(str(value)) if isinstance(value, str) else str(value)
 
 
 def area_csv(rows: list[tuple]) -> bytes:
@@ -191,6 +192,61 @@ class _Writer:
         target.write_bytes(content)
 
 
+@dataclass
+class _Site:
+    """What every page builder reads: the published figures and the site's metadata."""
+
+    store: data.Store
+    layers: list[data.Layer]
+    areas: list[data.Area]
+    coverage: data.Coverage
+    changelog: list[dict]
+    rules: SuppressionRules
+    record_level: bool
+    force: str | None = None
+    periods: list[data.Period] = field(default_factory=list)
+    latest: data.Period | None = None
+    area_pages: dict[str, list[str]] = field(default_factory=dict)  # kind -> codes with figures
+    area_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    parent_of: dict[tuple[str, str], str] = field(default_factory=dict)
+    csv_sizes: dict[tuple[str, str], int] = field(default_factory=dict)  # of downloads/areas/
+
+    @property
+    def layer_by_id(self) -> dict[str, data.Layer]:
+        return {layer.layer_id: layer for layer in self.layers}
+
+
+def _read_site(
+    con: duckdb.DuckDBPyConnection,
+    changelog: Sequence[dict],
+    rules: SuppressionRules,
+    record_level: bool,
+) -> _Site:
+    """Everything the pages show, read once from the warehouse."""
+    store = data.Store.load(con)
+    site = _Site(
+        store=store,
+        layers=data.load_layers(con),
+        areas=data.load_areas(con, data.SITE_KINDS),
+        coverage=data.load_coverage(con),
+        changelog=[dict(c) for c in changelog] if changelog else data.derived_changelog(con),
+        rules=rules,
+        record_level=record_level,
+        force=store.force_code(),
+        periods=store.ordered_periods(("rolling", "year")),
+    )
+    if site.periods and site.periods[0].kind == "rolling":
+        site.latest = site.periods[0]
+    site.area_pages = {kind: list(store.areas(kind)) for kind in data.SITE_KINDS}
+    site.area_names = {
+        (kind, code): store.names[(kind, code)]
+        for kind, codes in site.area_pages.items()
+        for code in codes
+    }
+    site.parent_of = {(a.kind, a.code): a.parent_code for a in site.areas if a.parent_code}
+    return site
+
+
 def build_site(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,
@@ -212,124 +268,132 @@ def build_site(
     _clean(out_dir)
     env = environment(template_dirs)
     copy_assets(out_dir, template_dirs)
-
-    store = data.Store.load(con)
-    layers = data.load_layers(con)
-    layer_by_id = {layer.layer_id: layer for layer in layers}
-    site_areas = data.load_areas(con, data.SITE_KINDS)
-    coverage = data.load_coverage(con)
-    changes = [dict(c) for c in changelog] if changelog else data.derived_changelog(con)
-    force = store.force_code()
-    periods = store.ordered_periods(("rolling", "year"))
-    latest = periods[0] if periods and periods[0].kind == "rolling" else None
-    area_pages = {kind: [code for code in store.areas(kind)] for kind in data.SITE_KINDS}
-    area_names = {
-        (kind, code): store.names[(kind, code)]
-        for kind, codes in area_pages.items()
-        for code in codes
-    }
-    parent_of = {}
-    for area in site_areas:
-        if area.parent_code:
-            parent_of[(area.kind, area.code)] = area.parent_code
-
+    site = _read_site(con, changelog, rules, record_level)
     base = {
         "demo": demo,
         "demo_banner": DEMO_BANNER,
         "csp": csp(tile_url),
-        "force_label": _force_label(force),
+        "force_label": _force_label(site.force),
         "generated_for": generated_for,
         "ogl": OGL,
         "ogl_url": OGL_URL,
         "text": text,
         "boundary_attributions": sorted(
-            {layer.attribution for layer in layers if layer.attribution}
+            {layer.attribution for layer in site.layers if layer.attribution}
         ),
-        "latest": latest,
+        "latest": site.latest,
     }
     writer = _Writer(env, out_dir, base)
-
     view = build_map_view(
-        store,
-        layers,
-        site_areas,
+        site.store,
+        site.layers,
+        site.areas,
         rules=rules,
         tile_url=tile_url,
         tile_attribution=tile_attribution,
     )
+    _write_area_csvs(writer, site)
+    _overview_page(writer, site, view)
+    writer.page("map.html", "map.html", view=view, title="Map")
+    _area_index_page(writer, site, _area_pages(writer, site))
+    _methodology_page(writer, site)
+    _coverage_page(writer, site)
+    _downloads_page(writer, site, downloads)
+    writer.page("about.html", "about.html", title="About", layers=site.layers, measures=MEASURES)
 
-    # Per-area extracts.
-    csv_sizes: dict[tuple[str, str], int] = {}
+    total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    return SiteReport(
+        pages=sorted(writer.pages),
+        total_bytes=total,
+        overview_bytes=(out_dir / "index.html").stat().st_size,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _write_area_csvs(writer: _Writer, site: _Site) -> None:
+    """downloads/areas/<kind>/<code>.csv: the published rows of every area and the force."""
     for kind in (*data.SITE_KINDS, "force"):
-        for code in store.areas(kind):
-            content = area_csv(store.rows(kind, code))
-            rel = f"downloads/areas/{kind}/{text.slug(code)}.csv"
-            writer.file(rel, content)
-            csv_sizes[(kind, code)] = len(content)
+        for code in site.store.areas(kind):
+            content = area_csv(site.store.rows(kind, code))
+            writer.file(f"downloads/areas/{kind}/{text.slug(code)}.csv", content)
+            site.csv_sizes[(kind, code)] = len(content)
 
-    # Overview.
+
+def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
+    """index.html: the force's headline figures, trend and the map."""
+    store, force, latest, rules = site.store, site.force, site.latest, site.rules
     overview = {}
     if force and latest:
         overview = {
             "headline": pages.headline(store, "force", force, latest.period, rules),
             "monthly": pages.monthly(store, "force", force, rules, "trend"),
-            "years": pages.years(store, "force", force, rules, periods),
+            "years": pages.years(store, "force", force, rules, site.periods),
             "csv": f"downloads/areas/force/{text.slug(force)}.csv",
             "priority": pages.breakdown(store, "force", force, latest.period, "priority", rules),
             "officer": pages.ethnicity(store, "force", force, latest.period, rules)["officer"],
         }
     writer.page("index.html", "index.html", view=view, overview=overview, title="Overview")
-    writer.page("map.html", "map.html", view=view, title="Map")
 
-    # Area pages.
+
+def _parent_link(site: _Site, kind: str, code: str) -> dict | None:
+    """The area's parent (a local authority) as a link, or its bare code when it has no page."""
+    parent_code = site.parent_of.get((kind, code))
+    if parent_code and ("local_authority", parent_code) in site.area_names:
+        return {
+            "name": site.area_names[("local_authority", parent_code)],
+            "href": f"../local_authority/{text.slug(parent_code)}.html",
+        }
+    if parent_code:
+        return {"name": parent_code, "href": None}
+    return None
+
+
+def _children_links(site: _Site, kind: str, code: str) -> list[tuple[str, str]]:
+    """The wards of a local authority, as (name, href)."""
+    if kind != "local_authority":
+        return []
+    return sorted(
+        {
+            (site.area_names[("ward", c)], f"../ward/{text.slug(c)}.html")
+            for (k, c), p in site.parent_of.items()
+            if k == "ward" and p == code and ("ward", c) in site.area_names
+        }
+    )
+
+
+def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
+    """areas/<kind>/<code>.html for every area with figures; returns the index rows by kind."""
+    layer_by_id = site.layer_by_id
     index_rows: dict[str, list[dict]] = {}
     for kind in data.SITE_KINDS:
         index_rows[kind] = []
-        for code in area_pages[kind]:
-            name = area_names[(kind, code)]
-            rel = f"areas/{kind}/{text.slug(code)}.html"
-            parent_code = parent_of.get((kind, code))
-            parent = None
-            if parent_code and ("local_authority", parent_code) in area_names:
-                parent = {
-                    "name": area_names[("local_authority", parent_code)],
-                    "href": f"../local_authority/{text.slug(parent_code)}.html",
-                }
-            elif parent_code:
-                parent = {"name": parent_code, "href": None}
-            children = []
-            if kind == "local_authority":
-                children = sorted(
-                    (
-                        (area_names[("ward", c)], f"../ward/{text.slug(c)}.html")
-                        for (k, c), p in parent_of.items()
-                        if k == "ward" and p == code and ("ward", c) in area_names
-                    ),
-                )
-                children = sorted(set(children))
-            context = _area_context(store, kind, code, latest, periods, rules)
+        for code in site.area_pages[kind]:
+            name = site.area_names[(kind, code)]
+            context = _area_context(site.store, kind, code, site.latest, site.periods, site.rules)
             near = None
-            if latest:
+            if site.latest:
                 near = pages.shown(
-                    store.fig(kind, code, latest.period, "near_boundary_share"), rules
+                    site.store.fig(kind, code, site.latest.period, "near_boundary_share"),
+                    site.rules,
                 )
+            methods = _methods_for(site.coverage, layer_by_id, site.areas, kind, code)
             writer.page(
-                rel,
+                f"areas/{kind}/{text.slug(code)}.html",
                 "area.html",
                 title=name,
                 name=name,
                 code=code,
                 kind=kind,
                 kind_label=text.KIND_LABELS[kind],
-                parent=parent,
-                children=children,
-                layers=pages.area_layers(site_areas, layer_by_id, kind, code),
+                parent=_parent_link(site, kind, code),
+                children=_children_links(site, kind, code),
+                layers=pages.area_layers(site.areas, layer_by_id, kind, code),
                 csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
-                csv_bytes=csv_sizes[(kind, code)],
+                csv_bytes=site.csv_sizes[(kind, code)],
                 near=near,
-                record_level=record_level,
-                census_years=coverage.census_years,
-                population_methods=_methods_for(coverage, layer_by_id, site_areas, kind, code),
+                record_level=site.record_level,
+                census_years=site.coverage.census_years,
+                population_methods=methods,
                 **context,
             )
             index_rows[kind].append(
@@ -337,6 +401,11 @@ def build_site(
             )
     for rows in index_rows.values():
         rows.sort(key=lambda r: (r["name"].casefold(), r["code"]))
+    return index_rows
+
+
+def _area_index_page(writer: _Writer, site: _Site, index_rows: dict[str, list[dict]]) -> None:
+    """areas/index.html: every area page, by kind."""
     writer.page(
         "areas/index.html",
         "areas_index.html",
@@ -344,63 +413,75 @@ def build_site(
         kinds=[(k, text.KIND_PLURALS[k], index_rows[k]) for k in data.SITE_KINDS if index_rows[k]],
     )
 
-    # Methodology, coverage, downloads, about.
+
+def _methodology_page(writer: _Writer, site: _Site) -> None:
+    """methodology.html: measures, thresholds, reason codes, intervals and population sources."""
     writer.page(
         "methodology.html",
         "methodology.html",
         title="Methodology",
         measures=pages.measures_glossary(),
-        rules=rules,
-        reasons=[(r, display_for(r, rules), text.reason_text(r, rules)) for r in REASONS],
+        rules=site.rules,
+        reasons=[(r, display_for(r, site.rules), text.reason_text(r, site.rules)) for r in REASONS],
         ratio_method=DEFAULT_RATIO_METHOD,
         ratio_method_text=RATIO_METHODS.get(DEFAULT_RATIO_METHOD, DEFAULT_RATIO_METHOD),
-        record_level=record_level,
-        census_years=coverage.census_years,
-        population_methods=coverage.population_methods,
-        layers=layers,
+        record_level=site.record_level,
+        census_years=site.coverage.census_years,
+        population_methods=site.coverage.population_methods,
+        layers=site.layers,
         groups=BROAD_GROUPS,
     )
+
+
+def _coverage_page(writer: _Writer, site: _Site) -> None:
+    """coverage.html: months present, location quality per period, and the changelog."""
     location = []
-    if force:
-        for p in periods:
+    if site.force:
+        for p in site.periods:
             location.append(
                 {
                     "label": p.label,
-                    "no_location": pages.shown(
-                        store.fig("force", force, p.period, "no_location_share"), rules
-                    ),
-                    "outside": pages.shown(
-                        store.fig("force", force, p.period, "outside_area_share"), rules
-                    ),
-                    "near": pages.shown(
-                        store.fig("force", force, p.period, "near_boundary_share"), rules
-                    ),
+                    **{
+                        key: pages.shown(
+                            site.store.fig("force", site.force, p.period, measure), site.rules
+                        )
+                        for key, measure in (
+                            ("no_location", "no_location_share"),
+                            ("outside", "outside_area_share"),
+                            ("near", "near_boundary_share"),
+                        )
+                    },
                 }
             )
     writer.page(
         "coverage.html",
         "coverage.html",
         title="Data coverage and changelog",
-        coverage=coverage,
-        changelog=changes,
+        coverage=site.coverage,
+        changelog=site.changelog,
         location=location,
-        layers=layers,
-        periods=periods,
+        layers=site.layers,
+        periods=site.periods,
     )
+
+
+def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> None:
+    """downloads.html: the extracts and every area's CSV, with their sizes."""
+    names = site.area_names
     area_downloads = [
         (
             text.KIND_PLURALS[kind],
             [
                 {
-                    "name": area_names[(kind, code)],
+                    "name": names[(kind, code)],
                     "href": f"downloads/areas/{kind}/{text.slug(code)}.csv",
-                    "size": text.human_bytes(csv_sizes[(kind, code)]),
+                    "size": text.human_bytes(site.csv_sizes[(kind, code)]),
                 }
-                for code in sorted(area_pages[kind], key=lambda c: (area_names[(kind, c)], c))
+                for code in sorted(site.area_pages[kind], key=lambda c: (names[(kind, c)], c))
             ],
         )
         for kind in data.SITE_KINDS
-        if area_pages[kind]
+        if site.area_pages[kind]
     ]
     writer.page(
         "downloads.html",
@@ -411,24 +492,9 @@ def build_site(
             for d in sorted(downloads, key=lambda d: str(d.get("name", "")))
         ],
         area_downloads=area_downloads,
-        force_csv=f"downloads/areas/force/{text.slug(force)}.csv" if force else None,
-        record_level=record_level,
+        force_csv=f"downloads/areas/force/{text.slug(site.force)}.csv" if site.force else None,
+        record_level=site.record_level,
         columns=CSV_COLUMNS,
-    )
-    writer.page(
-        "about.html",
-        "about.html",
-        title="About",
-        layers=layers,
-        measures=MEASURES,
-    )
-
-    total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
-    return SiteReport(
-        pages=sorted(writer.pages),
-        total_bytes=total,
-        overview_bytes=(out_dir / "index.html").stat().st_size,
-        seconds=round(time.perf_counter() - started, 3),
     )
 
 

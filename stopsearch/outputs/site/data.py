@@ -19,7 +19,9 @@ import duckdb
 from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.site import text
+from stopsearch.sqlfiles import SqlFile
 
+SQL = SqlFile("stopsearch.outputs.site", "data.sql")
 SITE_KINDS = ("ward", "neighbourhood", "priority_area", "local_authority")
 
 
@@ -116,12 +118,11 @@ class Store:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> Store:
-        cols = ", ".join(PUBLISHED_COLUMNS)
-        rows = con.execute(
-            f"SELECT {cols} FROM published_metrics "
-            "ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure"
-        ).fetchall()
-        return cls(rows)
+        cursor = SQL.execute(con, "published")
+        columns = tuple(d[0] for d in cursor.description or ())
+        if columns != PUBLISHED_COLUMNS:  # rows are read by position
+            raise RuntimeError(f"data.sql 'published' gives {columns}, not {PUBLISHED_COLUMNS}")
+        return cls(cursor.fetchall())
 
     def fig(
         self,
@@ -197,21 +198,13 @@ class Area:
 
 
 def load_layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
-    rows = con.execute(
-        "SELECT layer_id, kind, name, valid_from, valid_to, areas, licence, attribution, "
-        "source_url, population_method FROM boundary_layers ORDER BY kind, valid_from NULLS "
-        "FIRST, layer_id"
-    ).fetchall()
+    rows = SQL.execute(con, "layers").fetchall()
     return [Layer(*r) for r in rows]
 
 
 def load_areas(con: duckdb.DuckDBPyConnection, kinds: Iterable[str]) -> list[Area]:
     wanted = sorted(set(kinds))
-    rows = con.execute(
-        "SELECT layer_id, kind, code, name, parent_code, valid_from, valid_to, ST_AsWKB(geom) "
-        "FROM areas WHERE list_contains(?, kind) ORDER BY kind, layer_id, code",
-        [wanted],
-    ).fetchall()
+    rows = SQL.execute(con, "areas", {"kinds": wanted}).fetchall()
     return [Area(*r[:7], bytes(r[7])) for r in rows]
 
 
@@ -262,12 +255,8 @@ def _next_month(day: date) -> date:
 def load_coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
     """Months present, missing and re-supplied per force, from `loads` and `load_history`."""
     coverage = Coverage()
-    loads = con.execute(
-        "SELECT force, month, rows_loaded, rows_rejected, source FROM loads ORDER BY force, month"
-    ).fetchall()
-    history = con.execute(
-        "SELECT force, month, count(*) FROM load_history GROUP BY force, month"
-    ).fetchall()
+    loads = SQL.execute(con, "loads").fetchall()
+    history = SQL.execute(con, "times_supplied").fetchall()
     supplied = {(f, m): int(n) for f, m, n in history}
     by_force: dict[str, dict[date, tuple]] = defaultdict(dict)
     for force, month, loaded, rejected, source in loads:
@@ -296,28 +285,17 @@ def load_coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
             month = _next_month(month)
         coverage.forces[force] = rows
     coverage.resupplied = sorted((f, m, n - 1) for (f, m), n in supplied.items() if n > 1)
-    coverage.census_years = [
-        int(y)
-        for (y,) in con.execute(
-            "SELECT DISTINCT census_year FROM population ORDER BY census_year"
-        ).fetchall()
-    ]
+    coverage.census_years = [int(y) for (y,) in SQL.execute(con, "census_years").fetchall()]
     coverage.population_methods = [
         (str(p), str(layer or ""), str(kind), str(detail))
-        for p, layer, kind, detail in con.execute(
-            "SELECT population_id, layer_id, layer_kind, detail FROM population_methods "
-            "ORDER BY population_id, layer_kind, layer_id NULLS FIRST"
-        ).fetchall()
+        for p, layer, kind, detail in SQL.execute(con, "population_methods").fetchall()
     ]
     return coverage
 
 
 def derived_changelog(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Changelog entries from `load_history`: new and re-supplied months, per day of loading."""
-    rows = con.execute(
-        "SELECT CAST(loaded_at AS DATE) AS day, force, month, action FROM load_history "
-        "ORDER BY day DESC, force, month, action"
-    ).fetchall()
+    rows = SQL.execute(con, "load_history").fetchall()
     by_day: dict[date, dict[tuple[str, str], list[date]]] = defaultdict(lambda: defaultdict(list))
     for day, force, month, action in rows:
         by_day[day][(force, action)].append(month)

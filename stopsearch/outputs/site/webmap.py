@@ -20,6 +20,7 @@ import folium
 import numpy as np
 import shapely
 from branca.element import CssLink, Element, JavascriptLink
+from branca.utilities import color_brewer
 from markupsafe import Markup
 
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
@@ -30,26 +31,24 @@ from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_
 MAP_KINDS = ("ward", "neighbourhood", "local_authority")
 HATCH = "url(#ss-hatch)"
 
-# ColorBrewer YlGnBu (sequential) and PuOr (diverging): both colour-blind safe.
-SEQUENTIAL = {
-    1: ["#41b6c4"],
-    2: ["#a1dab4", "#2c7fb8"],
-    3: ["#edf8b1", "#7fcdbb", "#2c7fb8"],
-    4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
-    5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
-}
-DIVERGING = [
-    "#b35806",
-    "#e08214",
-    "#fdb863",
-    "#fee0b6",
-    "#f7f7f7",
-    "#d8daeb",
-    "#b2abd2",
-    "#8073ac",
-    "#542788",
-]
-RATIO_BREAKS = [0.2, 0.33, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0]  # symmetric around 1 on a log scale
+# ColorBrewer (through branca) YlGnBu, sequential, and PuOr, diverging: both colour-blind safe.
+SEQUENTIAL_SCHEME = "YlGnBu"
+DIVERGING = color_brewer("PuOr", 9)
+# Ratio classes symmetric around 1 on a log scale: each break above 1 and its reciprocal.
+RATIO_BREAKS_ABOVE = (1.25, 2.0, 3.0, 5.0)
+RATIO_BREAKS = [round(1 / b, 2) for b in reversed(RATIO_BREAKS_ABOVE)] + list(RATIO_BREAKS_ABOVE)
+
+
+def sequential_palette(classes: int) -> list[str]:
+    """ColorBrewer YlGnBu with `classes` colours (1-5).
+
+    ColorBrewer's schemes start at three classes: one or two classes take the middle, or every
+    other, colour of the five-class scheme.
+    """
+    if classes >= 3:
+        return color_brewer(SEQUENTIAL_SCHEME, classes)
+    five = color_brewer(SEQUENTIAL_SCHEME, 5)
+    return five[2:3] if classes == 1 else five[1::2]
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def sequential_classes(values: Sequence[float], percent: bool) -> Classes:
             b = _nice(float(np.quantile(vals, q)), percent)
             if b > vals[0] and (not breaks or b > breaks[-1]) and b <= vals[-1]:
                 breaks.append(b)
-    return _classes(breaks, SEQUENTIAL[len(breaks) + 1], percent)
+    return _classes(breaks, sequential_palette(len(breaks) + 1), percent)
 
 
 def _classes(breaks: list[float], colours: list[str], percent: bool) -> Classes:
@@ -267,7 +266,11 @@ def _json_script(data: object) -> Markup:
 
 
 def _fix_ids(root: Element) -> None:
-    """Give every folium/branca element a stable id (folium draws random uuids)."""
+    """Give every folium/branca element a stable id (folium draws random uuids).
+
+    Element._id and ._children are private (no public API sets ids): folium and branca are
+    pinned to exact versions in pyproject.toml for this reason.
+    """
     counter = 0
     stack = [root]
     while stack:
@@ -285,6 +288,194 @@ def _name(element: Element, ident: str) -> Element:
 
 
 _UUID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+@dataclass
+class _Geometry:
+    """Simplified polygons of every boundary layer on the map, and the priority-area outlines."""
+
+    collections: dict[str, dict]  # layer_id -> FeatureCollection
+    priority_areas: list[Area]
+    priority: dict | None  # FeatureCollection of the priority areas, None without any
+    box: list[list[float]] | None  # [[south, west], [north, east]] of everything drawn
+
+
+@dataclass
+class _Folium:
+    """The folium map rendered into the three parts a page places, and its JavaScript names."""
+
+    head: str
+    html: str
+    script: str
+    map_name: str
+    layer_names: dict[str, str]  # layer_id -> JavaScript variable
+    overlay_name: str | None
+
+
+def map_classes(store: Store, kinds: list[str], periods: list[Period]) -> dict[str, Classes]:
+    """Classes per map metric, over every geography and period on the map."""
+    classes: dict[str, Classes] = {}
+    for metric in MAP_METRICS:
+        if metric.scale == "diverging":
+            classes[metric.id] = ratio_classes()
+            continue
+        values = [
+            store.fig(k, c, p.period, metric.measure, basis=metric.basis, grp=metric.grp).value
+            for k in kinds
+            for c in store.areas(k)
+            for p in periods
+        ]
+        percent = MEASURES[metric.measure].kind == "share"
+        classes[metric.id] = sequential_classes([v for v in values if v is not None], percent)
+    return classes
+
+
+def map_tables(
+    store: Store,
+    kinds: list[str],
+    periods: list[Period],
+    layers_by_kind: dict[str, list[Layer]],
+    by_layer: dict[str, list[Area]],
+    classes: dict[str, Classes],
+    rules: SuppressionRules,
+    root: str,
+) -> tuple[list[Table], dict[str, Layer], dict[str, dict[str, dict[str, str]]]]:
+    """One table of every map figure per (geography, period); the boundary layers they use; and
+    which layer and table each (geography, period) shows."""
+    used: dict[str, Layer] = {}
+    geos: dict[str, dict[str, dict[str, str]]] = {}
+    tables: list[Table] = []
+    for kind in kinds:
+        geos[kind] = {}
+        for p in periods:
+            layer = layer_for(layers_by_kind[kind], p.end_day)
+            if layer is None:
+                continue
+            used[layer.layer_id] = layer
+            table_id = f"t-{kind}-{_ID.sub('-', p.period.lower())}"
+            rows = []
+            for area in sorted(by_layer[layer.layer_id], key=lambda a: (a.name, a.code)):
+                cells = [
+                    _cell(m, classes[m.id], store, kind, area.code, p, rules) for m in MAP_METRICS
+                ]
+                href = f"{root}areas/{kind}/{text.slug(area.code)}.html"
+                name = store.names.get((kind, area.code), area.name)
+                rows.append(Row(area.code, name, href, cells))
+            tables.append(Table(table_id, kind, p, layer, rows, hidden=bool(tables)))
+            geos[kind][p.period] = {"layer": layer.layer_id, "table": table_id}
+    return tables, used, geos
+
+
+def map_geometry(
+    used: dict[str, Layer],
+    by_layer: dict[str, list[Area]],
+    areas: list[Area],
+    tolerance: float,
+) -> _Geometry:
+    """One simplified FeatureCollection per boundary layer used, and the priority areas."""
+    collections: dict[str, dict] = {}
+    all_geoms = []
+    for layer_id in sorted(used):
+        members = sorted(by_layer[layer_id], key=lambda a: a.code)
+        geoms = [shapely.from_wkb(a.wkb) for a in members]
+        simple = geometry.simplify_layer(geoms, tolerance)
+        all_geoms.extend(simple)
+        collections[layer_id] = geometry.feature_collection([a.code for a in members], simple)
+    priority_areas = sorted(
+        (a for a in areas if a.kind == "priority_area"), key=lambda a: (a.name, a.code)
+    )
+    priority = None
+    if priority_areas:
+        simple = geometry.simplify_layer(
+            [shapely.from_wkb(a.wkb) for a in priority_areas], tolerance
+        )
+        priority = geometry.feature_collection([a.code for a in priority_areas], simple)
+    return _Geometry(collections, priority_areas, priority, geometry.bounds(all_geoms))
+
+
+def folium_map(
+    shapes: _Geometry,
+    used: dict[str, Layer],
+    shown_layer: str,
+    *,
+    root: str,
+    tile_url: str | None,
+    tile_attribution: str | None,
+) -> _Folium:
+    """The Leaflet map (through folium) with one GeoJson layer per boundary layer, rendered.
+
+    Assets come from `root`assets/ (never another origin); element ids are stable.
+    """
+    m = folium.Map(
+        location=[0.0, 0.0],
+        zoom_start=10,
+        tiles=None,
+        control_scale=True,
+        zoom_snap=0.25,
+    )
+    _name(m, "main")
+    m.default_js = [
+        ("leaflet", f"{root}assets/leaflet/leaflet.js"),
+        ("jquery", f"{root}assets/jquery/jquery.min.js"),
+    ]
+    m.default_css = [("leaflet_css", f"{root}assets/leaflet/leaflet.css")]
+    if tile_url:
+        tiles = folium.TileLayer(
+            tiles=tile_url, attr=tile_attribution or "Base map", name="Base map", control=False
+        )
+        _name(tiles, "tiles")
+        tiles.add_to(m)
+    layer_names: dict[str, str] = {}
+    for index, layer_id in enumerate(sorted(shapes.collections)):
+        kind = used[layer_id].kind
+        layer = folium.GeoJson(
+            shapes.collections[layer_id],
+            name=used[layer_id].name,
+            control=False,
+            zoom_on_click=False,
+            show=layer_id == shown_layer,
+            class_name=f"ss-area ss-{kind}",
+            color="#333333",
+            weight=1,
+            fill_opacity=0.85,
+        )
+        _name(layer, f"layer{index}")
+        layer.add_to(m)
+        layer_names[layer_id] = layer.get_name()
+    overlay_name = None
+    if shapes.priority is not None:
+        overlay = folium.GeoJson(
+            shapes.priority,
+            name="Priority areas",
+            control=False,
+            zoom_on_click=False,
+            class_name="ss-priority",
+            color="#1b1b1b",
+            weight=3,
+            dash_array="8 5",
+            fill=False,
+        )
+        _name(overlay, "priority")
+        overlay.add_to(m)
+        overlay_name = overlay.get_name()
+    if shapes.box:
+        m.fit_bounds(shapes.box)
+    figure = m.get_root()
+    _fix_ids(figure)
+    figure.render()
+    head = "\n".join(
+        child.render()
+        for child in figure.header._children.values()
+        if isinstance(child, JavascriptLink | CssLink)
+    )
+    html = figure.html.render().strip()
+    script = figure.script.render().strip()
+    for part in (head, html, script):
+        if _UUID.search(part):
+            raise RuntimeError("folium produced a random element id: output would not be stable")
+    if "</script" in script.lower():
+        raise RuntimeError("map script contains a closing script tag")
+    return _Folium(head, html, script, m.get_name(), layer_names, overlay_name)
 
 
 def build_map_view(
@@ -311,135 +502,20 @@ def build_map_view(
     if not kinds or not periods:
         return None
 
-    # Classes per metric, over every geography and period on the map.
-    classes: dict[str, Classes] = {}
-    for metric in MAP_METRICS:
-        if metric.scale == "diverging":
-            classes[metric.id] = ratio_classes()
-            continue
-        values = [
-            store.fig(k, c, p.period, metric.measure, basis=metric.basis, grp=metric.grp).value
-            for k in kinds
-            for c in store.areas(k)
-            for p in periods
-        ]
-        percent = MEASURES[metric.measure].kind == "share"
-        classes[metric.id] = sequential_classes([v for v in values if v is not None], percent)
-
-    # Which boundary layer each (geography, period) uses; tables of every figure.
-    used: dict[str, Layer] = {}
-    geos: dict[str, dict[str, dict[str, str]]] = {}
-    tables: list[Table] = []
-    for kind in kinds:
-        geos[kind] = {}
-        for p in periods:
-            layer = layer_for(layers_by_kind[kind], p.end_day)
-            if layer is None:
-                continue
-            used[layer.layer_id] = layer
-            table_id = f"t-{kind}-{_ID.sub('-', p.period.lower())}"
-            rows = []
-            for area in sorted(by_layer[layer.layer_id], key=lambda a: (a.name, a.code)):
-                cells = [
-                    _cell(m, classes[m.id], store, kind, area.code, p, rules) for m in MAP_METRICS
-                ]
-                href = f"{root}areas/{kind}/{text.slug(area.code)}.html"
-                name = store.names.get((kind, area.code), area.name)
-                rows.append(Row(area.code, name, href, cells))
-            tables.append(Table(table_id, kind, p, layer, rows, hidden=bool(tables)))
-            geos[kind][p.period] = {"layer": layer.layer_id, "table": table_id}
-
-    # Geometry: one simplified FeatureCollection per boundary layer used.
-    collections: dict[str, dict] = {}
-    all_geoms = []
-    for layer_id in sorted(used):
-        members = sorted(by_layer[layer_id], key=lambda a: a.code)
-        geoms = [shapely.from_wkb(a.wkb) for a in members]
-        simple = geometry.simplify_layer(geoms, tolerance)
-        all_geoms.extend(simple)
-        collections[layer_id] = geometry.feature_collection([a.code for a in members], simple)
-    priority_areas = sorted(
-        (a for a in areas if a.kind == "priority_area"), key=lambda a: (a.name, a.code)
+    classes = map_classes(store, kinds, periods)
+    tables, used, geos = map_tables(
+        store, kinds, periods, layers_by_kind, by_layer, classes, rules, root
     )
-    priority_fc = None
-    if priority_areas:
-        simple = geometry.simplify_layer(
-            [shapely.from_wkb(a.wkb) for a in priority_areas], tolerance
-        )
-        priority_fc = geometry.feature_collection([a.code for a in priority_areas], simple)
-
+    shapes = map_geometry(used, by_layer, areas, tolerance)
     first = tables[0]
-    m = folium.Map(
-        location=[0.0, 0.0],
-        zoom_start=10,
-        tiles=None,
-        control_scale=True,
-        zoom_snap=0.25,
+    rendered = folium_map(
+        shapes,
+        used,
+        first.layer.layer_id,
+        root=root,
+        tile_url=tile_url,
+        tile_attribution=tile_attribution,
     )
-    _name(m, "main")
-    m.default_js = [
-        ("leaflet", f"{root}assets/leaflet/leaflet.js"),
-        ("jquery", f"{root}assets/jquery/jquery.min.js"),
-    ]
-    m.default_css = [("leaflet_css", f"{root}assets/leaflet/leaflet.css")]
-    if tile_url:
-        tiles = folium.TileLayer(
-            tiles=tile_url, attr=tile_attribution or "Base map", name="Base map", control=False
-        )
-        _name(tiles, "tiles")
-        tiles.add_to(m)
-    layer_vars: dict[str, str] = {}
-    for index, layer_id in enumerate(sorted(collections)):
-        kind = used[layer_id].kind
-        layer = folium.GeoJson(
-            collections[layer_id],
-            name=used[layer_id].name,
-            control=False,
-            zoom_on_click=False,
-            show=layer_id == first.layer.layer_id,
-            class_name=f"ss-area ss-{kind}",
-            color="#333333",
-            weight=1,
-            fill_opacity=0.85,
-        )
-        _name(layer, f"layer{index}")
-        layer.add_to(m)
-        layer_vars[layer_id] = layer.get_name()
-    overlay_var = None
-    if priority_fc is not None:
-        overlay = folium.GeoJson(
-            priority_fc,
-            name="Priority areas",
-            control=False,
-            zoom_on_click=False,
-            class_name="ss-priority",
-            color="#1b1b1b",
-            weight=3,
-            dash_array="8 5",
-            fill=False,
-        )
-        _name(overlay, "priority")
-        overlay.add_to(m)
-        overlay_var = overlay.get_name()
-    box = geometry.bounds(all_geoms)
-    if box:
-        m.fit_bounds(box)
-    figure = m.get_root()
-    _fix_ids(figure)
-    figure.render()
-    head = "\n".join(
-        child.render()
-        for child in figure.header._children.values()
-        if isinstance(child, JavascriptLink | CssLink)
-    )
-    html = figure.html.render().strip()
-    script = figure.script.render().strip()
-    for part in (head, html, script):
-        if _UUID.search(part):
-            raise RuntimeError("folium produced a random element id: output would not be stable")
-    if "</script" in script.lower():
-        raise RuntimeError("map script contains a closing script tag")
-
     legends = [
         Legend(
             metric,
@@ -450,9 +526,9 @@ def build_map_view(
         for index, metric in enumerate(MAP_METRICS)
     ]
     config = {
-        "map": m.get_name(),
-        "layers": layer_vars,
-        "overlay": overlay_var,
+        "map": rendered.map_name,
+        "layers": rendered.layer_names,
+        "overlay": rendered.overlay_name,
         "geos": geos,
         "hatch": HATCH,
         "metrics": {
@@ -470,13 +546,13 @@ def build_map_view(
             "from": text.day(a.valid_from),
             "to": text.day(a.valid_to),
         }
-        for a in priority_areas
+        for a in shapes.priority_areas
     ]
     attributions = sorted({layer.attribution for layer in used.values()})
     return MapView(
-        head=Markup(head),
-        html=Markup(html),
-        script=Markup(script),
+        head=Markup(rendered.head),
+        html=Markup(rendered.html),
+        script=Markup(rendered.script),
         config=_json_script(config),
         geographies=[(k, text.KIND_PLURALS[k]) for k in kinds],
         periods=periods,
@@ -486,5 +562,5 @@ def build_map_view(
         priority=priority,
         attributions=attributions,
         tile_attribution=tile_attribution if tile_url else None,
-        feature_count=len(collections[first.layer.layer_id]["features"]),
+        feature_count=len(shapes.collections[first.layer.layer_id]["features"]),
     )

@@ -19,7 +19,6 @@ import gzip
 import hashlib
 import io
 import json
-import random
 import threading
 import time
 import zipfile
@@ -29,8 +28,10 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from urllib3.util import Retry
+
 from stopsearch.police_files import archive_member
-from stopsearch.sources.http import HttpClient, RetryPolicy, TokenBucket
+from stopsearch.sources.http import RETRY_AFTER_MAX, HttpClient, TokenBucket, retry_policy
 
 RATE_LIMIT = "429"  # answer 429 Too Many Requests (with Retry-After when given)
 SERVER_ERROR = "500"  # answer `status` (default 500)
@@ -71,21 +72,20 @@ def fast_client(
     clock: FakeClock | None = None,
     *,
     timeout: float = 2.0,
-    retry: RetryPolicy | None = None,
+    retry: Retry | None = None,
+    retry_after_max: float = RETRY_AFTER_MAX,
     rate: float = 15.0,
     burst: int = 30,
-    seed: int = 1234,
 ) -> HttpClient:
-    """An HttpClient for tests: no proxies, fake sleeps (instant), seeded jitter, short timeout."""
+    """An HttpClient for tests: no proxies, fake sleeps (instant), no jitter, short timeout."""
     clock = clock or FakeClock()
     return HttpClient(
         timeout=timeout,
-        retry=retry or RetryPolicy(max_attempts=4),
+        retry=retry or retry_policy(4, jitter=0.0),
+        retry_after_max=retry_after_max,
         limiter=TokenBucket(rate, burst, clock=clock.monotonic, sleep=clock.sleep),
         clock=clock.monotonic,
-        wall_clock=clock.time,
         sleep=clock.sleep,
-        rng=random.Random(seed),
         use_env_proxies=False,
     )
 

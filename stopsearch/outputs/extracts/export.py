@@ -1,0 +1,465 @@
+"""Write the extracts for the scrutiny panel: the site's `downloads/` folder.
+
+`export(con, downloads_dir, record_level=..., demo=...)` writes, from the warehouse:
+
+- searches.parquet / .csv (only when `record_level`): one row per record, published fields,
+  area codes, location flags and provenance; GeoParquet 1.1 points, Hilbert-ordered;
+- metrics.parquet / .csv: `published_metrics` in long form (every period);
+- <layer>.parquet / .csv / .geojson per area kind with polygons: one row per area with the
+  latest 12 months' published metrics in wide form (each value with a `_reason` column);
+- README.txt and datapackage.json (Frictionless Data Package with sizes and SHA-256).
+
+The same warehouse always gives the same bytes: no timestamps, deterministic row order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from stopsearch.disk import atomic_path, sha256_file
+from stopsearch.outputs.csvsafe import safe_table
+from stopsearch.outputs.extracts.columns import (
+    AREA_COLUMNS,
+    METRIC_COLUMNS,
+    SEARCH_COLUMNS,
+    arrow_schema,
+    csv_columns,
+)
+from stopsearch.outputs.extracts.formats import csv_table, write_csv, write_geojson
+from stopsearch.outputs.extracts.geoparquet import (
+    COMPRESSION,
+    COMPRESSION_LEVEL,
+    GEOPARQUET_VERSION,
+    ROW_GROUP_SIZE,
+    geo_metadata,
+    write_parquet,
+)
+from stopsearch.outputs.extracts.package import (
+    Context,
+    Entry,
+    datapackage,
+    metric_enums,
+    readme,
+    reason_enums,
+    record_enums,
+    write_datapackage,
+)
+from stopsearch.outputs.extracts.tables import (
+    AREA_LAYERS,
+    WKT,
+    area_table,
+    latest_period,
+    metrics_table,
+    record_batches,
+)
+from stopsearch.sqlfiles import SqlFile
+
+SQL = SqlFile("stopsearch.outputs.extracts", "export.sql")
+RECORD_FILES = ("searches.parquet", "searches.csv")
+DATAPACKAGE = "datapackage.json"
+README = "README.txt"
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_KIND_TITLES = {
+    "ward": ("Wards", "ward"),
+    "neighbourhood": ("Policing neighbourhoods", "neighbourhood"),
+    "priority_area": ("Priority areas", "priority area"),
+    "local_authority": ("Local authorities", "local authority"),
+}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """One file written into the downloads folder."""
+
+    name: str  # relative to downloads_dir
+    title: str
+    description: str
+    bytes: int
+    sha256: str
+    rows: int | None = None
+
+
+@dataclass
+class ExportReport:
+    """What `export` wrote and how long it took."""
+
+    files: list[ExportedFile] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def file(self, name: str) -> ExportedFile:
+        """The entry for `name` (KeyError when it was not written)."""
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def _finish(entry: Entry, folder: Path) -> Entry:
+    entry.bytes = (folder / entry.path).stat().st_size
+    entry.sha256 = sha256_file(folder / entry.path)
+    return entry
+
+
+def _label(first, last) -> str:
+    if first is None:
+        return "no records"
+    return f"{_MONTHS[first.month - 1]} {first.year} to {_MONTHS[last.month - 1]} {last.year}"
+
+
+def _context(
+    con: duckdb.DuckDBPyConnection, *, demo: bool, record_level: bool, period_label: str | None
+) -> Context:
+    first, last = SQL.one(con, "month_range")
+    forces = [r[0] for r in SQL.execute(con, "forces").fetchall()]
+    layers = [
+        dict(zip(("kind", "name", "source_url", "licence", "attribution"), row, strict=True))
+        for row in SQL.execute(con, "layers").fetchall()
+    ]
+    provenance = [
+        dict(zip(("force", "month", "file", "sha256", "rows"), row, strict=True))
+        for row in SQL.execute(con, "provenance").fetchall()
+    ]
+    box = SQL.execute(con, "record_extent" if record_level else "area_extent").fetchone()
+    example = None
+    if box and box[0] is not None:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        dx, dy = max((box[2] - box[0]) / 10, 0.005), max((box[3] - box[1]) / 10, 0.005)
+        example = (cx - dx, cy - dy, cx + dx, cy + dy)
+    return Context(
+        demo=demo,
+        record_level=record_level,
+        period_label=period_label or _label(first, last),
+        first_month=first,
+        last_month=last,
+        latest_12=latest_period(con),
+        forces=forces,
+        layers=layers,
+        area_files=[],
+        provenance=provenance,
+        example_bbox=example,
+    )
+
+
+def export(
+    con: duckdb.DuckDBPyConnection,
+    downloads_dir: Path,
+    *,
+    record_level: bool,
+    demo: bool,
+    period_label: str | None = None,
+) -> ExportReport:
+    """Write every extract into `downloads_dir` (created if needed) and report the files.
+
+    `record_level=False` writes no searches.parquet/csv at all (and removes stale ones).
+    `demo=True` marks every description as FICTIONAL DEMONSTRATION DATA.
+    `period_label` is the human label of the period covered (default: first to last month).
+    """
+    started = time.perf_counter()
+    progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")
+    try:
+        report = _export(con, Path(downloads_dir), record_level, demo, period_label)
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+_GEOPARQUET = {"version": GEOPARQUET_VERSION, "geometry": "geometry", "covering": "bbox"}
+_PARQUET = "application/vnd.apache.parquet"
+
+
+EXPORT_MEMORY_LIMIT = 3 * 2**30  # the Hilbert sort spills to disk beyond this, not RAM
+
+
+def _bytes(size: str) -> float:
+    """DuckDB's size text ('18.8 GiB', '3.0 GB') in bytes."""
+    number, unit = size.split()
+    scale = {
+        "B": 1,
+        "KB": 1e3,
+        "MB": 1e6,
+        "GB": 1e9,
+        "TB": 1e12,
+        "KiB": 2**10,
+        "MiB": 2**20,
+        "GiB": 2**30,
+        "TiB": 2**40,
+    }
+    return float(number) * scale[unit]
+
+
+def _stream_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Write searches.parquet and searches.csv with bounded memory (see EXPORT_MEMORY_LIMIT)."""
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    if _bytes(previous) > EXPORT_MEMORY_LIMIT:
+        con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
+    try:
+        return _write_records(con, folder)
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
+def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Write searches.parquet and searches.csv batch by batch (memory independent of size)."""
+    batches, bounds = record_batches(con, ROW_GROUP_SIZE)
+    geo = geo_metadata(("Point",) if bounds else (), bounds)
+    schema = arrow_schema(SEARCH_COLUMNS)
+    schema = schema.with_metadata({b"geo": json.dumps(geo, separators=(",", ":")).encode()})
+    columns = csv_columns(SEARCH_COLUMNS, wkt=False)
+    rows = 0
+    with (
+        atomic_path(folder / "searches.parquet") as parquet_tmp,
+        atomic_path(folder / "searches.csv") as csv_tmp,
+        pq.ParquetWriter(
+            parquet_tmp,
+            schema,
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVEL,
+            write_statistics=True,
+        ) as pw,
+        pacsv.CSVWriter(
+            csv_tmp,
+            csv_table(schema.empty_table(), columns).schema,
+            write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+        ) as cw,
+    ):
+        for table in batches:
+            pw.write_table(
+                table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
+            )
+            cw.write_table(safe_table(csv_table(table, columns)))
+            rows += table.num_rows
+    return rows
+
+
+def _records(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
+    """searches.parquet and searches.csv."""
+    rows = _stream_records(con, folder)
+    columns = csv_columns(SEARCH_COLUMNS, wkt=False)
+    enums = record_enums(con)
+    return [
+        Entry(
+            "searches.parquet",
+            "searches-parquet",
+            "Stop-and-search records (GeoParquet)",
+            "One row per record: the published (already snapped) location as a point, every"
+            " normalised field, area codes, location flags (no_location, outside_area,"
+            " near_boundary) and provenance (source file and line). Rows in Hilbert order,"
+            " unlocated records last; bbox covering column; row groups of 100,000 rows.",
+            "parquet",
+            _PARQUET,
+            SEARCH_COLUMNS,
+            rows=rows,
+            primary_key=["search_id"],
+            enums=enums,
+            extra={"geoparquet": _GEOPARQUET},
+        ),
+        Entry(
+            "searches.csv",
+            "searches-csv",
+            "Stop-and-search records (CSV)",
+            "The rows and columns of searches.parquet without geometry and bbox; latitude and"
+            " longitude give the location.",
+            "csv",
+            "text/csv",
+            columns,
+            tabular=True,
+            rows=rows,
+            primary_key=["search_id"],
+            enums=enums,
+        ),
+    ]
+
+
+def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
+    """metrics.parquet and metrics.csv: published_metrics in long form."""
+    metrics = metrics_table(con)
+    with atomic_path(folder / "metrics.parquet") as tmp:
+        write_parquet(metrics, tmp)
+    columns = csv_columns(METRIC_COLUMNS, wkt=False)
+    flat = csv_table(metrics, columns)
+    with atomic_path(folder / "metrics.csv") as tmp:
+        write_csv(flat, tmp)
+    enums = metric_enums()
+    common = (
+        " One row per area, period (latest-12, each year, each month of the latest 12 at area"
+        " level), ethnicity basis and group, breakdown category and measure. Withheld values are"
+        " null with a reason code."
+    )
+    return [
+        Entry(
+            "metrics.parquet",
+            "metrics-parquet",
+            "Published metrics, long form (Parquet)",
+            "Every published figure." + common,
+            "parquet",
+            _PARQUET,
+            METRIC_COLUMNS,
+            rows=metrics.num_rows,
+            enums=enums,
+        ),
+        Entry(
+            "metrics.csv",
+            "metrics-csv",
+            "Published metrics, long form (CSV)",
+            "The rows and columns of metrics.parquet." + common,
+            "csv",
+            "text/csv",
+            columns,
+            tabular=True,
+            rows=metrics.num_rows,
+            enums=enums,
+        ),
+    ]
+
+
+def _layer(
+    con: duckdb.DuckDBPyConnection, folder: Path, kind: str, stem: str, ctx: Context
+) -> list[Entry] | None:
+    """<stem>.parquet, .csv and .geojson of one area kind; None without polygons."""
+    layer = area_table(con, kind, ctx.latest_12)
+    if layer is None:
+        return None
+    plural, singular = _KIND_TITLES[kind]
+    geo = geo_metadata(layer.geometry_types, layer.bounds)
+    table = layer.table
+    with atomic_path(folder / f"{stem}.parquet") as tmp:
+        write_parquet(table.drop_columns([WKT]), tmp, geo=geo)
+    columns = csv_columns(AREA_COLUMNS, wkt=True)
+    flat = csv_table(table, columns)
+    with atomic_path(folder / f"{stem}.csv") as tmp:
+        write_csv(flat, tmp)
+    with atomic_path(folder / f"{stem}.geojson") as tmp:
+        write_geojson(table, tmp, name=stem)
+    enums = reason_enums(AREA_COLUMNS)
+    what = (
+        f"One row per {singular} in force during the latest 12 months (newest boundary vintage"
+        f" of each code) with that period's published metrics; each withheld value is null with"
+        f" its reason in the matching _reason column. Other periods and breakdowns:"
+        f" metrics.parquet (area_kind = '{kind}')."
+    )
+    return [
+        Entry(
+            f"{stem}.parquet",
+            f"{stem}-parquet",
+            f"{plural} with the latest 12 months' metrics (GeoParquet)",
+            what + " Polygons in Hilbert order; bbox covering column.",
+            "parquet",
+            _PARQUET,
+            AREA_COLUMNS,
+            rows=table.num_rows,
+            primary_key=["code"],
+            enums=enums,
+            extra={"geoparquet": _GEOPARQUET},
+        ),
+        Entry(
+            f"{stem}.csv",
+            f"{stem}-csv",
+            f"{plural} with the latest 12 months' metrics (CSV, WKT geometry)",
+            what + " Same rows as the GeoParquet file; geometry as WKT, no bbox column.",
+            "csv",
+            "text/csv",
+            columns,
+            tabular=True,
+            rows=table.num_rows,
+            primary_key=["code"],
+            enums=enums,
+        ),
+        Entry(
+            f"{stem}.geojson",
+            f"{stem}-geojson",
+            f"{plural} with the latest 12 months' metrics (GeoJSON)",
+            what + " RFC 7946 FeatureCollection (lon/lat, exterior rings counter-clockwise).",
+            "geojson",
+            "application/geo+json",
+            rows=table.num_rows,
+        ),
+    ]
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    record_level: bool,
+    demo: bool,
+    period_label: str | None,
+) -> ExportReport:
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = _context(con, demo=demo, record_level=record_level, period_label=period_label)
+    entries: list[Entry] = []
+    stale: list[str] = []
+    if record_level:
+        entries += _records(con, folder)
+    else:
+        stale += list(RECORD_FILES)
+    entries += _metrics(con, folder)
+    for kind, stem in AREA_LAYERS.items():
+        written = _layer(con, folder, kind, stem, ctx)
+        if written is None:
+            stale += [f"{stem}.parquet", f"{stem}.csv", f"{stem}.geojson"]
+            figures = SQL.scalar(con, "figures_of_kind", {"kind": kind})
+            if figures:
+                ctx.no_boundaries.append(_KIND_TITLES[kind][0].lower())
+            continue
+        ctx.area_files.append(stem)
+        entries += written
+    for name in stale:
+        (folder / name).unlink(missing_ok=True)
+    for entry in entries:
+        _finish(entry, folder)
+
+    # README, then the package describing everything (README included).
+    text = readme(ctx, entries)
+    with atomic_path(folder / README) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    entries.append(
+        _finish(
+            Entry(
+                README,
+                "readme",
+                "Read me",
+                "What each file is and how to open it in QGIS, R, pandas/geopandas and DuckDB.",
+                "txt",
+                "text/plain",
+            ),
+            folder,
+        )
+    )
+    descriptor = datapackage(ctx, entries)
+    with atomic_path(folder / DATAPACKAGE) as tmp:
+        write_datapackage(tmp, descriptor)
+    size, digest = (folder / DATAPACKAGE).stat().st_size, sha256_file(folder / DATAPACKAGE)
+    files = [
+        ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows) for e in entries
+    ]
+    files.append(
+        ExportedFile(
+            DATAPACKAGE,
+            "Data package",
+            "Frictionless Data Package: every file, column, unit, licence and checksum.",
+            size,
+            digest,
+        )
+    )
+    return ExportReport(files=files)

@@ -1,0 +1,25 @@
+-- Statements of the extracts' export: what the README and datapackage.json say about the data.
+
+-- name: month_range
+SELECT min(month), max(month) FROM loads;
+
+-- name: forces
+SELECT DISTINCT force FROM loads ORDER BY 1;
+
+-- name: layers
+SELECT kind, name, source_url, licence, attribution FROM boundary_layers ORDER BY layer_id;
+
+-- name: provenance
+-- One row per loaded force-month; only the file name of its source, never the folders.
+SELECT force, strftime(month, '%Y-%m'), regexp_extract(source, '[^/\\]*$'), sha256, rows_loaded
+FROM loads
+ORDER BY force, month;
+
+-- name: record_extent
+SELECT min(longitude), min(latitude), max(longitude), max(latitude) FROM searches;
+
+-- name: area_extent
+SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM areas;
+
+-- name: figures_of_kind
+SELECT count(*) FROM published_metrics WHERE area_kind = $kind;
