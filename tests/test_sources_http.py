@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import socket
+import time
 
 import pytest
 
