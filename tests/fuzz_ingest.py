@@ -25,9 +25,9 @@ from pathlib import Path
 
 from stopsearch.ingest import SourceFile, ingest_sources
 from stopsearch.warehouse import connect
-from tests.conftest import REAL_STOPS
 from tests.corruptions import corrupt, corrupt_json, plain_data_lines, plain_records
 from tests.factories import api_record
+from tests.shared import REAL_STOPS
 
 JSON_SHARE = 0.1
 FRESH_WAREHOUSE_EVERY = 500

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from stopsearch.ingest import FileResult, SourceFile, ingest_sources
 from stopsearch.warehouse import connect
-from tests.conftest import REAL_STOPS
 from tests.corruptions import (
     corrupt,
     corrupt_json,
@@ -22,6 +21,7 @@ from tests.corruptions import (
     plain_records,
 )
 from tests.factories import api_record, csv_bytes, row
+from tests.shared import REAL_STOPS
 
 VALID_ROWS = [
     row(),

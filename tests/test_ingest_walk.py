@@ -86,11 +86,12 @@ def test_a_fifo_named_on_the_command_line_exits_3_without_blocking(tmp_path):
     assert f"skipped: {fifo}: a FIFO (named pipe); not opened" in result.output
 
 
-def test_sockets_devices_and_broken_links_are_skipped(con, tmp_path):
+def test_sockets_devices_and_broken_links_are_skipped(con, tmp_path, monkeypatch):
     write_csv(tmp_path, [row()])
     server = socket.socket(socket.AF_UNIX)
+    monkeypatch.chdir(tmp_path)  # bind a relative name: socket paths are limited to 107 bytes
     try:
-        server.bind(str(tmp_path / "2023-03-testshire-stop-and-search.csv"))
+        server.bind("2023-03-testshire-stop-and-search.csv")
         (tmp_path / "2023-04-testshire-stop-and-search.csv").symlink_to("/dev/zero")
         (tmp_path / "2023-05-testshire-stop-and-search.csv").symlink_to(tmp_path / "gone")
         report = _in_thread(ingest_paths, con, [tmp_path])
