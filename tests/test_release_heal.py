@@ -28,20 +28,28 @@ from stopsearch.release import (
     write_checksums,
 )
 from tests.factories import row, write_csv
+from tests.shared import build_once
 from tests.tiny_county import config, publish, status
 
 RELEASE_FILES = ("index.html", "manifest.json", "changelog.json")
 
 
 @pytest.fixture
-def published(tmp_path) -> Path:
-    """A config whose output holds two verified releases (the second one live)."""
-    police = tmp_path / "police"
-    police.mkdir()
-    write_csv(police, [row()] * 3)
-    settings = config(tmp_path, police, None)
-    assert publish(settings).exit_code == 0
-    assert publish(settings, "--rebuild").exit_code == 0
+def published(tmp_path, tmp_path_factory) -> Path:
+    """A config whose output holds two verified releases (the second one live): published once
+    per test run, copied for each test (which may damage its copy)."""
+
+    def build(folder: Path) -> None:
+        police = folder / "police"
+        police.mkdir()
+        write_csv(police, [row()] * 3)
+        settings = config(folder, police, None)
+        assert publish(settings).exit_code == 0
+        assert publish(settings, "--rebuild").exit_code == 0
+
+    prepared, _ = build_once(tmp_path_factory, "two-verified-releases", build)
+    shutil.copytree(prepared, tmp_path, symlinks=True, dirs_exist_ok=True)
+    settings = config(tmp_path, tmp_path / "police", None)  # the copy's own paths
     assert len(list_releases(tmp_path / "site")) == 2
     return settings
 
