@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -634,3 +634,49 @@ def load_manifest(
     )
     _cross_check(manifest)
     return manifest
+
+
+def without_layers(
+    manifest: Manifest, layer_ids: set[str], why: str | None
+) -> tuple[Manifest, list[str]]:
+    """The manifest without these layers, nor the lookups and population tables naming them.
+
+    Notes name every lookup and table left out, and each layer when `why` is given.
+    """
+    if not layer_ids:
+        return manifest, []
+    notes = [f"layer '{i}': {why}" for i in sorted(layer_ids)] if why else []
+    lookups = []
+    for lookup in manifest.lookups:
+        if {lookup.from_layer, lookup.to_layer} & layer_ids:
+            notes.append(f"lookup '{lookup.id}': left out with its layer")
+        else:
+            lookups.append(lookup)
+    populations = []
+    for table in manifest.populations:
+        if table.layer in layer_ids:
+            notes.append(f"population '{table.id}': left out with its layer")
+        else:
+            populations.append(table)
+    kept = replace(
+        manifest,
+        layers=tuple(layer for layer in manifest.layers if layer.id not in layer_ids),
+        fetched=tuple(layer for layer in manifest.fetched if layer.id not in layer_ids),
+        lookups=tuple(lookups),
+        populations=tuple(populations),
+    )
+    return kept, notes
+
+
+def without_unbuilt(manifest: Manifest) -> tuple[Manifest, list[str]]:
+    """The manifest without layers declared by a source that were not fetched in this run.
+
+    `stopsearch publish` fetches them first (stopsearch.geography.fetched); a caller that loads
+    a manifest straight from its file gets its file layers only, and a note for each other.
+    """
+    return without_layers(
+        manifest,
+        {layer.id for layer in manifest.fetched},
+        "declared by its source and not fetched in this run (stopsearch publish fetches it);"
+        " left out",
+    )
