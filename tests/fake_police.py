@@ -132,6 +132,7 @@ class SeenRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
+    target: str = ""  # the request target as sent (still percent-encoded)
 
 
 def _month(month: date | str) -> str:
@@ -354,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.fake.requests.append(SeenRequest(path, query, headers))
+        self.fake.requests.append(SeenRequest(path, query, headers, self.path))
         fault = self.fake._take_fault(path, query)
         if fault is not None and fault.kind in (HANG, RESET):
             if fault.kind == HANG:

@@ -365,11 +365,13 @@ def _refresh_days(section: _Section, default: int | None) -> int | None:
 
 def _url_format(section: _Section, url: str) -> str:
     """The declared format of a URL source, else from its path or an ArcGIS `f=` parameter."""
+    parts = urlsplit(url)
+    suffix = Path(parts.path).suffix.lower()
+    if suffix == ".shp":
+        raise section.fail("source", "a shapefile needs its other files: give the URL of a .zip")
     declared = section.text("format", required=False, choices=URL_FORMATS)
     if declared:
         return declared
-    parts = urlsplit(url)
-    suffix = Path(parts.path).suffix.lower()
     if suffix in _EXTENSIONS and _EXTENSIONS[suffix] in URL_FORMATS:
         return _EXTENSIONS[suffix]
     if dict(parse_qsl(parts.query)).get("f", "").lower() in ("geojson", "pgeojson"):

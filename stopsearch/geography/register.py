@@ -168,6 +168,8 @@ def periods(
     were first fetched (not before `valid_from`); each ends the day before the next starts; the
     newest ends at `valid_to`. A vintage that would never be in force is left out.
     """
+    if not register.vintages:
+        return []
     starts: list[date | None] = [valid_from]
     for vintage in register.vintages[1:]:
         day = vintage.first_fetched
