@@ -32,6 +32,7 @@ from stopsearch.geography.manifest import POLICE_API, Layer, Manifest, without_l
 from stopsearch.geography.police import boundary_geometry, clean_name
 from stopsearch.geography.register import (
     Register,
+    StoredVintage,
     is_due,
     read_register,
     record,
@@ -200,7 +201,11 @@ def _kept(declared: Layer, register: Register, reason: str, requests: int) -> La
 
 
 def _changed_lines(
-    declared: Layer, what: str, register: Register, built: BoundarySet, previous: object
+    declared: Layer,
+    what: str,
+    register: Register,
+    built: BoundarySet,
+    previous: StoredVintage | None,
 ) -> list[str]:
     latest = register.latest
     assert latest is not None
@@ -212,7 +217,7 @@ def _changed_lines(
     elif what == "replaced":
         lines = [f"{head}: changed again on the day it was first fetched: {latest.id} replaced"]
     else:
-        old = getattr(previous, "id", "?")
+        old = previous.id if previous else "?"
         day = latest.first_fetched
         lines = [
             f"{head}: boundaries changed: new vintage {latest.id} from {day.isoformat()};"
