@@ -37,7 +37,7 @@ police_api_url = "https://data.police.uk"
 cache = "cache"                  # raw responses with checksums: rebuilds need no network
 paths = []                       # local CSV/JSON files, folders or archive zips, loaded too
 
-[boundaries]
+[boundaries]                     # wards, LSOAs, and neighbourhoods fetched from the police API
 manifest = "boundaries/west-midlands-2013.toml"
 
 [suppression]

@@ -19,7 +19,7 @@ import duckdb
 from stopsearch.disk import sha256_tree
 from stopsearch.geography.join import assign_areas, unjoined_force_months
 from stopsearch.geography.load import load_boundaries
-from stopsearch.geography.manifest import Manifest, load_manifest
+from stopsearch.geography.manifest import Layer, Manifest, load_manifest, without_unbuilt
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard
@@ -45,10 +45,16 @@ class PrepareReport:
 
 
 def manifest_fingerprint(manifest: Manifest) -> str:
-    """SHA-256 over the manifest text and every file it declares."""
+    """SHA-256 over the manifest text and every file it declares.
+
+    A fetched layer (stopsearch.geography.fetched) counts by its stored file's digest and its
+    validity dates, which come from the fetch dates, not from the manifest text.
+    """
     digest = hashlib.sha256(manifest.path.read_bytes())
     for item in (*manifest.layers, *manifest.lookups, *manifest.populations):
         digest.update(item.id.encode() + b"\0" + sha256_tree(item.path).encode())
+        if isinstance(item, Layer) and item.source:
+            digest.update(f"\0{item.valid_from}\0{item.valid_to}".encode())
     return digest.hexdigest()
 
 
@@ -63,7 +69,7 @@ def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -
 def prepare(
     con: duckdb.DuckDBPyConnection,
     inputs: Sequence[Path],
-    manifest_path: Path | None,
+    manifest_path: Path | Manifest | None,
     rules: SuppressionRules = DEFAULT_RULES,
     *,
     on_stage: Callable[[str], None] | None = None,
@@ -73,7 +79,8 @@ def prepare(
     """Bring the warehouse up to date with `inputs` and the boundary manifest.
 
     `guard` holds back re-supplied months that lose too many rows (see ingest.resupply);
-    `limits` bound the input files' lines, fields and sizes.
+    `limits` bound the input files' lines, fields and sizes. A Manifest given instead of a
+    path is used as it is (publish passes one whose fetched layers are built).
     """
     durations: dict[str, float] = {}
 
@@ -86,7 +93,12 @@ def prepare(
     report = PrepareReport(ingest=ingest, durations=durations)
     reload = False
     if manifest_path is not None:
-        manifest = load_manifest(manifest_path)
+        if isinstance(manifest_path, Manifest):
+            manifest = manifest_path
+        else:
+            manifest = load_manifest(manifest_path)
+        manifest, skipped = without_unbuilt(manifest)  # (a path: its fetched layers are not)
+        report.notes += skipped
         fingerprint = manifest_fingerprint(manifest)
         if fingerprint != get_state(con, BOUNDARY_KEY):
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))

@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from stopsearch import __version__
 from stopsearch.config import PublishConfig
 from stopsearch.errors import StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
+from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
@@ -138,6 +139,7 @@ class PublishResult:
             "self_heal": self.heal,
             "changes": self.changes,
             "ingest_notes": ingest.notes() if ingest else [],
+            "boundary_notes": self.prepared.notes if self.prepared else [],
             "fetch": self.fetch_lines,
             "durations": self.durations,
             "exit_code": self.exit_code,
@@ -167,6 +169,7 @@ class PublishResult:
             )
             lines += [f"refused: {f.error}" for f in ingest.files if f.action == "refused"]
             lines += ingest.notes()
+        lines += self.prepared.notes if self.prepared else []
         lines += [f"unmapped {f} label {lb!r}: {n} rows" for f, lb, n in self.unmapped]
         lines += [quarantine_line(q) for q in self.quarantined]
         lines += [t.message() for t in self.gates]
@@ -322,6 +325,28 @@ def _inputs(
     return paths, config.manifest
 
 
+def _boundaries(
+    config: PublishConfig,
+    result: PublishResult,
+    manifest_path: Path | None,
+    api: Any,
+    today: date | None,
+) -> Manifest | None:
+    """The boundary manifest with the layers it declares by source fetched and built."""
+    if manifest_path is None:
+        return None
+    from stopsearch.geography.fetched import build_fetched_layers
+    from stopsearch.sources import Cache
+
+    manifest = load_manifest(manifest_path)
+    if not manifest.fetched:
+        return manifest
+    built = build_fetched_layers(manifest, Cache(config.cache), api, today=today)
+    result.fetch_lines += built.lines
+    result.fetch_failed += len(built.failed)
+    return built.manifest
+
+
 def run_publish(
     config: PublishConfig,
     *,
@@ -329,17 +354,19 @@ def run_publish(
     on_stage: Callable[[str], None] | None = None,
     police_api: Any = None,
     overrides: frozenset[str] = frozenset(),
+    today: date | None = None,
 ) -> PublishResult:
     """Run the whole job under the output folder's lock (LockHeld if another run has it).
 
     `police_api` replaces the data.police.uk source (e.g. one with a test HTTP client);
-    `overrides` names sanity gates this run may pass anyway (see stopsearch.gates).
+    `overrides` names sanity gates this run may pass anyway (see stopsearch.gates); `today`
+    is the fetch date of fetched boundary layers (default: today in Europe/London).
     """
     out = config.output
     with run_lock(out):
         live = current_release(out)
         try:
-            return _run_locked(config, force_rebuild, on_stage, police_api, overrides)
+            return _run_locked(config, force_rebuild, on_stage, police_api, overrides, today)
         except PublishError:
             raise
         except (StopsearchError, OSError, duckdb.Error) as exc:
@@ -409,7 +436,9 @@ def _run_locked(
     on_stage: Callable[[str], None] | None,
     police_api: Any,
     overrides: frozenset[str],
+    today: date | None = None,
 ) -> PublishResult:
+    from stopsearch.sources import PoliceAPI
     from stopsearch.warehouse import connect
 
     def stage(name: str) -> None:
@@ -421,7 +450,9 @@ def _run_locked(
     run = _start(config, force_rebuild, overrides, stage)
     result = run.result
     stage("fetch")
-    inputs, manifest = _inputs(config, result, police_api)
+    api = police_api or PoliceAPI(base_url=config.police_api_url)  # one rate limit for all
+    inputs, manifest_path = _inputs(config, result, api)
+    manifest = _boundaries(config, result, manifest_path, api, today)
     result.durations["fetch"] = round(time.perf_counter() - started, 3)
     rules = config.suppression
     with connect(config.warehouse, memory_limit=config.memory_limit) as con:

@@ -132,6 +132,7 @@ class SeenRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
+    target: str = ""  # the request target as sent (still percent-encoded)
 
 
 def _month(month: date | str) -> str:
@@ -232,15 +233,37 @@ class FakePoliceServer:
         boundaries: Mapping[str, list[dict]],
         names: Mapping[str, str] | None = None,
     ) -> None:
-        """Serve a force's neighbourhood list and each `<id>/boundary` (lists of lat/lng)."""
+        """Serve a force's neighbourhood list and each `<id>/boundary` (lists of lat/lng).
+
+        Names are served exactly as given (the real API sends HTML entities such as `&amp;`);
+        an id may hold dots and spaces (requests for it arrive percent-encoded).
+        """
         names = names or {}
         listing = [{"id": nid, "name": names.get(nid, nid)} for nid in boundaries]
         self.set_file(
-            f"/api/{force}/neighbourhoods", json.dumps(listing).encode(), "application/json"
+            self.neighbourhoods_path(force), json.dumps(listing).encode(), "application/json"
         )
         for nid, points in boundaries.items():
-            body = json.dumps(points).encode()
-            self.set_file(f"/api/{force}/{nid}/boundary", body, "application/json")
+            self.set_boundary(force, nid, points)
+
+    def set_boundary(self, force: str, neighbourhood_id: str, points: list[dict]) -> None:
+        """Serve (or change) one neighbourhood's boundary."""
+        body = json.dumps(points).encode()
+        self.set_file(self.boundary_path(force, neighbourhood_id), body, "application/json")
+
+    def remove_boundary(self, force: str, neighbourhood_id: str) -> None:
+        """Keep the neighbourhood listed but answer 404 for its boundary."""
+        self.remove_file(self.boundary_path(force, neighbourhood_id))
+
+    @staticmethod
+    def neighbourhoods_path(force: str) -> str:
+        """The neighbourhood list's path, for `fault()` and `hits()`."""
+        return f"/api/{force}/neighbourhoods"
+
+    @staticmethod
+    def boundary_path(force: str, neighbourhood_id: str) -> str:
+        """One boundary's path (as the server sees it, decoded), for `fault()` and `hits()`."""
+        return f"/api/{force}/{neighbourhood_id}/boundary"
 
     def remove_file(self, path: str) -> None:
         """Stop serving `path` (404 from now on)."""
@@ -332,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.fake.requests.append(SeenRequest(path, query, headers))
+        self.fake.requests.append(SeenRequest(path, query, headers, self.path))
         fault = self.fake._take_fault(path, query)
         if fault is not None and fault.kind in (HANG, RESET):
             if fault.kind == HANG:
@@ -410,6 +433,28 @@ def _not_modified(headers: Mapping[str, str], resource: Resource) -> bool:
 
 
 # ---- data.police.uk formats ---------------------------------------------------------------
+def api_boundary(geometry: object, *, close_last: bool = False, decimals: int = 6) -> list[dict]:
+    """A shapely (Multi)Polygon as `/api/{force}/{id}/boundary` answers it.
+
+    One flat list of {"latitude", "longitude"} strings (latitude first, as the API writes
+    them): every ring of every polygon in turn (shell, then holes), each closed by repeating
+    its first point except the last, left open unless `close_last`.
+    """
+    import shapely
+
+    rings = []
+    for polygon in shapely.get_parts(geometry):
+        rings.append(list(polygon.exterior.coords))
+        rings += [list(hole.coords) for hole in polygon.interiors]
+    if not close_last:
+        rings[-1] = rings[-1][:-1]
+    return [
+        {"latitude": f"{lat:.{decimals}f}", "longitude": f"{lon:.{decimals}f}"}
+        for ring in rings
+        for lon, lat in ring
+    ]
+
+
 OUTCOME_IDS = {
     "A no further action disposal": "bu-no-further-action",
     "Arrest": "bu-arrest",

@@ -12,7 +12,7 @@ import shapely
 
 from stopsearch.disk import sha256_tree
 from stopsearch.errors import GeographyError
-from stopsearch.geography.manifest import Layer, Lookup, Manifest
+from stopsearch.geography.manifest import Layer, Lookup, Manifest, without_unbuilt
 from stopsearch.geography.metric import COEFFICIENTS, local_metric
 from stopsearch.geography.priority import read_members
 from stopsearch.geography.readers import read_layer
@@ -200,10 +200,15 @@ def _members(manifest: Manifest) -> pd.DataFrame:
 
 
 def load_boundaries(con: duckdb.DuckDBPyConnection, manifest: Manifest) -> LoadReport:
-    """Read, check and (re)load every layer and lookup of the manifest in one transaction."""
+    """Read, check and (re)load every layer and lookup of the manifest in one transaction.
+
+    Layers declared by a source load once fetched (stopsearch.geography.fetched); until then
+    they are left out, with a note.
+    """
+    manifest, skipped = without_unbuilt(manifest)
     check_manifest_vintages(con, manifest)
     frames = _read_all(manifest)
-    report = LoadReport()
+    report = LoadReport(notes=skipped)
     layer_rows, area_parts = [], []
     for layer in manifest.layers:
         frame = frames[layer.id]

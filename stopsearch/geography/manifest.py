@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from stopsearch.errors import GeographyError
 
@@ -23,6 +24,16 @@ POPULATION_METHODS = (
     "area_weighted",
 )
 FILENAME_CODE = "@filename"  # code_field value: take the code from each file's name (KML, JSON)
+POLICE_API = "police-api"  # source value: the force's neighbourhoods from data.police.uk
+POLICE_API_DEFAULTS = {
+    "source_url": "https://data.police.uk/docs/method/neighbourhood-boundary/",
+    "licence": "OGL-UK-3.0",
+    "attribution": "Contains public sector information licensed under the Open Government"
+    " Licence v3.0 (data.police.uk).",
+}
+DEFAULT_REFRESH_DAYS = 7  # police-api layers: days between checks of the boundaries
+# Formats a URL source may have (a single downloaded file).
+URL_FORMATS = ("geojson", "gpkg", "shapefile", "kml")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _EXTENSIONS = {
@@ -71,6 +82,8 @@ _EXAMPLES = {
     "layer_kind": '"local_authority"',
     "data_root": '"../../shared/data"',
     "data_root_env": '"STOPSEARCH_SHARED_DATA"',
+    "source": '"police-api"',
+    "refresh_days": "7",
 }
 
 
@@ -105,6 +118,13 @@ class Layer:
     population_method: str | None = None
     centroids_file: Path | None = None
     merge_duplicates: bool = False
+    source: str | None = None  # "police-api" or an http(s) URL: fetched, not read from `file`
+    refresh_days: int | None = None  # fetched layers: days between checks (None: fetch once)
+
+    @property
+    def fetched(self) -> bool:
+        """True for a layer declared by its source and not yet built into a file."""
+        return self.source is not None and not self.file
 
 
 @dataclass(frozen=True)
@@ -142,7 +162,11 @@ class PopulationTable:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A validated manifest: where it came from, the data root and every declaration."""
+    """A validated manifest: where it came from, the data root and every declaration.
+
+    `layers` are read from files; `fetched` are declared by their source (`source =
+    "police-api"` or a URL) and become file layers once fetched (`stopsearch.geography.fetched`).
+    """
 
     path: Path
     root: Path
@@ -150,6 +174,7 @@ class Manifest:
     lookups: tuple[Lookup, ...] = ()
     populations: tuple[PopulationTable, ...] = ()
     title: str = ""
+    fetched: tuple[Layer, ...] = ()
 
     def layer(self, layer_id: str) -> Layer:
         """The layer with this id."""
@@ -274,7 +299,25 @@ _LAYER_FIELDS = {
     "population_method",
     "centroids_file",
     "merge_duplicates",
+    "source",
+    "refresh_days",
 }
+# Fields that describe a file: a layer fetched from the police API has none of them.
+_FILE_FIELDS = (
+    "file",
+    "format",
+    "code_field",
+    "name_field",
+    "parent_field",
+    "crs",
+    "layer_name",
+    "names_file",
+    "small_area_layer",
+    "small_area_field",
+    "designated_from_field",
+    "designated_to_field",
+    "merge_duplicates",
+)
 _SOURCE_FIELDS = {"source_url", "licence", "attribution"}
 _LOOKUP_FIELDS = {"id", "from_layer", "to_layer", "file", "from_field", "to_field"} | _SOURCE_FIELDS
 _POPULATION_FIELDS = {
@@ -313,10 +356,93 @@ def _infer_format(section: _Section, file: str) -> str:
     raise section.fail("format", f"cannot tell the format of {file!r} from its extension")
 
 
+def _refresh_days(section: _Section, default: int | None) -> int | None:
+    value = section.data.get("refresh_days", default)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise section.fail("refresh_days", f"must be a whole number of days >= 0, got {value!r}")
+    return value
+
+
+def _url_format(section: _Section, url: str) -> str:
+    """The declared format of a URL source, else from its path or an ArcGIS `f=` parameter."""
+    parts = urlsplit(url)
+    suffix = Path(parts.path).suffix.lower()
+    if suffix == ".shp":
+        raise section.fail("source", "a shapefile needs its other files: give the URL of a .zip")
+    declared = section.text("format", required=False, choices=URL_FORMATS)
+    if declared:
+        return declared
+    if suffix in _EXTENSIONS and _EXTENSIONS[suffix] in URL_FORMATS:
+        return _EXTENSIONS[suffix]
+    if dict(parse_qsl(parts.query)).get("f", "").lower() in ("geojson", "pgeojson"):
+        return "geojson"
+    raise section.fail("format", f"cannot tell the format of {url!r}; declare it")
+
+
+def _fetched_layer(section: _Section, layer_id: str, kind: str, source: str) -> Layer:
+    """A layer declared by its source: the police API's neighbourhoods, or a file at a URL."""
+    police = source == POLICE_API
+    if not police and urlsplit(source).scheme not in ("http", "https"):
+        raise section.fail("source", f'must be "{POLICE_API}" or an http(s) URL, got {source!r}')
+    if "file" in section.data:
+        raise section.fail("file", "give either file or source, not both")
+    if police:
+        if kind != "neighbourhood":
+            raise section.fail("kind", f'must be "neighbourhood" with source = "{POLICE_API}"')
+        extra = [key for key in _FILE_FIELDS if key in section.data]
+        if extra:
+            raise section.fail(extra[0], f'is not used with source = "{POLICE_API}"')
+    fmt = POLICE_API if police else _url_format(section, source)
+    defaults = POLICE_API_DEFAULTS if police else {"source_url": source}
+
+    def described(key: str) -> str:
+        value = section.text(key, required=key not in defaults)
+        return value or defaults[key]
+
+    valid_from, valid_to = section.day("valid_from"), section.day("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        raise section.fail("valid_to", f"{valid_to} is before valid_from {valid_from}")
+    method = section.text("population_method", required=False, choices=POPULATION_METHODS)
+    if method in ("nested", "population_weighted_centroid") or (police and method == "lookup"):
+        raise section.fail("population_method", f"{method!r} is not available for a fetched layer")
+    return Layer(
+        id=layer_id,
+        kind=kind,
+        series=section.text("series", required=False) or kind,
+        name=section.required_text("name"),
+        file="",
+        path=Path(),  # none until fetched: see Layer.fetched
+        format=fmt,
+        code_field="code" if police else section.required_text("code_field"),
+        name_field="name" if police else section.text("name_field", required=False),
+        parent_field=None if police else section.text("parent_field", required=False),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        source_url=described("source_url"),
+        licence=described("licence"),
+        attribution=described("attribution"),
+        force=section.text("force", required=police),
+        repair=section.text("repair", required=False, choices=REPAIRS) or "make_valid",
+        crs=None if police else section.text("crs", required=False),
+        layer_name=None if police else section.text("layer_name", required=False),
+        population_method=method,
+        merge_duplicates=section.flag("merge_duplicates", False),
+        source=source,
+        refresh_days=_refresh_days(section, DEFAULT_REFRESH_DAYS if police else None),
+    )
+
+
 def _layer(section: _Section, root: Path, seen: set[str], check: bool) -> Layer:
     layer_id = _identifier(section, seen)
     section.what = f"layer '{layer_id}'"
     kind = section.required_text("kind", KINDS)
+    source = section.text("source", required=False)
+    if source is not None:
+        return _fetched_layer(section, layer_id, kind, source)
+    if "refresh_days" in section.data:
+        raise section.fail("refresh_days", "is only used with source")
     file = section.required_text("file")
     fmt = _infer_format(section, file)
     path = section.file("file", root, check=check)
@@ -421,12 +547,18 @@ def _entries(path: Path, data: dict[str, Any], key: str) -> list[Any]:
 
 def _cross_check(manifest: Manifest) -> None:
     """References between entries: layers named by lookups, populations and CSV layers exist."""
-    kinds = {layer.id: layer.kind for layer in manifest.layers}
+    kinds = {layer.id: layer.kind for layer in (*manifest.layers, *manifest.fetched)}
+    in_vintages = {layer.id for layer in manifest.fetched if layer.source == POLICE_API}
     where = manifest.path
 
     def need(what: str, key: str, value: str | None, kind: str | None = None) -> None:
         if value is None:
             return
+        if value in in_vintages:
+            raise GeographyError(
+                f"{where}: {what}, field '{key}': layer {value!r} is built from the police API"
+                " in vintages (one layer per change), so it cannot be named here"
+            )
         if value not in kinds:
             raise GeographyError(
                 f"{where}: {what}, field '{key}': no layer with id {value!r};"
@@ -437,7 +569,7 @@ def _cross_check(manifest: Manifest) -> None:
                 f"{where}: {what}, field '{key}': layer {value!r} is a {kinds[value]}, not a {kind}"
             )
 
-    for layer in manifest.layers:
+    for layer in (*manifest.layers, *manifest.fetched):
         need(f"layer '{layer.id}'", "small_area_layer", layer.small_area_layer, "small_area")
         if layer.population_method == "lookup" and not any(
             lk.to_layer == layer.id for lk in manifest.lookups
@@ -495,7 +627,7 @@ def load_manifest(
     if not layers_raw:
         raise GeographyError(f"{path}: declares no layer; add at least one [[layer]] table")
     seen: set[str] = set()
-    layers = tuple(
+    declared = tuple(
         _layer(_Section(path, f"layer #{n}", entry, _LAYER_FIELDS), base, seen, check_files)
         for n, entry in enumerate(layers_raw, 1)
     )
@@ -512,10 +644,57 @@ def load_manifest(
     manifest = Manifest(
         path=path,
         root=base,
-        layers=layers,
+        layers=tuple(layer for layer in declared if not layer.fetched),
         lookups=lookups,
         populations=populations,
         title=top.text("title", required=False) or "",
+        fetched=tuple(layer for layer in declared if layer.fetched),
     )
     _cross_check(manifest)
     return manifest
+
+
+def without_layers(
+    manifest: Manifest, layer_ids: set[str], why: str | None
+) -> tuple[Manifest, list[str]]:
+    """The manifest without these layers, nor the lookups and population tables naming them.
+
+    Notes name every lookup and table left out, and each layer when `why` is given.
+    """
+    if not layer_ids:
+        return manifest, []
+    notes = [f"layer '{i}': {why}" for i in sorted(layer_ids)] if why else []
+    lookups = []
+    for lookup in manifest.lookups:
+        if {lookup.from_layer, lookup.to_layer} & layer_ids:
+            notes.append(f"lookup '{lookup.id}': left out with its layer")
+        else:
+            lookups.append(lookup)
+    populations = []
+    for table in manifest.populations:
+        if table.layer in layer_ids:
+            notes.append(f"population '{table.id}': left out with its layer")
+        else:
+            populations.append(table)
+    kept = replace(
+        manifest,
+        layers=tuple(layer for layer in manifest.layers if layer.id not in layer_ids),
+        fetched=tuple(layer for layer in manifest.fetched if layer.id not in layer_ids),
+        lookups=tuple(lookups),
+        populations=tuple(populations),
+    )
+    return kept, notes
+
+
+def without_unbuilt(manifest: Manifest) -> tuple[Manifest, list[str]]:
+    """The manifest without layers declared by a source that were not fetched in this run.
+
+    `stopsearch publish` fetches them first (stopsearch.geography.fetched); a caller that loads
+    a manifest straight from its file gets its file layers only, and a note for each other.
+    """
+    return without_layers(
+        manifest,
+        {layer.id for layer in manifest.fetched},
+        "declared by its source and not fetched in this run (stopsearch publish fetches it);"
+        " left out",
+    )

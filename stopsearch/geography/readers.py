@@ -156,6 +156,11 @@ def read_layer(layer: Layer, small_areas: gpd.GeoDataFrame | None = None) -> gpd
 
     A small-area CSV layer needs the small-area layer it is built from (`small_areas`).
     """
+    if layer.fetched:
+        raise GeographyError(
+            f"layer '{layer.id}' is declared by its source ({layer.source}): fetch it first"
+            " (stopsearch.geography.fetched.build_fetched_layers; stopsearch publish does)"
+        )
     where = f"layer '{layer.id}' ({layer.path})"
     if layer.format == "small-area-csv":
         if small_areas is None:

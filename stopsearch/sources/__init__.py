@@ -18,7 +18,7 @@ from stopsearch.sources.fetch import (
     FetchResult,
 )
 from stopsearch.sources.http import HttpClient, Response, TokenBucket, retry_policy
-from stopsearch.sources.ons import UrlSource, fetch_ons
+from stopsearch.sources.ons import UrlSource, download_file, fetch_ons
 from stopsearch.sources.police_api import (
     FetchReport,
     NeighbourhoodReport,
@@ -55,6 +55,7 @@ __all__ = [
     "UrlSource",
     "availability",
     "available_months",
+    "download_file",
     "fetch_archive",
     "fetch_force",
     "fetch_neighbourhoods",

@@ -1,14 +1,17 @@
-"""ONS boundaries (ArcGIS REST GeoJSON query URLs) and census tables, downloaded once and cached.
+"""ONS boundaries (ArcGIS REST GeoJSON query URLs, or boundary files) and census tables, cached.
 
 A GeoJSON query whose answer says `exceededTransferLimit` is paged with `resultOffset` and the
-pages merged into one FeatureCollection. Cached files are not requested again unless `refresh`.
+pages merged into one FeatureCollection. Zipped shapefiles, GeoPackages and KML files are
+streamed to disk and checked. Cached files are not requested again unless `refresh`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,10 +23,11 @@ from stopsearch.sources.fetch import (
     FETCHED,
     NOT_MODIFIED,
     FetchResult,
+    download_to_cache,
     failed_result,
     fetch_to_cache,
 )
-from stopsearch.sources.http import HttpClient
+from stopsearch.sources.http import FileValidator, HttpClient
 
 MAX_PAGES = 1000
 
@@ -71,6 +75,61 @@ def validate_csv(body: bytes) -> None:
         raise ValueError("an HTML page, not a CSV table")
     if "," not in text.split("\n", 1)[0]:
         raise ValueError("first line has no comma: not a CSV header")
+
+
+def _file_head(path: Path, size: int = 4096) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def validate_zip(path: Path) -> None:
+    """ValueError unless the file is a zip archive (a zipped shapefile)."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError("not a zip archive")
+
+
+def validate_gpkg(path: Path) -> None:
+    """ValueError unless the file is an SQLite database (a GeoPackage)."""
+    if not _file_head(path, 16).startswith(b"SQLite format 3\0"):
+        raise ValueError("not a GeoPackage (SQLite) file")
+
+
+def validate_kml(path: Path) -> None:
+    """ValueError unless the file starts like a KML document (not an HTML error page)."""
+    head = _file_head(path).lower()
+    if b"<kml" not in head or b"<html" in head:
+        raise ValueError("not a KML document")
+
+
+# A downloaded boundary file of each format: (cache file extension, validator).
+FILE_KINDS: dict[str, tuple[str, FileValidator]] = {
+    "shapefile": ("zip", validate_zip),
+    "gpkg": ("gpkg", validate_gpkg),
+    "kml": ("kml", validate_kml),
+}
+
+
+def download_file(
+    source: UrlSource | HttpClient,
+    cache: Cache,
+    name: str,
+    url: str,
+    fmt: str,
+    *,
+    refresh: bool = False,
+) -> FetchResult:
+    """Download a boundary file (zipped shapefile, GeoPackage, KML) once into `ons/<name>.<ext>`.
+
+    Streamed through a temp file and checked before it replaces the cached copy; a cached
+    copy is not requested again unless `refresh` (then conditionally). Never raises FetchError.
+    """
+    if not isinstance(source, UrlSource):
+        source = UrlSource(source)
+    ext, validate = FILE_KINDS[fmt]
+    key = ons_key(name, ext)
+    return download_to_cache(
+        source.client, cache, key, source.url(url), validate=validate, refresh=refresh
+    )
 
 
 def _exceeded(payload: dict) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from stopsearch.errors import IngestError
 from stopsearch.police_files import month_text, parse_file_name
@@ -265,13 +265,23 @@ class NeighbourhoodReport:
     force: str
     ids: list[str]
     listing: FetchResult
-    boundaries: list[FetchResult]
+    boundaries: list[FetchResult]  # one per id, in the same order
     disappeared: list[str] = field(default_factory=list)  # cached ids no longer listed
+    names: dict[str, str] = field(default_factory=dict)  # id -> name as the API wrote it
 
     @property
     def failed(self) -> list[FetchResult]:
         """Boundaries that could not be fetched (previous copies kept)."""
         return [r for r in self.boundaries if not r.ok]
+
+    def failures(self) -> list[tuple[str, FetchResult]]:
+        """(id, result) of every boundary that could not be fetched."""
+        return [(nid, r) for nid, r in zip(self.ids, self.boundaries, strict=True) if not r.ok]
+
+    @property
+    def requests(self) -> int:
+        """HTTP attempts made for the list and the boundaries (0 when all came from the cache)."""
+        return sum(r.attempts for r in (self.listing, *self.boundaries))
 
     @property
     def ok(self) -> bool:
@@ -289,8 +299,9 @@ def fetch_neighbourhoods(
 ) -> NeighbourhoodReport:
     """Fetch `/api/{force}/neighbourhoods` and every `/api/{force}/{id}/boundary` into the cache.
 
-    Boundaries of neighbourhoods no longer listed are reported, and deleted only when `prune`.
-    FetchError when the list itself cannot be fetched.
+    Ids are percent-encoded in the URL (they hold dots and spaces); an id listed twice is
+    fetched once. Boundaries of neighbourhoods no longer listed are reported, and deleted only
+    when `prune`. FetchError when the list itself cannot be fetched.
     """
     api = as_api(api)
     force_path = quote(force, safe="")
@@ -304,7 +315,10 @@ def fetch_neighbourhoods(
     )
     if not listing.ok:
         raise FetchError(listing.error or "neighbourhoods: failed", failures=listing.failures)
-    ids = [str(n["id"]) for n in json.loads(cache.read(neighbourhoods_key(force)))]
+    names: dict[str, str] = {}
+    for entry in json.loads(cache.read(neighbourhoods_key(force))):
+        names.setdefault(str(entry["id"]), str(entry.get("name") or ""))
+    ids = list(names)
     boundaries = [
         fetch_to_cache(
             api.client,
@@ -321,5 +335,5 @@ def fetch_neighbourhoods(
     if prune:
         for key in gone:
             cache.remove(key)
-    disappeared = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in gone]
-    return NeighbourhoodReport(force, ids, listing, boundaries, disappeared)
+    disappeared = [unquote(k.rsplit("/", 1)[-1].removesuffix(".json")) for k in gone]
+    return NeighbourhoodReport(force, ids, listing, boundaries, disappeared, names)
