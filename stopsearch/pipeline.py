@@ -24,6 +24,8 @@ from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
+from stopsearch.metrics.definitions import DEFINITIONS_VERSION
+from stopsearch.metrics.reference import load_references
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
 from stopsearch.status import get_state, set_state
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
@@ -51,7 +53,9 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     validity dates, which come from the fetch dates, not from the manifest text.
     """
     digest = hashlib.sha256(manifest.path.read_bytes())
-    for item in (*manifest.layers, *manifest.lookups, *manifest.populations):
+    digest.update(f"definitions {DEFINITIONS_VERSION}".encode())  # e.g. apportionment method
+    declared = (*manifest.layers, *manifest.lookups, *manifest.populations)
+    for item in (*declared, *manifest.population_points, *manifest.references):
         digest.update(item.id.encode() + b"\0" + sha256_tree(item.path).encode())
         if isinstance(item, Layer) and item.source:
             digest.update(f"\0{item.valid_from}\0{item.valid_to}".encode())
@@ -103,6 +107,7 @@ def prepare(
         if fingerprint != get_state(con, BOUNDARY_KEY):
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))
             population = stage("population", lambda: load_population(con, manifest))
+            stage("reference", lambda: load_references(con, manifest))
             report.notes += boundaries.notes + population.notes
             set_state(con, BOUNDARY_KEY, fingerprint)
             reload = True

@@ -88,7 +88,9 @@ def test_package_says_demo_licence_period_and_version(demo_export, package):  # 
     assert [lic["name"] for lic in package["licenses"]] == ["CC0-1.0"]
     assert package["period"]["first_month"] == "2023-01"
     assert package["period"]["latest_12_last_month"] == "2024-12"
-    assert package["period"]["label"] == "January 2023 to December 2024"
+    assert package["period"]["label"] == "January 2023 to December 2024 (24 months with data)"
+    assert package["period"]["latest_12_label"] == "Latest 12 months (Jan 2024 to Dec 2024)"
+    assert package["period"]["latest_12_months_with_data"] == "2024-01/2024-12"
     assert {m["name"] for m in package["measures"]} == set(MEASURES)
     assert set(package["reason_codes"]) == set(REASONS) == set(REASON_CODES)
     assert all("/" not in p["file"] for p in package["provenance"])

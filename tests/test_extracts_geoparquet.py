@@ -251,6 +251,9 @@ def _expected_records(demo_dir: Path, warehouse) -> pd.DataFrame:  # noqa: F811
     )
     records = records.merge(areas, on="search_id", how="left", validate="1:1")
     records = records.merge(priority, on="search_id", how="left", validate="1:1")
+    councils = gpd.read_file(demo_dir / "boundaries" / "local-authorities.geojson")
+    names = dict(zip(councils["LAD23CD"], councils["LAD23NM"], strict=True))
+    records["la_name"] = records["la_code"].map(names)
     located = ~records["no_location"]
     records["wkb"] = None
     records.loc[located, "wkb"] = shapely.to_wkb(

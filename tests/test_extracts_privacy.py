@@ -58,6 +58,7 @@ SEARCHES_WHITELIST = [
     "neighbourhood_code",
     "small_area_code",
     "la_code",
+    "la_name",
     "priority_code",
     "priority_layer_id",
     "geometry",

@@ -147,11 +147,13 @@ def test_priority_areas_follow_designation_dates(assigned):
 def test_population_reaches_every_layer(assigned):
     con, _, _, _, population = assigned
     methods = {m["layer_id"]: m["method"] for m in population.methods}
-    assert methods["demo-wards-2023"] == methods["demo-wards-2024"] == "lookup"
+    # Area-weighted by default; the small areas nest in every layer, so the sums are exact.
+    assert methods["demo-wards-2023"] == methods["demo-wards-2024"] == "area_weighted"
+    assert methods["demo-neighbourhoods"] == methods["demo-local-authorities"] == "area_weighted"
     assert methods["demo-priority-areas"] == "nested"
     totals = dict(
         con.execute("SELECT layer_id, sum(persons) FROM population GROUP BY 1").fetchall()
     )
     small = totals["demo-small-areas"]
     for layer in ("demo-wards-2023", "demo-wards-2024", "demo-neighbourhoods"):
-        assert totals[layer] == pytest.approx(small)
+        assert totals[layer] == small  # exactly: every small area lies whole in one area

@@ -154,8 +154,10 @@ def test_aggregation_methods_are_declared_and_stored(module_con, tmp_path):
         con,
         tmp_path,
         polygon_layer("small", SMALL, kind="small_area"),
-        polygon_layer("wards", WARDS, parent="LA1"),
-        polygon_layer("nbh-centroid", WARDS, kind="neighbourhood", series="a"),
+        polygon_layer("wards", WARDS, parent="LA1", population_method="lookup"),
+        polygon_layer(
+            "nbh-centroid", WARDS, kind="neighbourhood", series="a", population_method="centroid"
+        ),
         polygon_layer(
             "nbh-area", WARDS, kind="neighbourhood", series="b", population_method="area_weighted"
         ),

@@ -169,8 +169,10 @@ def test_area_page_content_and_extract(demo_site, published):
     )
     assert rows[0][:3] == ["area_kind", "area_code", "area_name"]
     assert len(rows) - 1 == published["ward_rows"]
-    withheld = [r for r in rows[1:] if r[18]]
-    assert withheld and all(r[13] == "" for r in withheld)
+    reason, value = rows[0].index("reason"), rows[0].index("value")
+    assert "ethnic_group" in rows[0] and "grp" not in rows[0]  # as in every other extract
+    withheld = [r for r in rows[1:] if r[reason]]
+    assert withheld and all(r[value] == "" for r in withheld)
 
 
 def test_methodology_states_methods_and_caveats(demo_site):
@@ -210,6 +212,7 @@ def test_hostile_text_is_escaped_and_overrides_apply(demo_warehouse_path, tmp_pa
             [HOSTILE_CATEGORY],
         )
         con.execute("UPDATE boundary_layers SET attribution = ?", [HOSTILE])
+        con.execute("UPDATE reference_figures SET attribution = ?, note = ?", [HOSTILE, HOSTILE])
         custom = tmp_path / "templates"
         custom.mkdir()
         (custom / "about.html").write_text(

@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 
+from stopsearch.demo import reference as R
 from stopsearch.demo import vocab as V
 from stopsearch.demo.formats import csv_text, fmt_micro, geojson_text, kml_text, toml_text
 from stopsearch.demo.geography import LAYERS_VALID_FROM, Geography
@@ -134,7 +135,6 @@ def manifest_text(geo: Geography, seed: int) -> str:
             f"wards-{w.label}.geojson", "geojson", f"WD{wy}CD", f"WD{wy}NM", f"LAD{wy}CD",
             date.fromisoformat(w.valid_from),
             date.fromisoformat(w.valid_to) if w.valid_to else None,
-            population_method="lookup",
         ))
     layers.append(_layer(
         "demo-neighbourhoods", "neighbourhood", f"{county} neighbourhoods", "neighbourhoods.kml",
@@ -152,6 +152,12 @@ def manifest_text(geo: Geography, seed: int) -> str:
          "from_field": "small_area_code", "to_field": f"ward_code_{w.label}", **_source()}
         for w in geo.wards
     ]
+    reference = {
+        "id": "demo-national-reference", "file": "../" + R.FILE,
+        "format": "ethnicity-facts-figures", "area": R.AREA, "period": R.PERIOD,
+        "period_start": date(2023, 4, 1), "period_end": date(2024, 3, 31), "note": R.NOTE,
+        "fictional": True, **_source(),
+    }
     population = {
         "id": "demo-population-ts021", "file": "../" + POPULATION, "columns": "census2021-ts021",
         "code_field": V.TS021_CODE_COLUMN, "census_year": 2021, "layer": SMALL_AREA_LAYER,
@@ -168,7 +174,8 @@ def manifest_text(geo: Geography, seed: int) -> str:
     )
     return toml_text(comment, {"title": f"{county} demonstration boundaries"},
                      [("layer", layer) for layer in layers]
-                     + [("lookup", lk) for lk in lookups] + [("population", population)])
+                     + [("lookup", lk) for lk in lookups] + [("population", population)]
+                     + [("reference", reference)])
 
 
 def population_files(geo: Geography, pop: np.ndarray) -> tuple[str, dict]:

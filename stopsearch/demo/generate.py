@@ -9,6 +9,7 @@ import numpy as np
 
 from stopsearch.demo import files as F
 from stopsearch.demo import planted as P
+from stopsearch.demo import reference as R
 from stopsearch.demo import vocab as V
 from stopsearch.demo.formats import csv_text, json_text
 from stopsearch.demo.geography import build_geography
@@ -20,7 +21,7 @@ from stopsearch.demo.truth import truth_dict
 
 DEFAULT_SEED = 20261127
 # Independent random streams, so e.g. the number of months never changes the geography.
-_GEOGRAPHY, _POPULATION, _SNAP, _PLANTED, _RECORDS = 1, 2, 3, 4, 5
+_GEOGRAPHY, _POPULATION, _SNAP, _PLANTED, _RECORDS, _REFERENCE = 1, 2, 3, 4, 5, 6
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ def _readme(seed: int, months: int, labels: list[str], records: bool, total: int
         "`small-area-to-ward.csv`.\n"
         "- `population/small-area-ethnic-group.csv` (TS021 shape) and its column map "
         "`small-area-ethnic-group.columns.json`.\n"
+        f"- `{R.FILE}`: a FICTIONAL national comparison table in the shape of the Home "
+        "Office's 'by ethnicity' download (rate per 1,000 and searches by group), declared in "
+        "the manifest as [[reference]]; made-up numbers, not Home Office statistics.\n"
         "- `snap_points.csv`: every map point the records use, with its areas; `on_edge=true` "
         "points lie exactly on a shared ward boundary (their area codes are those of the "
         "small area with the lowest code among those touching the point).\n"
@@ -113,6 +117,7 @@ def generate_demo(
     texts[F.POPULATION] = pop_csv
     texts[F.POPULATION_COLUMNS] = json_text(pop_columns)
     texts[F.SNAP_POINTS] = F.snap_points_text(geo, snaps)
+    texts[R.FILE] = R.national_reference_text(np.random.default_rng([seed, _REFERENCE]))
 
     labels, counts, record_texts = [], [], {}
     by_cell_kind = np.zeros((geo.part.n_cells, len(KINDS)), dtype=np.int64)

@@ -20,10 +20,12 @@ FROM staged_layers;
 
 -- name: insert_areas
 -- Areas and perimeters in EPSG:27700 (British National Grid), geometry kept in EPSG:4326.
-INSERT INTO areas
+INSERT INTO areas (layer_id, kind, code, name, parent_code, force, valid_from, valid_to, geom,
+                   area_m2, perimeter_m, repaired, mx_lon, mx_lat, mx_off, my_lon, my_lat,
+                   my_off, parent_name)
 SELECT layer_id, kind, code, name, parent_code, force, valid_from, valid_to, geom,
        ST_Area(metric), ST_Perimeter(metric), repaired,
-       mx_lon, mx_lat, mx_off, my_lon, my_lat, my_off
+       mx_lon, mx_lat, mx_off, my_lon, my_lat, my_off, parent_name
 FROM (
     SELECT *, ST_Transform(geom, 'EPSG:4326', 'EPSG:27700', always_xy := true) AS metric
     FROM (SELECT *, ST_GeomFromWKB(wkb) AS geom FROM staged_areas)

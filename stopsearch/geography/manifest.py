@@ -22,6 +22,7 @@ POPULATION_METHODS = (
     "population_weighted_centroid",
     "centroid",
     "area_weighted",
+    "finer_points",
 )
 FILENAME_CODE = "@filename"  # code_field value: take the code from each file's name (KML, JSON)
 POLICE_API = "police-api"  # source value: the force's neighbourhoods from data.police.uk
@@ -55,6 +56,7 @@ _EXAMPLES = {
     "code_field": '"WD13CD"',
     "name_field": '"WD13NM"',
     "parent_field": '"LAD13CD"',
+    "parent_name_field": '"LAD13NM"',
     "valid_from": "2013-12-31",
     "valid_to": "2018-05-02",
     "source_url": '"https://geoportal.statistics.gov.uk/"',
@@ -84,6 +86,12 @@ _EXAMPLES = {
     "data_root_env": '"STOPSEARCH_SHARED_DATA"',
     "source": '"police-api"',
     "refresh_days": "7",
+    "persons_field": '"Persons"',
+    "period": '"year ending 31 March 2024"',
+    "period_start": "2023-04-01",
+    "period_end": "2024-03-31",
+    "area": '"England and Wales"',
+    "fictional": "false",
 }
 
 
@@ -125,6 +133,7 @@ class Layer:
     def fetched(self) -> bool:
         """True for a layer declared by its source and not yet built into a file."""
         return self.source is not None and not self.file
+    parent_name_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,43 @@ class PopulationTable:
 
 
 @dataclass(frozen=True)
+class PopulationPoints:
+    """Points of a finer population layer (e.g. Output Area population-weighted centroids):
+    each small area's residents are shared among areas by where its points' residents are."""
+
+    id: str
+    file: str
+    path: Path
+    small_area_layer: str
+    small_area_field: str
+    persons_field: str
+    code_field: str | None
+    source_url: str
+    licence: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published table of comparison figures (e.g. England and Wales rates by ethnic group),
+    shown beside the force's figures for its own, declared period; never mixed into them."""
+
+    id: str
+    file: str
+    path: Path
+    format: str
+    area: str
+    period: str
+    period_start: date | None
+    period_end: date | None
+    note: str
+    fictional: bool
+    source_url: str
+    licence: str
+    attribution: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest: where it came from, the data root and every declaration.
 
@@ -175,6 +221,15 @@ class Manifest:
     populations: tuple[PopulationTable, ...] = ()
     title: str = ""
     fetched: tuple[Layer, ...] = ()
+    population_points: tuple[PopulationPoints, ...] = ()
+    references: tuple[Reference, ...] = ()
+
+    def points_for(self, small_layer: str) -> PopulationPoints | None:
+        """The finer population points declared for a small-area layer, if any."""
+        for points in self.population_points:
+            if points.small_area_layer == small_layer:
+                return points
+        return None
 
     def layer(self, layer_id: str) -> Layer:
         """The layer with this id."""
@@ -282,6 +337,7 @@ _LAYER_FIELDS = {
     "code_field",
     "name_field",
     "parent_field",
+    "parent_name_field",
     "valid_from",
     "valid_to",
     "source_url",
@@ -329,7 +385,36 @@ _POPULATION_FIELDS = {
     "layer",
     "layer_kind",
 } | _SOURCE_FIELDS
-_TOP_FIELDS = {"title", "data_root", "data_root_env", "layer", "lookup", "population"}
+_POINTS_FIELDS = {
+    "id",
+    "file",
+    "small_area_layer",
+    "small_area_field",
+    "persons_field",
+    "code_field",
+} | _SOURCE_FIELDS
+REFERENCE_FORMATS = ("ethnicity-facts-figures",)
+_REFERENCE_FIELDS = {
+    "id",
+    "file",
+    "format",
+    "area",
+    "period",
+    "period_start",
+    "period_end",
+    "note",
+    "fictional",
+} | _SOURCE_FIELDS
+_TOP_FIELDS = {
+    "title",
+    "data_root",
+    "data_root_env",
+    "layer",
+    "lookup",
+    "population",
+    "population_points",
+    "reference",
+}
 
 
 def _identifier(section: _Section, seen: set[str]) -> str:
@@ -484,6 +569,7 @@ def _layer(section: _Section, root: Path, seen: set[str], check: bool) -> Layer:
         population_method=method,
         centroids_file=centroids,
         merge_duplicates=section.flag("merge_duplicates", False),
+        parent_name_field=section.text("parent_name_field", required=False),
     )
 
 
@@ -538,6 +624,50 @@ def _population(section: _Section, root: Path, seen: set[str], check: bool) -> P
     )
 
 
+def _points(section: _Section, root: Path, seen: set[str], check: bool) -> PopulationPoints:
+    points_id = _identifier(section, seen)
+    section.what = f"population_points '{points_id}'"
+    path = section.file("file", root, check=check)
+    assert path is not None
+    return PopulationPoints(
+        id=points_id,
+        file=section.required_text("file"),
+        path=path,
+        small_area_layer=section.required_text("small_area_layer"),
+        small_area_field=section.required_text("small_area_field"),
+        persons_field=section.required_text("persons_field"),
+        code_field=section.text("code_field", required=False),
+        source_url=section.required_text("source_url"),
+        licence=section.required_text("licence"),
+        attribution=section.required_text("attribution"),
+    )
+
+
+def _reference(section: _Section, root: Path, seen: set[str], check: bool) -> Reference:
+    reference_id = _identifier(section, seen)
+    section.what = f"reference '{reference_id}'"
+    path = section.file("file", root, check=check)
+    assert path is not None
+    start, end = section.day("period_start"), section.day("period_end")
+    if start and end and end < start:
+        raise section.fail("period_end", f"{end} is before period_start {start}")
+    return Reference(
+        id=reference_id,
+        file=section.required_text("file"),
+        path=path,
+        format=section.required_text("format", REFERENCE_FORMATS),
+        area=section.required_text("area"),
+        period=section.required_text("period"),
+        period_start=start,
+        period_end=end,
+        note=section.text("note", required=False) or "",
+        fictional=section.flag("fictional", False),
+        source_url=section.required_text("source_url"),
+        licence=section.required_text("licence"),
+        attribution=section.required_text("attribution"),
+    )
+
+
 def _entries(path: Path, data: dict[str, Any], key: str) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
@@ -588,6 +718,22 @@ def _cross_check(manifest: Manifest) -> None:
         need(f"lookup '{lookup.id}'", "to_layer", lookup.to_layer)
     for table in manifest.populations:
         need(f"population '{table.id}'", "layer", table.layer, "small_area")
+    for points in manifest.population_points:
+        what = f"population_points '{points.id}'"
+        need(what, "small_area_layer", points.small_area_layer, "small_area")
+        layer_id = points.small_area_layer
+        same = [p for p in manifest.population_points if p.small_area_layer == layer_id]
+        if len(same) > 1:
+            raise GeographyError(
+                f"{where}: {what}, field 'small_area_layer': more than one population_points"
+                f" entry for layer {points.small_area_layer!r}"
+            )
+    for layer in manifest.layers:
+        if layer.population_method == "finer_points" and not manifest.population_points:
+            raise GeographyError(
+                f"{where}: layer '{layer.id}', field 'population_method': 'finer_points' needs"
+                " a [[population_points]] entry"
+            )
 
 
 def _data_root(path: Path, top: _Section, root: Path | str | None) -> tuple[Path, str]:
@@ -641,6 +787,21 @@ def load_manifest(
         )
         for n, entry in enumerate(_entries(path, data, "population"), 1)
     )
+    points = tuple(
+        _points(
+            _Section(path, f"population_points #{n}", entry, _POINTS_FIELDS),
+            base,
+            seen,
+            check_files,
+        )
+        for n, entry in enumerate(_entries(path, data, "population_points"), 1)
+    )
+    references = tuple(
+        _reference(
+            _Section(path, f"reference #{n}", entry, _REFERENCE_FIELDS), base, seen, check_files
+        )
+        for n, entry in enumerate(_entries(path, data, "reference"), 1)
+    )
     manifest = Manifest(
         path=path,
         root=base,
@@ -649,6 +810,8 @@ def load_manifest(
         populations=populations,
         title=top.text("title", required=False) or "",
         fetched=tuple(layer for layer in declared if layer.fetched),
+        population_points=points,
+        references=references,
     )
     _cross_check(manifest)
     return manifest

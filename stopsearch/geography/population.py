@@ -10,7 +10,7 @@ import pandas as pd
 
 from stopsearch.errors import GeographyError
 from stopsearch.geography.census import mapping_for, to_long
-from stopsearch.geography.manifest import Layer, Manifest, PopulationTable
+from stopsearch.geography.manifest import Layer, Manifest, PopulationPoints, PopulationTable
 from stopsearch.geography.metric import METRIC_CRS
 from stopsearch.sqlfiles import SqlFile
 
@@ -23,8 +23,12 @@ METHOD_DETAIL = {
     "population_weighted_centroid": "each small area whole to the area covering its"
     " population-weighted centroid",
     "centroid": "each small area whole to the area covering its point on surface",
-    "area_weighted": "each small area split by the share of its area (EPSG:27700) in each area",
+    "area_weighted": "area-weighted: each small area shared by the share of its land inside"
+    " each area (shares under one part in a million are boundary noise)",
+    "finer_points": "each small area shared by where the residents of its finer population"
+    " points (e.g. Output Area population-weighted centroids) are",
 }
+NOISE = 1e-6  # overlaps under this share of a small area are boundary noise (float, generalising)
 
 
 @dataclass
@@ -36,7 +40,8 @@ class PopulationReport:
 
 
 def choose_method(layer: Layer, manifest: Manifest, small_layer: str) -> str:
-    """The declared method, else lookup, nested (built of these small areas) or centroid."""
+    """The declared method, else nested (built of these small areas), finer points (when the
+    manifest declares them for the small areas) or area-weighted apportionment."""
     lookups = [lk for lk in manifest.lookups if lk.to_layer == layer.id]
     if layer.population_method:
         if layer.population_method == "lookup" and not any(
@@ -51,12 +56,17 @@ def choose_method(layer: Layer, manifest: Manifest, small_layer: str) -> str:
                 f"{manifest.path}: layer '{layer.id}': population_method 'nested' but it is"
                 f" not built from '{small_layer}'"
             )
+        if layer.population_method == "finer_points" and manifest.points_for(small_layer) is None:
+            raise GeographyError(
+                f"{manifest.path}: layer '{layer.id}': population_method 'finer_points' but no"
+                f" population_points for '{small_layer}'"
+            )
         return layer.population_method
-    if any(lk.from_layer == small_layer for lk in lookups):
-        return "lookup"
     if layer.format == "small-area-csv" and layer.small_area_layer == small_layer:
         return "nested"
-    return "centroid"
+    if manifest.points_for(small_layer) is not None:
+        return "finer_points"
+    return "area_weighted"
 
 
 def read_table(table: PopulationTable) -> pd.DataFrame:
@@ -73,9 +83,63 @@ def read_centroids(layer: Layer) -> pd.DataFrame:
     """small_code, longitude, latitude from a centroid CSV (lon/lat, or x/y in EPSG:27700)."""
     assert layer.centroids_file is not None
     frame = pd.read_csv(layer.centroids_file, dtype=str, encoding="utf-8-sig")
-    lower = {c.lower(): c for c in frame.columns}
     code = frame.columns[0]
     where = f"layer '{layer.id}': centroids_file {layer.centroids_file}"
+    x, y = _coordinates(frame, where)
+    return pd.DataFrame({"small_code": frame[code].str.strip(), "longitude": x, "latitude": y})
+
+
+def read_points(points: PopulationPoints, small_codes: set[str]) -> pd.DataFrame:
+    """point_code, small_code, persons, longitude, latitude of the finer population points.
+
+    Every small area of `small_codes` needs at least one point with residents; points of other
+    small areas are left out.
+    """
+    where = f"population_points '{points.id}' ({points.path})"
+    try:
+        frame = pd.read_csv(points.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise GeographyError(f"{where}: cannot read: {exc}") from exc
+    code = points.code_field or frame.columns[0]
+    for field_name, column in (
+        ("code_field", code),
+        ("small_area_field", points.small_area_field),
+        ("persons_field", points.persons_field),
+    ):
+        if column not in frame.columns:
+            raise GeographyError(f"{where}: {field_name} {column!r} is not a column of the file")
+    persons = pd.to_numeric(frame[points.persons_field], errors="coerce")
+    bad = persons.isna() | (persons < 0)
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise GeographyError(
+            f"{where}, line {line}, field {points.persons_field!r}: not a number of residents:"
+            f" {frame[points.persons_field].iloc[line - 2]!r}"
+        )
+    x, y = _coordinates(frame, where)
+    out = pd.DataFrame(
+        {
+            "point_code": frame[code].str.strip(),
+            "small_code": frame[points.small_area_field].str.strip(),
+            "persons": persons.to_numpy(float),
+            "longitude": x,
+            "latitude": y,
+        }
+    )
+    out = out[out.small_code.isin(small_codes)]
+    covered = set(out.loc[out.persons > 0, "small_code"])
+    missing = sorted(small_codes - covered)
+    if missing:
+        raise GeographyError(
+            f"{where}: {len(missing)} small area(s) have no point with residents, e.g."
+            f" {missing[0]!r}"
+        )
+    return out.reset_index(drop=True)
+
+
+def _coordinates(frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of each row: lon/lat columns, or x/y in EPSG:27700."""
+    lower = {c.lower(): c for c in frame.columns}
     lon = next((lower[c] for c in ("longitude", "lon", "long", "lng") if c in lower), None)
     lat = next((lower[c] for c in ("latitude", "lat") if c in lower), None)
     if lon and lat:
@@ -92,29 +156,44 @@ def read_centroids(layer: Layer) -> pd.DataFrame:
     else:
         raise GeographyError(f"{where}: needs longitude/latitude or x/y (EPSG:27700) columns")
     if np.isnan(x).any() or np.isnan(y).any():
-        raise GeographyError(f"{where}: a centroid has no coordinates")
-    return pd.DataFrame({"small_code": frame[code].str.strip(), "longitude": x, "latitude": y})
+        raise GeographyError(f"{where}: a point has no coordinates")
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def _weights(
-    con: duckdb.DuckDBPyConnection, method: str, layer: Layer, small_layer: str
+    con: duckdb.DuckDBPyConnection,
+    method: str,
+    layer: Layer,
+    small_layer: str,
+    points: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    params = {"layer_id": layer.id, "small_layer": small_layer}
+    """small_code, code, weight: the share of each small area's residents in each area."""
+    params: dict[str, object] = {"layer_id": layer.id, "small_layer": small_layer}
     name = {
         "lookup": "weights_lookup",
         "nested": "weights_nested",
         "centroid": "weights_centroid",
         "population_weighted_centroid": "weights_points",
         "area_weighted": "weights_area",
+        "finer_points": "weights_finer_points",
     }[method]
+    staged = None
     if method == "population_weighted_centroid":
-        con.register("staged_centroids", read_centroids(layer))
+        staged = ("staged_centroids", read_centroids(layer))
         params = {"layer_id": layer.id}
+    elif method == "finer_points":
+        assert points is not None
+        staged = ("staged_points", points)
+        params = {"layer_id": layer.id}
+    elif method == "area_weighted":
+        params["noise"] = NOISE
+    if staged:
+        con.register(*staged)
     try:
         return SQL.execute(con, name, params).df()
     finally:
-        if method == "population_weighted_centroid":
-            con.unregister("staged_centroids")
+        if staged:
+            con.unregister(staged[0])
 
 
 def _record(
@@ -171,6 +250,8 @@ def _load_small_area_table(
             f"{manifest.path}: population '{table.id}': {len(missing)} area(s) of"
             f" '{small_layer}' have no population row, e.g. {sorted(missing)[0]!r}"
         )
+    declared = manifest.points_for(small_layer)
+    points = read_points(declared, codes) if declared is not None else None
     con.register("staged_population", inside)
     base = {"population_id": table.id, "census_year": table.census_year}
     SQL.execute(
@@ -183,7 +264,7 @@ def _load_small_area_table(
         if layer.kind not in TARGET_KINDS:
             continue
         method = choose_method(layer, manifest, small_layer)
-        con.register("staged_weights", _weights(con, method, layer, small_layer))
+        con.register("staged_weights", _weights(con, method, layer, small_layer, points))
         SQL.execute(
             con,
             "insert_weighted",

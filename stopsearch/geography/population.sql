@@ -37,18 +37,49 @@ JOIN (SELECT code, geom FROM areas WHERE layer_id = $layer_id) AS t
 GROUP BY s.small_code;
 
 -- name: weights_area
--- Each small area split by the share of its area (in EPSG:27700) inside each area.
-SELECT small_code, code, overlap / total AS weight
-FROM (
-    SELECT s.code AS small_code, t.code,
-           ST_Area(ST_Transform(ST_Intersection(s.geom, t.geom), 'EPSG:4326', 'EPSG:27700',
-                                always_xy := true)) AS overlap,
-           ST_Area(ST_Transform(s.geom, 'EPSG:4326', 'EPSG:27700', always_xy := true)) AS total
-    FROM (SELECT code, geom FROM areas WHERE layer_id = $small_layer) AS s
-    JOIN (SELECT code, geom FROM areas WHERE layer_id = $layer_id) AS t
-      ON ST_Intersects(s.geom, t.geom)
+-- Area-weighted: each small area shared by the share of its land inside each area. Land is
+-- measured as lon/lat area times the cosine of the latitude of its centroid (the first-order
+-- ellipsoid scale): the pieces of a small area then add up to the whole, which a reprojection
+-- of each vertex (straight edges bend) does not quite do. Shares under $noise are boundary
+-- noise (dropped) and shares within $noise of 1 are whole, so an area that is an exact union of
+-- small areas gets exactly their sum.
+WITH s AS (
+    SELECT code, geom, ST_Area(geom) * cos(radians(ST_Y(ST_Centroid(geom)))) AS land
+    FROM areas WHERE layer_id = $small_layer
+), t AS (
+    SELECT code, geom FROM areas WHERE layer_id = $layer_id
+), pieces AS (
+    SELECT s.code AS small_code, t.code, s.land, ST_Intersection(s.geom, t.geom) AS piece
+    FROM s JOIN t ON ST_Intersects(s.geom, t.geom)
+), shares AS (
+    SELECT small_code, code,
+           ST_Area(piece) * cos(radians(ST_Y(ST_Centroid(piece)))) / land AS share
+    FROM pieces
+    WHERE NOT ST_IsEmpty(piece)
 )
-WHERE overlap > 0;
+SELECT small_code, code, CASE WHEN share > 1 - $noise THEN 1.0 ELSE share END AS weight
+FROM shares
+WHERE share >= $noise;
+
+-- name: weights_finer_points
+-- Each small area shared by where its finer points' residents are: the residents of its points
+-- inside each area over the residents of all its points (a point on a shared edge goes to the
+-- smallest code). Points in no area leave their share unplaced.
+WITH pts AS (
+    SELECT point_code, small_code, persons, ST_Point(longitude, latitude) AS pt
+    FROM staged_points WHERE persons > 0
+), totals AS (
+    SELECT small_code, sum(persons) AS total FROM pts GROUP BY small_code
+), placed AS (
+    SELECT p.point_code, p.small_code, p.persons, min(t.code) AS code
+    FROM pts AS p
+    JOIN (SELECT code, geom FROM areas WHERE layer_id = $layer_id) AS t
+      ON ST_Covers(t.geom, p.pt)
+    GROUP BY p.point_code, p.small_code, p.persons
+)
+SELECT placed.small_code, placed.code, sum(placed.persons) / totals.total AS weight
+FROM placed JOIN totals USING (small_code)
+GROUP BY placed.small_code, placed.code, totals.total;
 
 -- name: insert_direct
 INSERT INTO population

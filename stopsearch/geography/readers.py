@@ -17,7 +17,16 @@ from stopsearch.geography.police import read_police_json
 from stopsearch.geography.priority import dissolve_members, read_members
 from stopsearch.geography.repair import check_geometries
 
-COLUMNS = ["code", "name", "parent_code", "valid_from", "valid_to", "repaired", "geometry"]
+COLUMNS = [
+    "code",
+    "name",
+    "parent_code",
+    "parent_name",
+    "valid_from",
+    "valid_to",
+    "repaired",
+    "geometry",
+]
 
 
 def _read_gdal(
@@ -119,7 +128,12 @@ def _merge_duplicates(frame: gpd.GeoDataFrame, layer: Layer, where: str) -> gpd.
             " fix the file or set merge_duplicates = true to union them"
         )
     merged = frame.groupby("code", sort=False).agg(
-        {"name": "first", "parent_code": "first", "geometry": shapely.union_all}
+        {
+            "name": "first",
+            "parent_code": "first",
+            "parent_name": "first",
+            "geometry": shapely.union_all,
+        }
     )
     return gpd.GeoDataFrame(merged.reset_index(), geometry="geometry", crs="EPSG:4326")
 
@@ -139,11 +153,13 @@ def standardise(frame: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFrame:
         )
     names = _field(frame, layer.name_field, "name_field", where)
     parents = _field(frame, layer.parent_field, "parent_field", where)
+    parent_names = _field(frame, layer.parent_name_field, "parent_name_field", where)
     out = gpd.GeoDataFrame(
         {
             "code": codes.to_numpy(),
             "name": (names if names is not None else codes).fillna("").to_numpy(),
             "parent_code": parents.to_numpy() if parents is not None else None,
+            "parent_name": parent_names.to_numpy() if parent_names is not None else None,
         },
         geometry=frame.geometry.values,
         crs="EPSG:4326",
@@ -152,7 +168,8 @@ def standardise(frame: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFrame:
 
 
 def read_layer(layer: Layer, small_areas: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """The layer as code, name, parent_code, valid_from, valid_to, repaired, geometry (EPSG:4326).
+    """The layer as code, name, parent_code, parent_name, valid_from, valid_to, repaired,
+    geometry (EPSG:4326).
 
     A small-area CSV layer needs the small-area layer it is built from (`small_areas`).
     """
@@ -166,6 +183,7 @@ def read_layer(layer: Layer, small_areas: gpd.GeoDataFrame | None = None) -> gpd
         if small_areas is None:
             raise GeographyError(f"{where}: needs small-area layer '{layer.small_area_layer}'")
         out = dissolve_members(layer, read_members(layer), small_areas)
+        out["parent_name"] = None
     else:
         out = standardise(_read_raw(layer), layer)
         out["valid_from"], out["valid_to"] = layer.valid_from, layer.valid_to

@@ -23,6 +23,8 @@ from stopsearch.metrics.contract import (
     LATEST_12,
     METRIC_COLUMNS,
 )
+from stopsearch.metrics.definitions import DEFINITIONS_VERSION
+from stopsearch.metrics.periods import month_add, months_text, period_label
 from stopsearch.metrics.publishable import publishable
 from stopsearch.metrics.stats import (
     concentration_share,
@@ -61,11 +63,6 @@ class MetricsReport:
     seconds: float
 
 
-def _month_add(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def periods_for(months: list[date]) -> pd.DataFrame:
     """Periods (latest 12 months, each calendar year, each month) with the months present in each.
 
@@ -78,7 +75,7 @@ def periods_for(months: list[date]) -> pd.DataFrame:
         )
     present = sorted(set(months))
     latest = present[-1]
-    start = _month_add(latest, -11)
+    start = month_add(latest, -11)
     rows = [(LATEST_12, "rolling", start, latest, m) for m in present if start <= m <= latest]
     for year in sorted({m.year for m in present}):
         rows += [
@@ -99,6 +96,7 @@ def state_hash(con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT
         digest.update(repr(SQL.execute(con, name).fetchall()).encode())
     digest.update(crosswalk_version().encode())
     digest.update(repr(rules).encode())
+    digest.update(f"definitions {DEFINITIONS_VERSION}".encode())
     return digest.hexdigest()
 
 
@@ -151,22 +149,45 @@ def _period_counts(monthly: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame
     ].sum()
 
 
-def _months_present(periods: pd.DataFrame, spans: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
-    """Months with data in each row's period during which its area existed."""
+def _row_months(periods: pd.DataFrame, spans: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
+    """Months with data in each row's period during which its area existed (tuples)."""
     per_period = periods.groupby("period")["month"].apply(list).to_dict()
     span = {(r.area_kind, r.area_code): (r.valid_from, r.valid_to) for r in spans.itertuples()}
+    cache: dict[tuple, tuple[date, ...]] = {}
     out = []
     for kind, code, period in zip(keys.area_kind, keys.area_code, keys.period, strict=True):
-        months = per_period.get(period, [])
         low, high = span.get((kind, code), (None, None))
-        out.append(
-            sum(
-                1
-                for m in months
-                if (low is None or _month_add(m, 1) > low) and (high is None or m <= high)
+        key = (period, low, high)
+        if key not in cache:
+            cache[key] = tuple(
+                m
+                for m in sorted(per_period.get(period, []))
+                if (low is None or month_add(m, 1) > low) and (high is None or m <= high)
             )
-        )
-    return pd.Series(out, index=keys.index, dtype="int64")
+        out.append(cache[key])
+    return pd.Series(out, index=keys.index, dtype=object)
+
+
+def label_periods(counts: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
+    """months_present, period_label and months_with_data of each row from its months."""
+    labels: dict[tuple, str] = {}
+    texts: dict[tuple, str] = {}
+    label_out, text_out = [], []
+    for kind, period, start, end, present in zip(
+        counts.period_kind, counts.period, counts.period_start, counts.period_end, months,
+        strict=True,
+    ):
+        key = (kind, period, start, end, present)
+        if key not in labels:
+            labels[key] = period_label(kind, period, start, end, present)
+            texts[key] = months_text(present)
+        label_out.append(labels[key])
+        text_out.append(texts[key])
+    return counts.assign(
+        months_present=np.fromiter((len(m) for m in months), dtype="int64", count=len(months)),
+        period_label=label_out,
+        months_with_data=text_out,
+    )
 
 
 # The columns that say which cell a figure belongs to (everything before `measure`, less name).
@@ -212,7 +233,7 @@ def compute_metrics(
     out.append(_rows(counts, "searches", counts.searches, num=counts.searches))
     out.append(_share(total, "positive_outcome_rate", "positive", "known"))
     t = total[total.period_kind != "month"]
-    out.append(_share(t, "arrest_rate", "arrests", "searches"))
+    out.append(_share(t, "arrest_rate", "arrests", "known"))  # one base for every share
     out.append(_share(t, "find_rate", "finds", "known"))
     out.append(_rows(t, "contradictory_outcomes", t.contradictory, num=t.contradictory))
     placed = t[t.area_kind != "force"]
@@ -237,7 +258,7 @@ def compute_metrics(
         out.append(_rows(all_persons, "searches", all_persons.searches, num=all_persons.searches))
         both = pd.concat([persons, all_persons], ignore_index=True)
         out.append(_share(both, "positive_outcome_rate", "positive", "known"))
-        out.append(_share(both, "arrest_rate", "arrests", "searches"))
+        out.append(_share(both, "arrest_rate", "arrests", "known"))
         out.append(_share(both, "find_rate", "finds", "known"))
         wide = persons.pivot_table(
             index=keys, columns="grp", values="searches", aggfunc="sum", fill_value=0
@@ -281,6 +302,19 @@ def compute_metrics(
                         den=p * months / 12.0,
                     )
                 )
+            # Home Office comparable: every person search, ethnicity stated or not, over all
+            # residents (the "All" search_rate counts only the five stated groups).
+            n_all = frame.searches.to_numpy(float)  # all person searches of the area
+            p_all = pops["All"].to_numpy(float)
+            out.append(
+                _rows(
+                    frame.assign(grp="All"),
+                    "search_rate_all_persons",
+                    rate_per_1000(n_all, p_all, months),
+                    num=n_all,
+                    den=p_all * months / 12.0,
+                )
+            )
             n_w = counts_g["White"].to_numpy(float)
             p_w = pops["White"].to_numpy(float)
             u = unstated.reindex(counts_g.index).to_numpy(float)
@@ -345,12 +379,14 @@ def build_metrics(
     else:
         monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
         counts = _period_counts(monthly, periods)
-        counts["months_present"] = _months_present(periods, _area_spans(con), counts)
+        months = _row_months(periods, _area_spans(con), counts)
         designation = counts.breakdown == "designation"
         if designation.any():  # before/after designation: months in that phase of the period
-            counts.loc[designation, "months_present"] = counts.loc[designation].apply(
-                lambda r: _phase_months(con, periods, r), axis=1
-            )
+            for index, row in zip(
+                counts.index[designation], counts[designation].itertuples(), strict=True
+            ):
+                months.at[index] = _phase_months(con, periods, row)
+        counts = label_periods(counts, months)
         population = _population(con)
         names = _area_names(con)
         units = _units(counts, periods)
@@ -425,6 +461,7 @@ def _unit_digests(
 
     shared = hashlib.sha256()
     shared.update(__version__.encode())
+    shared.update(f"definitions {DEFINITIONS_VERSION}".encode())
     shared.update(repr(rules).encode())
     shared.update(population.sort_values(list(population.columns)).to_csv(index=False).encode())
     shared.update(repr(sorted(names.items())).encode())
@@ -463,11 +500,11 @@ def _named(metrics: pd.DataFrame, names: dict) -> pd.DataFrame:
     )
 
 
-def _phase_months(con: duckdb.DuckDBPyConnection, periods: pd.DataFrame, row) -> int:
+def _phase_months(con: duckdb.DuckDBPyConnection, periods: pd.DataFrame, row) -> tuple:
     """Months of a period before designation ('before') or after it ended ('after_end')."""
     found = SQL.execute(con, "designation", {"code": row.area_code}).fetchone()
     start, end = found if found else (None, None)
-    months = periods.loc[periods.period == row.period, "month"]
+    months = sorted(periods.loc[periods.period == row.period, "month"])
     if row.category == "before":
-        return int(sum(1 for m in months if start is not None and m < start))
-    return int(sum(1 for m in months if end is not None and _month_add(m, 1) > end))
+        return tuple(m for m in months if start is not None and m < start)
+    return tuple(m for m in months if end is not None and month_add(m, 1) > end)

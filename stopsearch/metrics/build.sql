@@ -19,6 +19,10 @@ SELECT
     s.outcome_class,
     s.is_positive,
     coalesce(s.outcome_linked, false) AS linked,
+    -- A find: a positive outcome linked to the object of search. "Article found - Detailed
+    -- outcome unavailable" is positive but never a find (its detail, and so any link, is missing).
+    coalesce(s.is_positive AND s.outcome_linked
+             AND s.outcome_class <> 'positive-detail-unknown', false) AS is_find,
     coalesce(s.legislation, 'Not recorded') AS legislation,
     s.object_group,
     coalesce(s.age_range::VARCHAR, 'Not recorded') AS age_range,
@@ -73,7 +77,7 @@ SELECT
     count(is_positive) AS known,
     count(*) FILTER (WHERE is_positive) AS positive,
     count(*) FILTER (WHERE outcome_class = 'arrest') AS arrests,
-    count(*) FILTER (WHERE is_positive AND linked) AS finds,
+    count(*) FILTER (WHERE is_find) AS finds,
     count(*) FILTER (WHERE outcome_class = 'no further action' AND linked) AS contradictory,
     count(*) FILTER (WHERE located) AS located,
     count(*) FILTER (WHERE located AND outside_area) AS outside,
@@ -120,7 +124,7 @@ SELECT 'priority_area', p.area_code, f.force, f.month,
        CASE WHEN fam.basis = 'none' AND NOT designated THEN phase ELSE '' END,
        count(*), count(f.is_positive), count(*) FILTER (WHERE f.is_positive),
        count(*) FILTER (WHERE f.outcome_class = 'arrest'),
-       count(*) FILTER (WHERE f.is_positive AND f.linked),
+       count(*) FILTER (WHERE f.is_find),
        count(*) FILTER (WHERE f.outcome_class = 'no further action' AND f.linked),
        count(*) FILTER (WHERE f.located), count(*) FILTER (WHERE f.located AND f.outside_area),
        count(*) FILTER (WHERE f.near)
@@ -142,11 +146,12 @@ SELECT 'priority_area', area_code, force, month, 'none', 'All',
        category,
        count(*), count(is_positive), count(*) FILTER (WHERE is_positive),
        count(*) FILTER (WHERE outcome_class = 'arrest'),
-       count(*) FILTER (WHERE is_positive AND linked),
+       count(*) FILTER (WHERE is_find),
        count(*) FILTER (WHERE outcome_class = 'no further action' AND linked), 0, 0, 0
 FROM (
     UNPIVOT (
-        SELECT p.area_code, f.force, f.month, f.is_positive, f.linked, f.outcome_class,
+        SELECT p.area_code, f.force, f.month, f.is_positive, f.linked, f.is_find,
+               f.outcome_class,
                f.outcome_class::VARCHAR AS outcome_class_cat, f.legislation,
                f.object_group::VARCHAR AS object_group, f.age_range, f.type::VARCHAR AS type
         FROM _m_priority_facts AS f
@@ -163,7 +168,7 @@ SELECT 'force', f.force, f.force, f.month, 'none', 'All', 'priority',
        CASE WHEN i.search_id IS NULL THEN 'outside' ELSE 'inside' END,
        count(*), count(f.is_positive), count(*) FILTER (WHERE f.is_positive),
        count(*) FILTER (WHERE f.outcome_class = 'arrest'),
-       count(*) FILTER (WHERE f.is_positive AND f.linked),
+       count(*) FILTER (WHERE f.is_find),
        count(*) FILTER (WHERE f.outcome_class = 'no further action' AND f.linked),
        count(*) FILTER (WHERE f.located), 0, 0
 FROM _m_facts AS f
@@ -220,9 +225,16 @@ SELECT DISTINCT parent_code FROM areas WHERE kind = 'ward' AND parent_code IS NO
 UNION SELECT DISTINCT code FROM areas WHERE kind = 'local_authority';
 
 -- name: area_names
--- The newest name of each area code.
+-- The newest name of each area code; councils without a layer of their own take the name their
+-- wards' boundary file gives them (parent_name_field).
 SELECT kind, code, arg_max(name, coalesce(valid_from, DATE '1900-01-01'))
-FROM areas GROUP BY kind, code;
+FROM areas GROUP BY kind, code
+UNION ALL
+SELECT 'local_authority', parent_code, arg_max(parent_name, coalesce(valid_from, DATE '1900-01-01'))
+FROM areas
+WHERE kind = 'ward' AND parent_code IS NOT NULL AND parent_name IS NOT NULL
+  AND parent_code NOT IN (SELECT code FROM areas WHERE kind = 'local_authority')
+GROUP BY parent_code;
 
 -- name: area_spans
 -- First and last day each area code exists (across vintages).

@@ -23,6 +23,8 @@ BREAKDOWNS = (
     "designation",
 )
 PERIOD_KINDS = ("rolling", "year", "month")
+# Rates per 1,000 residents (suppressed by the rate rules).
+RATE_MEASURES = ("search_rate", "search_rate_all_persons")
 LATEST_12 = "latest-12"
 # Columns of `metrics`; `published_metrics` adds the suppression reason and the display text.
 METRIC_COLUMNS = (
@@ -30,10 +32,12 @@ METRIC_COLUMNS = (
     "area_code",
     "area_name",
     "period",
+    "period_label",
     "period_kind",
     "period_start",
     "period_end",
     "months_present",
+    "months_with_data",
     "basis",
     "grp",
     "breakdown",
@@ -46,6 +50,13 @@ METRIC_COLUMNS = (
     "denominator",
 )
 PUBLISHED_COLUMNS = (*METRIC_COLUMNS, "reason", "display")
+# Names of warehouse columns in every published file (extracts and per-area CSVs alike).
+PUBLIC_NAMES = {"grp": "ethnic_group"}
+
+
+def public_name(column: str) -> str:
+    """The name a warehouse column has in every published file ('grp' -> 'ethnic_group')."""
+    return PUBLIC_NAMES.get(column, column)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,20 @@ MEASURES: dict[str, Measure] = {
             "Searches per 1,000 residents (annualised)",
             "searches per 1,000 residents per year",
             "1000 x N_g / (P_g x m / 12): person searches of people self-defining as group g,"
-            " over residents of group g, annualised by the m months actually present.",
+            " over residents of group g, annualised by the m months actually present. For the"
+            " group All: person searches of people who stated one of the five broad groups, over"
+            " all residents; person searches whose ethnicity is not stated or unknown are left"
+            " out, so it is lower than the Home Office's All rate (search_rate_all_persons).",
+            "rate",
+        ),
+        Measure(
+            "search_rate_all_persons",
+            "All person searches per 1,000 residents (Home Office comparable, annualised)",
+            "searches per 1,000 residents per year",
+            "1000 x N / (P x m / 12): every person search (Person search, Person and Vehicle"
+            " search), whatever the self-defined ethnicity, including not stated and unknown,"
+            " over all residents, annualised by the m months actually present. The Home Office's"
+            " All rate counts the same searches. Published for the group All only.",
             "rate",
         ),
         Measure(
@@ -113,15 +137,17 @@ MEASURES: dict[str, Measure] = {
             "positive_outcome_rate",
             "Positive-outcome rate",
             "share",
-            "Searches with a positive outcome (anything but no further action) over searches"
-            " with a known outcome, with a Wilson 95% interval.",
+            "Searches with a positive outcome (anything but no further action, including"
+            " 'Article found - Detailed outcome unavailable') over searches with a known"
+            " outcome, with a Wilson 95% interval.",
             "share",
         ),
         Measure(
             "arrest_rate",
             "Arrest rate",
             "share",
-            "Searches ending in arrest over all searches, with a Wilson 95% interval.",
+            "Searches ending in arrest over searches with a known outcome (the base of every"
+            " share of searches), with a Wilson 95% interval.",
             "share",
         ),
         Measure(
@@ -129,7 +155,9 @@ MEASURES: dict[str, Measure] = {
             "Find rate (outcome linked to the object searched for)",
             "share",
             "Searches with a positive outcome linked to the object of search over searches with"
-            " a known outcome, with a Wilson 95% interval.",
+            " a known outcome, with a Wilson 95% interval. 'Article found - Detailed outcome"
+            " unavailable' is positive but never a find: its detail, and so any link, is"
+            " missing.",
             "share",
         ),
         Measure(

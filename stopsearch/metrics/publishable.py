@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stopsearch.metrics.contract import format_value
+from stopsearch.metrics.contract import RATE_MEASURES, format_value
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -193,7 +193,7 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
 
     below = out.area_kind != "force"
     # Rates per 1,000.
-    rate = out.measure == "search_rate"
+    rate = out.measure.isin(RATE_MEASURES)
     if rate.any():
         part = out[rate]
         why = rate_reasons(

@@ -211,6 +211,7 @@ SEARCH_COLUMNS: tuple[Column, ...] = (
     Column("neighbourhood_code", pa.string(), "Policing neighbourhood of the location."),
     Column("small_area_code", pa.string(), "Census small area (e.g. LSOA) of the location."),
     Column("la_code", pa.string(), "Local authority of the location."),
+    Column("la_name", pa.string(), "Name of the local authority (council) of the location."),
     Column(
         "priority_code",
         pa.string(),
@@ -235,16 +236,34 @@ METRIC_COLUMNS: tuple[Column, ...] = (
     Column(
         "period",
         pa.string(),
-        "latest-12 (the latest 12 months), YYYY (calendar year) or YYYY-MM (one month).",
+        "Period id, stable for scripts: latest-12 (the 12-month window ending with the latest"
+        " month with data), YYYY (calendar year) or YYYY-MM (one month). The window may hold"
+        " fewer months with data: see months_present and period_label.",
+    ),
+    Column(
+        "period_label",
+        pa.string(),
+        "Readable label naming only the months with data, e.g. 'Latest 10 months (Sep 2016 to"
+        " Jun 2017)', '2016 (Jun to Dec, 7 months)': a partial period always says so.",
     ),
     Column("period_kind", pa.string(), "rolling, year or month."),
-    Column("period_start", pa.date32(), "First month of the period (its first day)."),
-    Column("period_end", pa.date32(), "Last month of the period (its first day)."),
+    Column(
+        "period_start", pa.date32(), "First month of the period's nominal window (its first day)."
+    ),
+    Column(
+        "period_end", pa.date32(), "Last month of the period's nominal window (its first day)."
+    ),
     Column(
         "months_present",
         pa.int32(),
         "Months of the period with data in which the area existed (rates are annualised by it).",
         "months",
+    ),
+    Column(
+        "months_with_data",
+        pa.string(),
+        "The months counted in months_present, as ISO 8601 month ranges joined by commas"
+        " (e.g. '2016-09/2016-12,2017-02/2017-06'; a single month '2017-03').",
     ),
     Column(
         "basis",
@@ -342,6 +361,11 @@ def _wide_metrics() -> tuple[WideMetric, ...]:
         out.append(
             WideMetric(f"search_rate_{_slug(g)}", "self_defined", g, "total", "", "search_rate")
         )
+    out.append(
+        WideMetric(
+            "search_rate_all_persons", "self_defined", "All", "total", "", "search_rate_all_persons"
+        )
+    )
     for g in COMPARISON_GROUPS:
         s = _slug(g)
         out += [
@@ -422,6 +446,12 @@ def _wide_columns() -> tuple[Column, ...]:
             "parent_code", pa.string(), "Code of the parent area (e.g. a ward's local authority)."
         ),
         Column(
+            "parent_name",
+            pa.string(),
+            "Name of the parent area (e.g. the council of a ward); null when no boundary file"
+            " names it.",
+        ),
+        Column(
             "layer_id",
             pa.string(),
             "Boundary layer (vintage) the polygon comes from: the newest vintage of the code.",
@@ -438,18 +468,35 @@ def _wide_columns() -> tuple[Column, ...]:
         ),
         Column("area_km2", pa.float64(), "Area of the polygon (computed in EPSG:27700).", "km2"),
         Column("period", pa.string(), "Period of every metric in the row: latest-12."),
-        Column("period_start", pa.date32(), "First month of the period (its first day)."),
-        Column("period_end", pa.date32(), "Last month of the period (its first day)."),
+        Column(
+            "period_label",
+            pa.string(),
+            "Readable label of the months with data for this area, e.g. 'Latest 10 months (Sep"
+            " 2016 to Jun 2017)'.",
+        ),
+        Column(
+            "period_start",
+            pa.date32(),
+            "First month of the period's nominal window (its first day).",
+        ),
+        Column(
+            "period_end", pa.date32(), "Last month of the period's nominal window (its first day)."
+        ),
         Column(
             "months_present",
             pa.int32(),
             "Months of the period with data in which the area existed.",
             "months",
         ),
+        Column(
+            "months_with_data",
+            pa.string(),
+            "The months counted in months_present, as ISO 8601 month ranges joined by commas.",
+        ),
     ]
     for metric in WIDE_METRICS:
         m = MEASURES[metric.measure]
-        what = f"{m.label}, {_who(metric)}, latest 12 months"
+        what = f"{m.label}, {_who(metric)}, the latest-12 period (see period_label)"
         arrow = pa.int64() if metric.integer else pa.float64()
         cols.append(
             Column(

@@ -6,7 +6,7 @@
   area codes, location flags and provenance; GeoParquet 1.1 points, Hilbert-ordered;
 - metrics.parquet / .csv: `published_metrics` in long form (every period);
 - <layer>.parquet / .csv / .geojson per area kind with polygons: one row per area with the
-  latest 12 months' published metrics in wide form (each value with a `_reason` column);
+  latest-12 period's published metrics in wide form (each value with a `_reason` column);
 - README.txt and datapackage.json (Frictionless Data Package with sizes and SHA-256).
 
 The same warehouse always gives the same bytes: no timestamps, deterministic row order.
@@ -24,6 +24,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from stopsearch.disk import atomic_path, sha256_file
+from stopsearch.metrics.contract import LATEST_12
+from stopsearch.metrics.periods import month_add, month_span
 from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
@@ -120,16 +122,27 @@ def _finish(entry: Entry, folder: Path) -> Entry:
     return entry
 
 
-def _label(first, last) -> str:
-    if first is None:
+def _label(months: list) -> str:
+    """'Sep 2016 to Jun 2017 (10 months)', naming any month without data inside the span."""
+    if not months:
         return "no records"
-    return f"{_MONTHS[first.month - 1]} {first.year} to {_MONTHS[last.month - 1]} {last.year}"
+    first, last = min(months), max(months)
+    span = f"{_MONTHS[first.month - 1]} {first.year} to {_MONTHS[last.month - 1]} {last.year}"
+    missing = [
+        month_add(first, i)
+        for i in range(month_span(first, last))
+        if month_add(first, i) not in set(months)
+    ]
+    gaps = "; none for " + ", ".join(f"{m:%Y-%m}" for m in missing) if missing else ""
+    return f"{span} ({len(set(months))} months with data{gaps})"
 
 
 def _context(
     con: duckdb.DuckDBPyConnection, *, demo: bool, record_level: bool, period_label: str | None
 ) -> Context:
     first, last = SQL.one(con, "month_range")
+    months = [m for (m,) in SQL.execute(con, "months").fetchall()]
+    latest_label, latest_months = SQL.one(con, "latest_label", {"period": LATEST_12})
     forces = [r[0] for r in SQL.execute(con, "forces").fetchall()]
     layers = [
         dict(zip(("kind", "name", "source_url", "licence", "attribution"), row, strict=True))
@@ -148,10 +161,12 @@ def _context(
     return Context(
         demo=demo,
         record_level=record_level,
-        period_label=period_label or _label(first, last),
+        period_label=period_label or _label(months),
         first_month=first,
         last_month=last,
         latest_12=latest_period(con),
+        latest_label=latest_label,
+        latest_months=latest_months,
         forces=forces,
         layers=layers,
         area_files=[],
@@ -303,9 +318,10 @@ def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
         write_csv(flat, tmp)
     enums = metric_enums()
     common = (
-        " One row per area, period (latest-12, each year, each month of the latest 12 at area"
-        " level), ethnicity basis and group, breakdown category and measure. Withheld values are"
-        " null with a reason code."
+        " One row per area, period (latest-12, each year, each month of the latest-12 window at"
+        " area level), ethnicity basis and group, breakdown category and measure; period_label"
+        " and months_with_data say which months each figure covers. Withheld values are null"
+        " with a reason code."
     )
     return [
         Entry(
@@ -354,8 +370,9 @@ def _layer(
         write_geojson(table, tmp, name=stem)
     enums = reason_enums(AREA_COLUMNS)
     what = (
-        f"One row per {singular} in force during the latest 12 months (newest boundary vintage"
-        f" of each code) with that period's published metrics; each withheld value is null with"
+        f"One row per {singular} in force during the latest-12 window (newest boundary vintage"
+        f" of each code) with that period's published metrics"
+        f" ({ctx.latest_label or 'no months with data'}); each withheld value is null with"
         f" its reason in the matching _reason column. Other periods and breakdowns:"
         f" metrics.parquet (area_kind = '{kind}')."
     )
@@ -363,7 +380,7 @@ def _layer(
         Entry(
             f"{stem}.parquet",
             f"{stem}-parquet",
-            f"{plural} with the latest 12 months' metrics (GeoParquet)",
+            f"{plural} with the latest-12 period's metrics (GeoParquet)",
             what + " Polygons in Hilbert order; bbox covering column.",
             "parquet",
             _PARQUET,
@@ -376,7 +393,7 @@ def _layer(
         Entry(
             f"{stem}.csv",
             f"{stem}-csv",
-            f"{plural} with the latest 12 months' metrics (CSV, WKT geometry)",
+            f"{plural} with the latest-12 period's metrics (CSV, WKT geometry)",
             what + " Same rows as the GeoParquet file; geometry as WKT, no bbox column.",
             "csv",
             "text/csv",
@@ -389,7 +406,7 @@ def _layer(
         Entry(
             f"{stem}.geojson",
             f"{stem}-geojson",
-            f"{plural} with the latest 12 months' metrics (GeoJSON)",
+            f"{plural} with the latest-12 period's metrics (GeoJSON)",
             what + " RFC 7946 FeatureCollection (lon/lat, exterior rings counter-clockwise).",
             "geojson",
             "application/geo+json",

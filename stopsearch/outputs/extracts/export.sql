@@ -3,6 +3,15 @@
 -- name: month_range
 SELECT min(month), max(month) FROM loads;
 
+-- name: months
+SELECT DISTINCT month FROM loads ORDER BY 1;
+
+-- name: latest_label
+-- The force-wide label and months of the latest-12 period (what the area layers hold).
+SELECT min(period_label), min(months_with_data) FROM published_metrics
+WHERE period = $period AND area_kind = 'force' AND basis = 'none' AND grp = 'All'
+  AND breakdown = 'total' AND category = '' AND measure = 'searches';
+
 -- name: forces
 SELECT DISTINCT force FROM loads ORDER BY 1;
 

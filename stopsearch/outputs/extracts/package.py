@@ -20,6 +20,7 @@ import duckdb
 import jinja2
 
 from stopsearch.metrics.contract import ALL_GROUPS, AREA_KINDS, MEASURES, PERIOD_KINDS
+from stopsearch.metrics.definitions import CHANGELOG, DEFINITIONS_VERSION, data_package_version
 from stopsearch.metrics.suppression import REASONS
 from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
@@ -99,13 +100,15 @@ class Context:
     period_label: str
     first_month: date | None
     last_month: date | None
-    latest_12: tuple[date, date] | None
+    latest_12: tuple[date, date] | None  # the nominal window of the latest-12 period
     forces: list[str]
     layers: list[dict]  # boundary_layers rows: kind, name, source_url, licence, attribution
     area_files: list[str]  # stems of the area layers written
     no_boundaries: list[str] = field(default_factory=list)  # area kinds without polygons
     provenance: list[dict] = field(default_factory=list)  # one per force-month load
     example_bbox: tuple[float, float, float, float] | None = None
+    latest_label: str | None = None  # e.g. 'Latest 10 months (Sep 2016 to Jun 2017)'
+    latest_months: str | None = None  # its months with data, ISO 8601 ranges
 
 
 def record_enums(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -234,7 +237,7 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             " record-level source), "
         )
         + "the published metrics in long form (metrics.parquet/csv) and one layer per area"
-        " kind with the latest 12 months' metrics (GeoParquet, CSV with WKT, GeoJSON).",
+        " kind with the latest-12 period's metrics (GeoParquet, CSV with WKT, GeoJSON).",
         "Every figure is after disclosure control: a withheld value is null and its reason"
         " code says why.",
         DICTIONARY_NOTE,
@@ -256,7 +259,12 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
         "name": f"stopsearch-{area}-extracts",
         "title": title,
         "description": " ".join(description),
+        "version": data_package_version(SCHEMA_VERSION),
         "schema_version": SCHEMA_VERSION,
+        "definitions_version": DEFINITIONS_VERSION,
+        "definitions_changelog": [
+            {"version": c.version, "date": c.date, "changes": list(c.lines)} for c in CHANGELOG
+        ],
         "demo": ctx.demo,
         "record_level": ctx.record_level,
         "period": {
@@ -265,6 +273,8 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             "last_month": _month(ctx.last_month),
             "latest_12_first_month": _month(ctx.latest_12[0]) if ctx.latest_12 else None,
             "latest_12_last_month": _month(ctx.latest_12[1]) if ctx.latest_12 else None,
+            "latest_12_label": ctx.latest_label,
+            "latest_12_months_with_data": ctx.latest_months,
         },
         "licenses": _licences(ctx),
         "attribution": attribution(ctx),
@@ -319,6 +329,9 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
         licences=[lic["title"] for lic in _licences(ctx)],
         attribution=attribution(ctx),
         schema_version=SCHEMA_VERSION,
+        definitions_version=DEFINITIONS_VERSION,
+        package_version=data_package_version(SCHEMA_VERSION),
+        latest_change=CHANGELOG[-1],
         dictionary_note=DICTIONARY_NOTE,
         layer=ctx.area_files[0] if ctx.area_files else "wards",
         box=box,

@@ -17,15 +17,26 @@ WITH prio AS (
            array_to_string(list_sort(list(priority_code)), ';') AS priority_code,
            array_to_string(list_sort(list_distinct(list(layer_id))), ';') AS priority_layer_id
     FROM search_priority_areas GROUP BY search_id
+), la AS (
+    -- Council names: a local-authority layer's name, else the name the ward file gives.
+    SELECT code, arg_max(name, coalesce(valid_from, DATE '1900-01-01')) AS la_name
+    FROM areas WHERE kind = 'local_authority' GROUP BY code
+    UNION ALL
+    SELECT parent_code, arg_max(parent_name, coalesce(valid_from, DATE '1900-01-01'))
+    FROM areas
+    WHERE kind = 'ward' AND parent_code IS NOT NULL AND parent_name IS NOT NULL
+      AND parent_code NOT IN (SELECT code FROM areas WHERE kind = 'local_authority')
+    GROUP BY parent_code
 ), b AS (
     SELECT s.*,
            (s.latitude IS NULL OR s.longitude IS NULL) AS no_location,
            a.outside_area, a.near_boundary, a.ward_code, a.ward_layer_id,
-           a.neighbourhood_code, a.small_area_code, a.la_code,
+           a.neighbourhood_code, a.small_area_code, a.la_code, la.la_name,
            p.priority_code, p.priority_layer_id
     FROM searches AS s
     LEFT JOIN search_areas AS a USING (search_id)
     LEFT JOIN prio AS p USING (search_id)
+    LEFT JOIN la ON la.code = a.la_code
 ), rows AS (
     SELECT
         b.search_id, b.force, b.month,
@@ -46,7 +57,7 @@ WITH prio AS (
         b.is_positive, b.outcome_linked, b.removal_more_than_outer, b.involved_person,
         b.no_location, b.outside_area, b.near_boundary,
         b.ward_code, b.ward_layer_id, b.neighbourhood_code, b.small_area_code, b.la_code,
-        b.priority_code, b.priority_layer_id,
+        b.la_name, b.priority_code, b.priority_layer_id,
         CASE WHEN NOT b.no_location THEN ST_AsWKB(ST_Point(b.longitude, b.latitude)) END
             AS geometry,
         CASE WHEN NOT b.no_location THEN {'xmin': b.longitude, 'ymin': b.latitude,
@@ -63,8 +74,9 @@ ORDER BY coalesce(_hilbert::UBIGINT, 4294967296), search_id;
 -- name: metrics
 -- metrics.parquet: every row of published_metrics with the unit of its measure (from the
 -- registered table _x_units: measure, unit).
-SELECT m.area_kind, m.area_code, m.area_name, m.period, m.period_kind, m.period_start,
-       m.period_end, m.months_present, m.basis, m.grp AS ethnic_group, m.breakdown, m.category,
+SELECT m.area_kind, m.area_code, m.area_name, m.period, m.period_label, m.period_kind,
+       m.period_start, m.period_end, m.months_present, m.months_with_data, m.basis,
+       m.grp AS ethnic_group, m.breakdown, m.category,
        m.measure, u.unit, m.value, m.ci_low, m.ci_high, m.numerator, m.denominator, m.reason,
        m.display
 FROM published_metrics AS m
@@ -81,14 +93,18 @@ SELECT count(*) > 0 FROM areas WHERE kind = $kind;
 -- The newest polygon of every code of $kind in force at some time in $first..$last (any time
 -- when not $has_period).
 CREATE OR REPLACE TEMP TABLE _x_polys AS
-SELECT code, name, parent_code, layer_id, valid_from, valid_to, area_m2, geom
+SELECT a.code, a.name, a.parent_code,
+       coalesce((SELECT arg_max(c.name, coalesce(c.valid_from, DATE '1900-01-01'))
+                 FROM areas AS c WHERE c.kind = 'local_authority' AND c.code = a.parent_code),
+                a.parent_name) AS parent_name,
+       a.layer_id, a.valid_from, a.valid_to, a.area_m2, a.geom
 FROM (
     SELECT *, row_number() OVER (
         PARTITION BY code ORDER BY valid_from DESC NULLS LAST, layer_id DESC) AS pick
     FROM areas WHERE kind = $kind
-)
-WHERE pick = 1
-  AND code IN (
+) AS a
+WHERE a.pick = 1
+  AND a.code IN (
       SELECT code FROM areas
       WHERE kind = $kind
         AND (NOT $has_period
@@ -115,19 +131,34 @@ WITH w AS (
                    WHERE basis = 'none' AND grp = 'All' AND breakdown = 'total'
                    AND measure = 'searches'),
                max(months_present)) AS months_present,
+           coalesce(
+               first(period_label) FILTER (
+                   WHERE basis = 'none' AND grp = 'All' AND breakdown = 'total'
+                   AND measure = 'searches'),
+               max(period_label)) AS period_label,
+           coalesce(
+               first(months_with_data) FILTER (
+                   WHERE basis = 'none' AND grp = 'All' AND breakdown = 'total'
+                   AND measure = 'searches'),
+               max(months_with_data)) AS months_with_data,
            /* wide_metrics */
     FROM published_metrics
     WHERE area_kind = $kind AND period = $period
     GROUP BY area_code
 ),
 c AS (SELECT code FROM _x_polys UNION SELECT area_code FROM w)
-SELECT c.code, coalesce(p.name, w.area_name) AS name, p.parent_code, p.layer_id,
+SELECT c.code, coalesce(p.name, w.area_name) AS name, p.parent_code, p.parent_name, p.layer_id,
        p.valid_from, p.valid_to, p.area_m2 / 1e6 AS area_km2,
        CASE WHEN $has_period THEN $period END AS period,
        $first::DATE AS period_start, $last::DATE AS period_end,
        CASE WHEN w.area_code IS NULL AND $has_period THEN 0 ELSE w.months_present END
            AS months_present,
-       w.* EXCLUDE (area_code, area_name, period_start, period_end, months_present),
+       CASE WHEN w.area_code IS NULL AND $has_period THEN 'No months with data'
+            ELSE w.period_label END AS period_label,
+       CASE WHEN w.area_code IS NULL AND $has_period THEN '' ELSE w.months_with_data END
+           AS months_with_data,
+       w.* EXCLUDE (area_code, area_name, period_start, period_end, months_present,
+                    period_label, months_with_data),
        ST_AsWKB(p.geom) AS geometry,
        CASE WHEN p.geom IS NOT NULL THEN {'xmin': ST_XMin(p.geom), 'ymin': ST_YMin(p.geom),
            'xmax': ST_XMax(p.geom), 'ymax': ST_YMax(p.geom)} END AS bbox,

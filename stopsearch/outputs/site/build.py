@@ -21,10 +21,13 @@ from urllib.parse import urlsplit
 import duckdb
 import jinja2
 
-from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES
+from stopsearch.metrics import definitions
+from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
+from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
 from stopsearch.outputs.csvsafe import safe_text
+from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
@@ -57,7 +60,7 @@ RATIO_METHODS = {
         " observed count in each tail."
     ),
 }
-CSV_COLUMNS = data.PUBLISHED_COLUMNS
+CSV_COLUMNS = tuple(public_name(c) for c in data.PUBLISHED_COLUMNS)  # grp -> ethnic_group
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class _Writer:
             for href, label in TOP_PAGES
         ]
         html = self.env.get_template(template).render(
-            **self.base, **context, root=root, nav=nav, rel=rel
+            {**self.base, **context}, root=root, nav=nav, rel=rel
         )
         target = self.out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +213,7 @@ class _Site:
     area_names: dict[tuple[str, str], str] = field(default_factory=dict)
     parent_of: dict[tuple[str, str], str] = field(default_factory=dict)
     csv_sizes: dict[tuple[str, str], int] = field(default_factory=dict)  # of downloads/areas/
+    references: list[ReferenceTable] = field(default_factory=list)  # declared comparison tables
 
     @property
     def layer_by_id(self) -> dict[str, data.Layer]:
@@ -234,6 +238,7 @@ def _read_site(
         record_level=record_level,
         force=store.force_code(),
         periods=store.ordered_periods(("rolling", "year")),
+        references=reference_tables(con),
     )
     if site.periods and site.periods[0].kind == "rolling":
         site.latest = site.periods[0]
@@ -331,8 +336,48 @@ def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
             "csv": f"downloads/areas/force/{text.slug(force)}.csv",
             "priority": pages.breakdown(store, "force", force, latest.period, "priority", rules),
             "officer": pages.ethnicity(store, "force", force, latest.period, rules)["officer"],
+            "references": _references(site, force, latest),
         }
     writer.page("index.html", "index.html", view=view, overview=overview, title="Overview")
+
+
+def _references(site: _Site, force: str, latest: data.Period) -> list[dict]:
+    """Declared comparison tables (e.g. England and Wales) beside the force's own rates.
+
+    The force's All row is the Home Office comparable rate (every person search); its other
+    rows are the group rates. Each side is labelled with its own period.
+    """
+    out = []
+    for table in site.references:
+        rows = []
+        for row in table.broad():
+            if row.broad_group == "All":
+                own = site.store.fig(
+                    "force", force, latest.period, "search_rate_all_persons", basis="self_defined"
+                )
+            elif row.broad_group == "Unknown":
+                own = None
+            else:
+                own = site.store.fig(
+                    "force",
+                    force,
+                    latest.period,
+                    "search_rate",
+                    basis="self_defined",
+                    grp=row.broad_group or "",
+                )
+            rows.append(
+                {
+                    "label": "All (every person search)" if row.broad_group == "All" else row.grp,
+                    "searches": text.count(row.searches),
+                    "rate": "not available"
+                    if row.rate_per_1000 is None
+                    else f"{row.rate_per_1000:.1f}",
+                    "force_rate": pages.shown(own, site.rules) if own else None,
+                }
+            )
+        out.append({"table": table, "rows": rows})
+    return out
 
 
 def _parent_link(site: _Site, kind: str, code: str) -> dict | None:
@@ -430,6 +475,7 @@ def _methodology_page(writer: _Writer, site: _Site) -> None:
         population_methods=site.coverage.population_methods,
         layers=site.layers,
         groups=BROAD_GROUPS,
+        definitions=definitions.site_context(SCHEMA_VERSION),
     )
 
 
@@ -549,6 +595,7 @@ def _area_context(
     ]
     return {
         "has_latest": True,
+        "latest": store.period_of(kind, code, latest),  # this area's months of the period
         "headline": pages.headline(store, kind, code, period, rules),
         "monthly": pages.monthly(store, kind, code, rules, "monthly"),
         "outcomes": pages.outcomes(store, kind, code, period, rules),

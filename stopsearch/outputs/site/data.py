@@ -62,10 +62,7 @@ class Period:
     start: date
     end: date
     months: int
-
-    @property
-    def label(self) -> str:
-        return text.period_label(self.period, self.kind, self.start, self.end, self.months)
+    label: str = ""  # from the data: the months actually present (metrics.periods)
 
     @property
     def end_day(self) -> date:
@@ -74,7 +71,7 @@ class Period:
     @property
     def short(self) -> str:
         if self.kind == "rolling":
-            return "Latest 12 months"
+            return self.label.split(" (", 1)[0]
         if self.kind == "month":
             return text.month_label(self.start)
         return self.period
@@ -89,9 +86,11 @@ class Store:
         self._cats: dict[tuple, list[str]] = defaultdict(list)
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
+        own: dict[tuple[str, str, str], Period] = {}  # each area's months of each period
         for row in rows:
-            (kind, code, name, period, pkind, start, end, months, basis, grp, breakdown) = row[:11]
-            category, measure, value, low, high, num, den, reason, display = row[11:]
+            (kind, code, name, period, label, pkind, start, end, months) = row[:9]
+            basis, grp, breakdown, category, measure = row[10:15]
+            value, low, high, num, den, reason, display = row[15:]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
             self._figs[key] = Fig(
                 measure,
@@ -107,12 +106,15 @@ class Store:
             self._rows[(kind, code)].append(row)
             names[(kind, code)] = name
             if kind == "force" and period not in periods:
-                periods[period] = Period(period, pkind, start, end, int(months))
+                periods[period] = Period(period, pkind, start, end, int(months), label)
+            if breakdown == "total" and basis == "none" and measure == "searches":
+                own[(kind, code, period)] = Period(period, pkind, start, end, int(months), label)
             cat_key = (kind, code, period, breakdown)
             if breakdown != "total" and category not in self._cats[cat_key]:
                 self._cats[cat_key].append(category)
         self.names = dict(sorted(names.items()))
         self.periods = periods
+        self._own = own
         for cats in self._cats.values():
             cats.sort()
 
@@ -140,6 +142,10 @@ class Store:
         if found is None:
             return Fig(measure, None, None, None, None, None, NO_DATA, "no data", 0)
         return found
+
+    def period_of(self, kind: str, code: str, period: Period) -> Period:
+        """The period as it is for one area: its own months present and label."""
+        return self._own.get((kind, code, period.period), period)
 
     def has(self, kind: str, code: str, period: str | None = None) -> bool:
         rows = self._rows.get((kind, code), [])

@@ -53,7 +53,14 @@ def headline(store: Store, kind: str, code: str, period: str, rules: Suppression
         Headline(
             "Person searches per 1,000 residents",
             f("search_rate", basis="self_defined"),
-            "annualised; people with a stated self-defined ethnicity over all residents",
+            "annualised; only searches of people who stated their ethnicity, over all"
+            " residents",
+        ),
+        Headline(
+            "All person searches per 1,000 residents",
+            f("search_rate_all_persons", basis="self_defined"),
+            "annualised; every person search, ethnicity stated or not: comparable with the"
+            " Home Office's All rate",
         ),
         Headline(
             "Positive-outcome rate",
@@ -267,7 +274,7 @@ def years(
         searches = store.fig(kind, code, p.period, "searches")
         out.append(
             {
-                "label": p.label,
+                "label": store.period_of(kind, code, p).label,
                 "months": searches.months or p.months,
                 "searches": f("searches"),
                 "rate": f("search_rate", basis="self_defined"),

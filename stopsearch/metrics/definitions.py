@@ -1,0 +1,257 @@
+"""The versioned definitions behind every figure: version, dated changelog, methodology text.
+
+DEFINITIONS_VERSION changes whenever a definition changes (a measure's definition, label or
+unit, the periods and their labels, the base of a share, how population reaches an area...).
+With the extracts' SCHEMA_VERSION (columns) it makes the data-package version that the
+scrutiny panel's scripts check. `fingerprint()` hashes everything the version covers; the
+fingerprint of each version is recorded in `definitions.json` beside this module, and the test
+suite fails while the live fingerprint differs from the one recorded for the current version.
+After changing a definition: raise DEFINITIONS_VERSION, add a dated CHANGELOG entry, then
+
+    python -m stopsearch.metrics.definitions
+
+which records the new fingerprint (and refuses to change the one of an existing version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from stopsearch.crosswalks import crosswalk_version
+from stopsearch.metrics import contract
+from stopsearch.metrics.periods import month_add, period_label
+
+DEFINITIONS_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Change:
+    """One dated entry of the methodology changelog."""
+
+    version: int
+    date: str  # YYYY-MM-DD
+    lines: tuple[str, ...]
+
+
+CHANGELOG: tuple[Change, ...] = (
+    Change(
+        1,
+        "2026-11-27",
+        ("First published definitions: rates per 1,000 residents by self-defined ethnicity,"
+         " disproportionality ratios with intervals, outcome shares and small-number"
+         " suppression.",),
+    ),
+    Change(
+        2,
+        "2026-12-01",
+        (
+            "Period labels name only the months with data: 'Latest 10 months (Sep 2016 to Jun"
+            " 2017)' instead of 'Latest 12 months' on ten months; a partial year reads '2016 (Jun"
+            " to Dec, 7 months)'. Every figure carries period_label and months_with_data. The"
+            " period ids (latest-12, YYYY, YYYY-MM) are unchanged.",
+            "The arrest rate now divides by searches with a known outcome, like the"
+            " positive-outcome and find rates (it divided by all searches).",
+            "'Article found - Detailed outcome unavailable' stays a positive outcome and is"
+            " never a find.",
+            "New measure search_rate_all_persons: every person search, ethnicity stated or not,"
+            " per 1,000 residents (the Home Office's All rate). The All search_rate still counts"
+            " only the five stated groups and now says so.",
+            "Residents of wards, neighbourhoods and councils are apportioned from small areas by"
+            " the share of each small area's land inside them (area-weighted), or by a finer"
+            " population layer's points when the boundary manifest declares one, instead of a"
+            " best-fit lookup that puts each small area whole in one ward.",
+            "The England and Wales figures of the Home Office are shown beside the force's, for"
+            " their own period, when the operator declares the official table.",
+            "Per-area CSVs call the group column ethnic_group, like every other extract;"
+            " councils carry their names.",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the methodology page, kept here so the text is versioned with the
+    definitions it explains."""
+
+    id: str
+    title: str
+    paragraphs: tuple[str, ...]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "periods",
+        "Periods and their labels",
+        (
+            "Figures are published for the latest-12 period (the 12-month window ending with"
+            " the latest month with data), for each calendar year and for each month. A label"
+            " names only the months that have data: with ten months in the window the headline"
+            " reads 'Latest 10 months (Sep 2016 to Jun 2017)', never 'Latest 12 months'. A"
+            " calendar year with missing months says so, e.g. '2016 (Jun to Dec, 7 months)',"
+            " and a month without data inside a span is named ('none for Nov 2016').",
+            "Counts are totals over the months present. Rates per 1,000 residents are"
+            " annualised by those months, so they can be compared across periods of different"
+            " length; counts cannot. A partial year also covers only some seasons, so its rate"
+            " is not a like-for-like comparison with a full year: read its label before"
+            " comparing.",
+            "The period ids (latest-12, YYYY, YYYY-MM) never change; in the extracts each row"
+            " also carries period_label and months_with_data (ISO 8601 month ranges, e.g."
+            " 2016-09/2017-06), and months_present counts them. An area whose boundary did not"
+            " exist for part of a period has fewer months, and its own label says so.",
+        ),
+    ),
+    Section(
+        "shares",
+        "One base for every share of searches",
+        (
+            "Every share of searches (the positive-outcome rate, the find rate and the arrest"
+            " rate) divides by the searches with a known outcome. Searches whose outcome was"
+            " not recorded are left out of the base of all three, so the three shares can be"
+            " compared with each other and add up consistently.",
+        ),
+    ),
+    Section(
+        "all-rate",
+        "The All rate and the Home Office comparable rate",
+        (
+            "The search rate for the group All counts person searches of people who stated"
+            " one of the five broad groups, over all residents. It leaves out person searches"
+            " whose ethnicity is not stated or unknown, so it is lower than the Home Office's"
+            " All rate.",
+            "Beside it, 'All person searches per 1,000 residents (Home Office comparable)'"
+            " (search_rate_all_persons) counts every person search, ethnicity stated or not,"
+            " over all residents, annualised by the months present, as the Home Office's"
+            " figure does. Group rates and ratios use only searches with a stated group.",
+        ),
+    ),
+    Section(
+        "article-found",
+        "\"Article found - Detailed outcome unavailable\"",
+        (
+            "Older records use the outcome 'Article found - Detailed outcome unavailable'. It"
+            " counts as a positive outcome, as the Home Office counts it. It is never a find:"
+            " a find is a positive outcome linked to the object of the search, and for these"
+            " searches the detail, and so any link, is missing (most carry no linkage at all)."
+            " The find rate is therefore a lower bound where this outcome is common.",
+        ),
+    ),
+    Section(
+        "apportionment",
+        "Residents of each area: area-weighted apportionment",
+        (
+            "The Census gives residents by ethnic group for small areas (such as LSOAs), which"
+            " do not nest in wards. Unless the boundary manifest says otherwise, each small"
+            " area's residents are shared among the areas of every layer by the share of the"
+            " small area's land inside each of them (overlaps computed in British National Grid,"
+            " EPSG:27700). An area that is an exact union of small areas gets exactly their sum."
+            " When the manifest declares a finer population layer's points (for example Output"
+            " Area population-weighted centroids), each small area is shared by where its"
+            " finer points' residents live instead.",
+            "Overlaps under one part in a million of a small area are treated as boundary"
+            " noise. Residents of the part of a small area that lies in no area of a layer"
+            " (generalised boundaries do not meet exactly) are counted as not placed, and"
+            " reported. The method used for each layer is listed below and in the extracts."
+            " Apportionment assumes residents are spread evenly over the land (or over the"
+            " finer points): ward populations are estimates, not counts.",
+        ),
+    ),
+)
+
+
+def _label_examples() -> list[str]:
+    """Labels of a fixed set of periods: changing how periods are labelled changes these."""
+    start = date(2016, 7, 1)
+    months = [month_add(start, i) for i in range(12)]
+    cases = [
+        ("rolling", "latest-12", start, months[-1], months),
+        ("rolling", "latest-12", start, months[-1], months[2:]),
+        ("rolling", "latest-12", start, months[-1], months[2:4] + months[5:]),
+        ("rolling", "latest-12", start, months[-1], months[:6]),
+        ("year", "2016", date(2016, 1, 1), date(2016, 12, 1), months[:6]),
+        ("year", "2017", date(2017, 1, 1), date(2017, 12, 1), []),
+        ("quarter", "2017-Q1", date(2017, 1, 1), date(2017, 3, 1), months[7:9]),
+        ("month", "2017-06", months[-1], months[-1], months[-1:]),
+    ]
+    return [period_label(*case) for case in cases]
+
+
+def definitions_payload() -> dict:
+    """Everything DEFINITIONS_VERSION covers, as plain data."""
+    from stopsearch.geography.population import METHOD_DETAIL
+
+    return {
+        "measures": [asdict(m) for m in contract.MEASURES.values()],
+        "metric_columns": list(contract.METRIC_COLUMNS),
+        "public_names": contract.PUBLIC_NAMES,
+        "rate_measures": list(contract.RATE_MEASURES),
+        "groups": list(contract.ALL_GROUPS),
+        "area_kinds": list(contract.AREA_KINDS),
+        "breakdowns": list(contract.BREAKDOWNS),
+        "period_kinds": list(contract.PERIOD_KINDS),
+        "latest_period": contract.LATEST_12,
+        "period_labels": _label_examples(),
+        "population_methods": METHOD_DETAIL,
+        "crosswalks": crosswalk_version(),
+        "sections": [asdict(s) for s in SECTIONS],
+    }
+
+
+def fingerprint() -> str:
+    """SHA-256 of the definitions payload (canonical JSON)."""
+    text = json.dumps(definitions_payload(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def data_package_version(schema_version: int) -> str:
+    """'<columns>.<definitions>.0': changes whenever a column or a definition changes."""
+    return f"{schema_version}.{DEFINITIONS_VERSION}.0"
+
+
+def site_context(schema_version: int) -> dict:
+    """What the methodology page shows: the sections, the dated changelog and the versions."""
+    return {
+        "version": DEFINITIONS_VERSION,
+        "package_version": data_package_version(schema_version),
+        "sections": SECTIONS,
+        "changelog": tuple(reversed(CHANGELOG)),  # newest first
+    }
+
+
+def recorded_path() -> Path:
+    return Path(str(resources.files("stopsearch.metrics").joinpath("definitions.json")))
+
+
+def recorded() -> dict[str, str]:
+    """{version: fingerprint} of every released definitions version."""
+    path = recorded_path()
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def record(path: Path | None = None) -> bool:
+    """Record the live fingerprint for DEFINITIONS_VERSION; refuses to rewrite an old one."""
+    path = path or recorded_path()
+    known = dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else {}
+    key, live = str(DEFINITIONS_VERSION), fingerprint()
+    if known.get(key) == live:
+        return False
+    if key in known:
+        raise SystemExit(
+            f"definitions changed but DEFINITIONS_VERSION is still {DEFINITIONS_VERSION}:"
+            " raise it and add a dated CHANGELOG entry before recording"
+        )
+    known[key] = live
+    ordered = dict(sorted(known.items(), key=lambda kv: int(kv[0])))
+    path.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
+    return True
+
+
+if __name__ == "__main__":
+    print("recorded" if record() else "unchanged", DEFINITIONS_VERSION, fingerprint())
