@@ -1,4 +1,4 @@
-"""Sessions: `nox -s tests` (everything the tests need, then pytest), `lint` (ruff), `bench`,
+"""Sessions: `nox -s tests` (everything the tests need, then pytest), `lint` (ruff, mypy), `bench`,
 `fuzz` (the ingest against corrupted months; not in CI, not run by default)."""
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, the tests and the benchmarks."""
-    _install(session, "ruff")
+    """ruff over the package, the tests and the benchmarks; mypy over the package (its flags and
+    files in pyproject.toml). mypy needs the package's dependencies installed to read their types."""
+    _install(session, "-e", ".[lint]")
     session.run("ruff", "check", "stopsearch", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy")
 
 
 @nox.session
