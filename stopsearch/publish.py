@@ -50,6 +50,7 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
+from stopsearch.sqlfiles import fetch_one
 from stopsearch.status import (
     GATES_KEY,
     QUARANTINE_KEY,
@@ -627,14 +628,14 @@ def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig)
         expected.append("downloads/searches.parquet")
     verify_release(staged, expected)
     metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
-    published = con.execute("SELECT count(*) FROM published_metrics").fetchone()[0]
+    published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
     if metrics_rows != published:
         raise PublishError(
             f"{staged}: metrics.parquet has {metrics_rows} rows, the warehouse {published}"
         )
     if config.record_level_extract:
         records = pq.ParquetFile(staged / "downloads" / "searches.parquet").metadata.num_rows
-        in_warehouse = con.execute("SELECT count(*) FROM searches").fetchone()[0]
+        in_warehouse = fetch_one(con.execute("SELECT count(*) FROM searches"), "count")[0]
         if records != in_warehouse:
             raise PublishError(
                 f"{staged}: searches.parquet has {records} rows, the warehouse {in_warehouse}"
