@@ -30,7 +30,7 @@ import duckdb
 
 from stopsearch import __version__
 from stopsearch.config import PublishConfig
-from stopsearch.errors import StopsearchError, error_text
+from stopsearch.errors import ConfigError, StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
@@ -319,6 +319,8 @@ def _inputs(
 
         cache = Cache(config.cache)
         api = police_api or PoliceAPI(base_url=config.police_api_url)
+        if config.force is None:  # a configuration file requires it; the command line may not
+            raise ConfigError("force is required with police_api: give --police-force FORCE")
         report = fetch_force(api, cache, config.force, config.months)
         result.fetch_lines = report.lines()
         result.fetch_failed = len(report.failed)
