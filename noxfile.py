@@ -66,8 +66,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, the tests and the benchmarks; mypy over the package (its flags and
-    files in pyproject.toml). mypy needs the package's dependencies installed to read their types."""
+    """ruff over the package, the tests and the benchmarks; mypy over the package (flags and files
+    in pyproject.toml), with the package's dependencies installed so that it reads their types."""
     _install(session, "-e", ".[lint]")
     session.run("ruff", "check", "stopsearch", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
