@@ -12,14 +12,25 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from stopsearch.disk import sha256_tree
 from stopsearch.geography.join import assign_areas, unjoined_force_months
 from stopsearch.geography.load import load_boundaries
-from stopsearch.geography.manifest import Layer, Manifest, load_manifest, without_unbuilt
+from stopsearch.geography.manifest import (
+    Layer,
+    Lookup,
+    Manifest,
+    PopulationPoints,
+    PopulationTable,
+    Reference,
+    load_manifest,
+    without_unbuilt,
+)
 from stopsearch.geography.population import load_population
 from stopsearch.ingest import IngestReport, ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard
@@ -29,6 +40,8 @@ from stopsearch.metrics.reference import load_references
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
 from stopsearch.status import get_state, set_state
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
+
+T = TypeVar("T")  # what a timed stage returns
 
 BOUNDARY_KEY = "boundary_manifest_sha256"
 
@@ -54,15 +67,21 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     """
     digest = hashlib.sha256(manifest.path.read_bytes())
     digest.update(f"definitions {DEFINITIONS_VERSION}".encode())  # e.g. apportionment method
-    declared = (*manifest.layers, *manifest.lookups, *manifest.populations)
-    for item in (*declared, *manifest.population_points, *manifest.references):
+    declared: tuple[Layer | Lookup | PopulationTable | PopulationPoints | Reference, ...] = (
+        *manifest.layers,
+        *manifest.lookups,
+        *manifest.populations,
+        *manifest.population_points,
+        *manifest.references,
+    )
+    for item in declared:
         digest.update(item.id.encode() + b"\0" + sha256_tree(item.path).encode())
         if isinstance(item, Layer) and item.source:
             digest.update(f"\0{item.valid_from}\0{item.valid_to}".encode())
     return digest.hexdigest()
 
 
-def _timed(durations: dict[str, float], name: str, step: Callable[[], object]) -> object:
+def _timed(durations: dict[str, float], name: str, step: Callable[[], T]) -> T:
     started = time.perf_counter()
     try:
         return step()
@@ -88,7 +107,7 @@ def prepare(
     """
     durations: dict[str, float] = {}
 
-    def stage(name: str, step: Callable[[], object]) -> object:
+    def stage(name: str, step: Callable[[], T]) -> T:
         if on_stage is not None:
             on_stage(name)
         return _timed(durations, name, step)
@@ -117,7 +136,7 @@ def prepare(
         report.joined_force_months = [("*", "*")]
     else:
         for force, month in unjoined_force_months(con):
-            stage("join", lambda f=force, m=month: assign_areas(con, f, m))
+            stage("join", partial(assign_areas, con, force, month))
             report.joined_force_months.append((force, f"{month:%Y-%m}"))
     if metrics_stale(con, rules):
         report.metrics = stage("metrics", lambda: build_metrics(con, rules))

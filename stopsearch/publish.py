@@ -30,7 +30,7 @@ import duckdb
 
 from stopsearch import __version__
 from stopsearch.config import PublishConfig
-from stopsearch.errors import StopsearchError, error_text
+from stopsearch.errors import ConfigError, StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
@@ -50,6 +50,7 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
+from stopsearch.sqlfiles import fetch_one
 from stopsearch.status import (
     GATES_KEY,
     QUARANTINE_KEY,
@@ -318,6 +319,8 @@ def _inputs(
 
         cache = Cache(config.cache)
         api = police_api or PoliceAPI(base_url=config.police_api_url)
+        if config.force is None:  # a configuration file requires it; the command line may not
+            raise ConfigError("force is required with police_api: give --police-force FORCE")
         report = fetch_force(api, cache, config.force, config.months)
         result.fetch_lines = report.lines()
         result.fetch_failed = len(report.failed)
@@ -627,14 +630,14 @@ def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig)
         expected.append("downloads/searches.parquet")
     verify_release(staged, expected)
     metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
-    published = con.execute("SELECT count(*) FROM published_metrics").fetchone()[0]
+    published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
     if metrics_rows != published:
         raise PublishError(
             f"{staged}: metrics.parquet has {metrics_rows} rows, the warehouse {published}"
         )
     if config.record_level_extract:
         records = pq.ParquetFile(staged / "downloads" / "searches.parquet").metadata.num_rows
-        in_warehouse = con.execute("SELECT count(*) FROM searches").fetchone()[0]
+        in_warehouse = fetch_one(con.execute("SELECT count(*) FROM searches"), "count")[0]
         if records != in_warehouse:
             raise PublishError(
                 f"{staged}: searches.parquet has {records} rows, the warehouse {in_warehouse}"

@@ -170,10 +170,7 @@ class SqlFile:
         self, con: duckdb.DuckDBPyConnection, name: str, params: Params = None
     ) -> tuple[Any, ...]:
         """The one row a statement returns (e.g. an aggregate); LookupError when it has none."""
-        row = self.execute(con, name, params).fetchone()
-        if row is None:
-            raise LookupError(f"{self.source} '{name}' returned no row")
-        return row
+        return fetch_one(self.execute(con, name, params), f"{self.source} '{name}'")
 
     def scalar(self, con: duckdb.DuckDBPyConnection, name: str, params: Params = None) -> Any:
         """The first value of the one row a statement returns."""
@@ -186,6 +183,14 @@ class SqlFile:
         for section in self.sections:
             for statement in section.statements:
                 con.execute(statement.sql, statement.bind(self.source, params or {}))
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, where: str) -> tuple[Any, ...]:
+    """The next row of the statement `con` just ran; LookupError naming `where` if none is left."""
+    row = con.fetchone()
+    if row is None:
+        raise LookupError(f"{where} returned no row")
+    return row
 
 
 @cache

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from stopsearch.config import PublishConfig
 from stopsearch.demo import generate_demo
-from stopsearch.publish import EXIT_OK, EXIT_REJECTED, run_publish
+from stopsearch.publish import EXIT_OK, EXIT_REJECTED, PublishError, run_publish
 from stopsearch.release import current_release
 from stopsearch.sources import PoliceAPI
 from stopsearch.warehouse import connect
@@ -108,3 +109,15 @@ def test_a_month_that_disappears_and_comes_back_resupplied(tmp_path, demo3):
         back = run_publish(config, police_api=api)
         assert back.changes == [f"re-supplied month: {FORCE} {names[1]} (figures recomputed)"]
         assert _loaded(tmp_path)[names[1]] == before[names[1]] - 2
+
+
+def test_the_police_api_without_a_force_is_refused(tmp_path, demo3):
+    """A configuration file must name a force with police_api; the command line may not: refused
+    (it used to fetch nothing, then fail on a cache folder for a force called 'None')."""
+    with FakePoliceServer() as server:
+        api = PoliceAPI(client=fast_client(), base_url=server.url)
+        config = replace(_config(tmp_path, demo3), force=None)
+        with pytest.raises(PublishError, match="force is required with police_api"):
+            run_publish(config, police_api=api)
+        assert server.requests == []
+    assert current_release(tmp_path / "site") is None

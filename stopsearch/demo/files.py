@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 
 from stopsearch.demo import reference as R
 from stopsearch.demo import vocab as V
-from stopsearch.demo.formats import csv_text, fmt_micro, geojson_text, kml_text, toml_text
+from stopsearch.demo.formats import (
+    Scalar,
+    csv_text,
+    fmt_micro,
+    geojson_text,
+    kml_text,
+    toml_text,
+)
 from stopsearch.demo.geography import LAYERS_VALID_FROM, Geography
 from stopsearch.police_files import archive_member
 
@@ -57,7 +65,7 @@ def boundary_files(geo: Geography) -> dict[str, str]:
     ])
     for w in geo.wards:
         yy = _yy(w.label)
-        feats = [
+        feats: list[tuple[dict[str, Scalar], Any]] = [
             ({f"WD{yy}CD": code, f"WD{yy}NM": name, f"LAD{yy}CD": geo.la_codes[int(la)],
               f"LAD{yy}NM": geo.la_names[int(la)]}, geom)
             for code, name, la, geom in zip(w.codes, w.names, w.la, w.geoms, strict=True)
@@ -102,7 +110,8 @@ def _source() -> dict:
 
 def _layer(id_: str, kind: str, name: str, file: str, fmt: str, code: str, label: str,
            parent: str | None, valid_from: date, valid_to: date | None, **extra) -> dict:
-    out = {"id": id_, "kind": kind, "series": id_.rsplit("-", 1)[0] if kind == "ward" else id_,
+    out: dict[str, str | date] = {
+           "id": id_, "kind": kind, "series": id_.rsplit("-", 1)[0] if kind == "ward" else id_,
            "name": name, "file": file, "format": fmt, "code_field": code, "name_field": label}
     if parent:
         out["parent_field"] = parent
@@ -193,7 +202,7 @@ def population_files(geo: Geography, pop: np.ndarray) -> tuple[str, dict]:
         for i in members:
             header.append(V.GROUPS[i].ts021_column)
             index.append((broad, [i]))
-    rows = [
+    rows: list[tuple[Scalar, ...]] = [
         ("2021", geo.sa_names[c], geo.sa_codes[c], int(pop[c].sum()),
          *[int(pop[c, members].sum()) for _, members in index])
         for c in (int(c) for c in geo.sa_order)

@@ -126,6 +126,7 @@ def generate_demo(
         label = P.month_start(i).strftime("%Y-%m")
         labels.append(label)
         counts.append(result.counts)
+        assert result.by_cell_kind is not None  # simulate_month always counts them
         by_cell_kind += result.by_cell_kind
         if records:
             record_texts[F.record_file(label)] = csv_text(V.HEADER, result.rows, crlf=True)

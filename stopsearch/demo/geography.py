@@ -157,7 +157,9 @@ def _choose_edge_points(
     def n_wards(cells: list[int]) -> int:
         return min(len({int(w[c]) for c in cells}) for w in ward_labels)
 
-    triple, double, la_edge = [], [], []
+    triple: list[int] = []
+    double: list[int] = []
+    la_edge: list[int] = []
     for v in sorted(inc):
         if v in coast:
             continue
@@ -203,7 +205,8 @@ def _priority_areas(graph, seeds: list[int], sizes: list[int]) -> list[tuple[int
     taken: set[int] = set()
     out = []
     for seed, size in zip(seeds, sizes, strict=True):
-        dist = dijkstra(graph, directed=False, indices=seed)
+        # scipy-stubs 1.17 take only arrays as indices; scipy also takes one index (a 1-D answer)
+        dist = dijkstra(graph, directed=False, indices=seed)  # type: ignore[call-overload]
         members = []
         for c in np.argsort(dist, kind="stable"):
             if int(c) not in taken and np.isfinite(dist[c]):

@@ -101,8 +101,8 @@ def voronoi_partition(inside_km: np.ndarray, outside_km: np.ndarray) -> Partitio
         start = ring.index(min(ring))
         rings.append(tuple(ring[start:] + ring[:start]))
     edges: dict[tuple[int, int], tuple[int, int]] = {}
-    for cell, ring in enumerate(rings):
-        for a, b in zip(ring, ring[1:] + ring[:1], strict=True):
+    for cell, cell_ring in enumerate(rings):
+        for a, b in zip(cell_ring, cell_ring[1:] + cell_ring[:1], strict=True):
             key = (min(a, b), max(a, b))
             if key in edges:
                 edges[key] = (edges[key][0], cell)

@@ -55,12 +55,12 @@ def make_snap_points(rng: np.random.Generator, geo: Geography) -> SnapPoints:
     rank = np.empty(part.n_cells, dtype=np.int64)
     rank[geo.sa_order] = np.arange(part.n_cells)
     micro_parts, cells, edge_flags = [], [], []
-    for cell in range(part.n_cells):
-        k = 5 + int(round(4 * geo.urban[cell])) + int(rng.integers(0, 3))
-        ring = lonlat_to_km(from_micro(part.vertices[list(part.rings[cell])]))
+    for c in range(part.n_cells):
+        k = 5 + int(round(4 * geo.urban[c])) + int(rng.integers(0, 3))
+        ring = lonlat_to_km(from_micro(part.vertices[list(part.rings[c])]))
         pts = _cell_points(rng, shapely.Polygon(ring), k)
         micro_parts.append(pts)
-        cells.append(np.full(len(pts), cell))
+        cells.append(np.full(len(pts), c))
         edge_flags.append(np.zeros(len(pts), dtype=bool))
     for v in geo.edge_vertices:
         touching = [c for c in range(part.n_cells) if v in part.rings[c]]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 
@@ -106,7 +107,7 @@ def assign_areas(
     if month is not None and force is None:
         raise GeographyError("assign_areas: give force together with month")
     started = time.perf_counter()
-    scope = {"force": force, "month": _month(month)}
+    scope: dict[str, Any] = {"force": force, "month": _month(month)}
     try:
         form = _prepare(con, scope)
         joined = time.perf_counter()
@@ -128,10 +129,15 @@ def assign_areas(
     finally:
         SQL.execute(con, "drop_temp")
     assert counts is not None and no_location is not None
+    located, in_ward, outside_area, tie_broken, near_boundary = map(int, counts)
     return AssignReport(
         force,
         scope["month"],
-        *map(int, counts),
+        located,
+        in_ward,
+        outside_area,
+        tie_broken,
+        near_boundary,
         int(no_location[0]),
         round(time.perf_counter() - started, 3),
         round(joined - started, 3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -205,7 +206,7 @@ def _record(
     method: str,
 ) -> None:
     placed, unplaced = SQL.one(con, "placed" if method != "direct" else "placed_direct")
-    row = {
+    row: dict[str, Any] = {
         "population_id": table.id,
         "layer_id": layer_id,
         "layer_kind": kind,

@@ -44,8 +44,8 @@ def read_members(layer: Layer) -> pd.DataFrame:
     if fields["name"] is None:
         out["name"] = out["code"]
     for column in ("valid_from", "valid_to"):
-        if fields[column]:
-            out[column] = _dates(out[column], where, fields[column])
+        if source := fields[column]:
+            out[column] = _dates(out[column], where, source)
         else:
             out[column] = getattr(layer, column)
     per_area = out.groupby("code")[["name", "parent_code", "valid_from", "valid_to"]].nunique(

@@ -22,7 +22,7 @@ from stopsearch.ingest.parse import ParsedFile
 from stopsearch.ingest.read import read_text
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.police_files import EXAMPLE_NAME
-from stopsearch.sqlfiles import run_sql
+from stopsearch.sqlfiles import fetch_one, run_sql
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
@@ -215,7 +215,7 @@ def _write(
     }
     con.execute("BEGIN TRANSACTION")
     try:
-        load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+        load_id = fetch_one(con.execute("SELECT nextval('load_id_seq')"), "nextval")[0]
         params["load_id"] = load_id
         if previous is not None:
             _delete_load(con, previous[0])
@@ -401,9 +401,8 @@ def ingest_sources(
             except IngestError as exc:
                 result = _refuse(con, source, str(exc))
             else:
-                load_id = con.execute(
-                    "SELECT load_id FROM loads WHERE force = ? AND month = ?", list(key)
-                ).fetchone()[0]
+                query = "SELECT load_id FROM loads WHERE force = ? AND month = ?"
+                load_id = fetch_one(con.execute(query, list(key)), "the load just written")[0]
                 current[key] = (load_id, digest)
         report.files.append(result)
         if on_file is not None:

@@ -68,10 +68,11 @@ class Normalised:
 
 @dataclass(frozen=True)
 class _Crosswalks:
-    self_defined: dict[str, tuple[str, str]]
-    officer_defined: dict[str, str]
+    # Keyed by the raw value, which is None for an empty field (never a key: looked up by .get)
+    self_defined: dict[str | None, tuple[str, str]]
+    officer_defined: dict[str | None, str]
     outcome: dict[str, tuple[str, bool | None]]
-    object_group: dict[str, str]
+    object_group: dict[str | None, str]
     types: frozenset[str]
     genders: frozenset[str]
     ages: frozenset[str]
@@ -375,14 +376,14 @@ def normalise(raw: pa.Table) -> Normalised:
                     f"location '{lat or ''},{lon or ''}' ignored: record kept without a location",
                 )
             )
-    for field, encoded, bad in (
+    for field, encoded, bad_texts in (
         ("Part of a policing operation", col["part_of_operation"], operation_bad),
         ("Outcome linked to object of search", col["outcome_linked"], linked_bad),
         ("Removal of more than just outer clothing", col["removal"], removal_bad),
     ):
-        if not bad:
+        if not bad_texts:
             continue
-        mask = pc.and_(pc.is_in(pc.cast(encoded, pa.string()), pa.array(bad)), keep)
+        mask = pc.and_(pc.is_in(pc.cast(encoded, pa.string()), pa.array(bad_texts)), keep)
         for line in pc.filter(lines, mask).to_pylist():
             warnings.append(RowIssue(line, field, "bad_boolean", "not True/False: kept as unknown"))
     warnings += _street_id_warnings(col["street_id"], street_id, lines, keep)

@@ -143,7 +143,8 @@ class _Table:
                     starts.append(start)
                     ends.append(end)
             graph = coo_matrix(
-                (np.ones(len(starts)), (starts, ends)), shape=(self.n_nodes, self.n_nodes)
+                (np.ones(len(starts)), (np.array(starts), np.array(ends))),
+                shape=(self.n_nodes, self.n_nodes),
             )
             _, labels = connected_components(graph, directed=True, connection="strong")
             self._components[labelled] = labels

@@ -206,7 +206,8 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
         # denominators are person-years; the population threshold applies to residents
         pop = part.denominator * 12.0 / part.months_present.replace(0, np.nan)
         small_pop = (pop < rules.min_rate_population).to_numpy()
-        why = np.where((why == "rate_small_population") & ~small_pop, None, why)
+        # numpy's stubs have no None among where()'s values; it is an object array's element
+        why = np.where((why == "rate_small_population") & ~small_pop, None, why)  # type: ignore[call-overload]
         reasons[part.index] = why
     # Ratios and their unknown-ethnicity bounds.
     for measure in ("disproportionality_ratio", "dr_unknown_low", "dr_unknown_high"):
@@ -276,12 +277,12 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
     for i in np.flatnonzero(group_rows):
         if why[i] is None and base[i] is not None:
             why[i] = base[i]
-    unstated = np.flatnonzero((part.measure == "unstated_share").to_numpy())
-    if len(unstated):
-        rows = part.iloc[unstated]
+    unstated_at = np.flatnonzero((part.measure == "unstated_share").to_numpy())
+    if len(unstated_at):
+        rows = part.iloc[unstated_at]
         a = count_reason(rows.assign(grp="Not stated"))
         b = count_reason(rows.assign(grp="Unknown"))
-        for i, x, y in zip(unstated, a, b, strict=True):
+        for i, x, y in zip(unstated_at, a, b, strict=True):
             if why[i] is None and (x or y):
                 why[i] = SECONDARY
     reasons[part.index] = why

@@ -238,6 +238,6 @@ def _publish_table(
     out = pd.DataFrame(
         {c: pd.Series([r[i] for r in rows], dtype=object) for i, c in enumerate(columns)}
     )
-    for name, value in reversed(key.items()):
-        out.insert(0, name, value)
+    for name, key_value in reversed(key.items()):
+        out.insert(0, name, key_value)
     return out

@@ -244,7 +244,7 @@ class Cache:
 
     def verify(self) -> list[CacheProblem]:
         """Every cached file whose bytes do not match its sidecar, or that has no sidecar."""
-        problems = []
+        problems: list[CacheProblem] = []
         if not self.root.is_dir():
             return problems
         for path in sorted(self.root.rglob("*")):

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from stopsearch.sources.cache import Cache
 from stopsearch.sources.errors import FetchError
@@ -56,7 +57,11 @@ class FetchResult:
         return self.status == FETCHED and self.previous_sha256 not in (None, self.sha256)
 
 
-def json_validator(kind: type, item: type | None = None, keys: tuple[str, ...] = ()) -> Validator:
+def json_validator(
+    kind: type[list[Any]] | type[dict[str, Any]],
+    item: type[dict[str, Any]] | None = None,
+    keys: tuple[str, ...] = (),
+) -> Validator:
     """A validator: the body is JSON of type `kind` (items of type `item` holding `keys`)."""
 
     def validate(body: bytes) -> None:
@@ -106,8 +111,8 @@ def fetch_to_cache(
         return failed_result(cache, key, url, exc, previous, month)
     if response.not_modified:
         if not intact:  # a 304 we did not ask for: nothing usable to fall back on
-            exc = FetchError(f"{url}: 304 Not Modified but no cached copy", url=url, status=304)
-            return failed_result(cache, key, url, exc, previous, month, response.attempts)
+            error = FetchError(f"{url}: 304 Not Modified but no cached copy", url=url, status=304)
+            return failed_result(cache, key, url, error, previous, month, response.attempts)
         entry = cache.touch(key, url=url, etag=response.etag, last_modified=response.last_modified)
         return _result(
             key, url, NOT_MODIFIED, cache, entry.sha256, previous, entry.size, response, month
@@ -168,8 +173,8 @@ def download_to_cache(
                 key, url, NOT_MODIFIED, cache, entry.sha256, previous, entry.size, response, month
             )
         if response.not_modified:
-            exc = FetchError(f"{url}: 304 Not Modified but no cached copy", url=url, status=304)
-            return failed_result(cache, key, url, exc, previous, month, response.attempts)
+            error = FetchError(f"{url}: 304 Not Modified but no cached copy", url=url, status=304)
+            return failed_result(cache, key, url, error, previous, month, response.attempts)
         assert response.sha256 is not None
         entry = cache.commit(
             key,

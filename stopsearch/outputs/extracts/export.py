@@ -61,7 +61,7 @@ from stopsearch.outputs.extracts.tables import (
     metrics_table,
     record_batches,
 )
-from stopsearch.sqlfiles import SqlFile
+from stopsearch.sqlfiles import SqlFile, fetch_one
 
 SQL = SqlFile("stopsearch.outputs.extracts", "export.sql")
 RECORD_FILES = ("searches.parquet", "searches.csv")
@@ -190,7 +190,7 @@ def export(
     `period_label` is the human label of the period covered (default: first to last month).
     """
     started = time.perf_counter()
-    progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    progress = fetch_one(con.execute("SELECT current_setting('enable_progress_bar')"), "setting")[0]
     con.execute("SET enable_progress_bar = false")
     try:
         report = _export(con, Path(downloads_dir), record_level, demo, period_label)
@@ -226,7 +226,7 @@ def _bytes(size: str) -> float:
 
 def _stream_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     """Write searches.parquet and searches.csv with bounded memory (see EXPORT_MEMORY_LIMIT)."""
-    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    previous = fetch_one(con.execute("SELECT current_setting('memory_limit')"), "setting")[0]
     if _bytes(previous) > EXPORT_MEMORY_LIMIT:
         con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
     try:

@@ -211,7 +211,10 @@ def load_layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
 def load_areas(con: duckdb.DuckDBPyConnection, kinds: Iterable[str]) -> list[Area]:
     wanted = sorted(set(kinds))
     rows = SQL.execute(con, "areas", {"kinds": wanted}).fetchall()
-    return [Area(*r[:7], bytes(r[7])) for r in rows]
+    return [
+        Area(layer_id, kind, code, name, parent, start, end, bytes(wkb))
+        for layer_id, kind, code, name, parent, start, end, wkb in rows
+    ]
 
 
 def layer_for(layers: list[Layer], end_day: date) -> Layer | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import folium
 import numpy as np
 import shapely
-from branca.element import CssLink, Element, JavascriptLink
+from branca.element import CssLink, Element, Figure, JavascriptLink
 from branca.utilities import color_brewer
 from markupsafe import Markup
 
@@ -138,6 +138,7 @@ def _classes(breaks: list[float], colours: list[str], percent: bool) -> Classes:
         if low is None and high is None:
             labels.append("any value")
         elif low is None:
+            assert high is not None  # both None is the case above
             labels.append(f"under {_label_value(high, percent)}")
         elif high is None:
             labels.append(f"{_label_value(low, percent)} or more")
@@ -242,7 +243,7 @@ def _cell(
     rules: SuppressionRules,
 ) -> Cell:
     f = store.fig(kind, code, p.period, metric.measure, basis=metric.basis, grp=metric.grp)
-    if not f.shown:
+    if not f.shown or f.value is None:  # (shown has a value)
         reason = f.reason or NO_DATA
         return Cell(metric.id, "", f.display, "", text.reason_text(reason, rules), True)
     return Cell(
@@ -283,7 +284,7 @@ def _fix_ids(root: Element) -> None:
 
 def _name(element: Element, ident: str) -> Element:
     element._id = ident
-    element._ss_named = True
+    element._ss_named = True  # type: ignore[attr-defined]  # our mark: _fix_ids keeps the id
     return element
 
 
@@ -461,6 +462,7 @@ def folium_map(
     if shapes.box:
         m.fit_bounds(shapes.box)
     figure = m.get_root()
+    assert isinstance(figure, Figure)  # a map's root is its figure
     _fix_ids(figure)
     figure.render()
     head = "\n".join(
