@@ -117,7 +117,12 @@ def _ingest_table(report) -> str:
             f" {f.rows_rejected:8d}"
         )
         if f.error:
-            lines.append(f"    refused: {f.error}")
+            held = f.action == "quarantined"
+            lines.append(f"    {'held' if held else 'refused'}: {f.error}")
+            if held:
+                lines.append(
+                    f"    to apply it anyway: --accept-resupply {f.force}-{f.month:%Y-%m}"
+                )
         for u in f.unmapped:
             lines.append(
                 f"    warning: unmapped {u.field} label {u.label!r} on {u.rows} rows"
@@ -125,7 +130,8 @@ def _ingest_table(report) -> str:
             )
     lines.append(
         f"{len(report.files)} files: {report.count('new')} new, {report.count('resupplied')}"
-        f" re-supplied, {report.count('unchanged')} unchanged, {report.count('refused')} refused;"
+        f" re-supplied, {report.count('unchanged')} unchanged, {report.count('refused')} refused,"
+        f" {report.count('quarantined')} quarantined;"
         f" {report.rows_loaded} rows loaded, {report.rows_rejected} rejected"
     )
     lines += report.notes()
@@ -153,6 +159,7 @@ def _ingest_json(report) -> dict[str, Any]:
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
         "files_refused": report.count("refused"),
+        "files_quarantined": report.count("quarantined"),
         "inputs_refused": [s.__dict__ for s in report.inputs.refused],
         "inputs_skipped": [s.__dict__ for s in report.inputs.skipped],
         "inputs_without_files": {
@@ -168,18 +175,40 @@ def _ingest_exit(report) -> int:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@key_option(KEY_BY_NAME["resupply_max_loss_percent"], "max_loss")
+@key_option(KEY_BY_NAME["accept_resupply"], "accept")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    max_loss: float | None,
+    accept: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Load stop-and-search files, folders of them, or data.police.uk archive zips.
 
     Files are named like 2023-01-west-midlands-stop-and-search.csv (or .json for API responses).
-    A file already loaded with the same checksum is skipped; a changed one replaces its month.
+    A file already loaded with the same checksum is skipped; a changed one replaces its month,
+    unless it loses too many of the month's rows: then it is quarantined (exit 3) until accepted,
+    as in the publish job.
     """
-    from stopsearch.ingest import ingest_paths
+    from datetime import UTC, datetime
 
+    from stopsearch.config import PublishConfig
+    from stopsearch.ingest import ingest_paths
+    from stopsearch.ingest.resupply import ResupplyGuard
+    from stopsearch.publish import record_quarantine
+
+    settings = PublishConfig(accept_resupply=accept)
+    guard = ResupplyGuard(
+        settings.resupply_max_loss_percent if max_loss is None else max_loss,
+        settings.accepted_resupplies,
+    )
     with _connect(ctx) as con:
-        report = ingest_paths(con, paths)
+        report = ingest_paths(con, paths, guard=guard)
+        if guard.quarantined or guard.accepted_applied:
+            record_quarantine(con, guard, f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
     _emit(as_json, _ingest_json(report), _ingest_table(report))
     ctx.exit(_ingest_exit(report))
 

@@ -283,7 +283,7 @@ def _changelog(previous_release: Path | None, entry: dict | None) -> list[dict]:
     return ([entry] if entry else []) + history
 
 
-def _quarantine(
+def record_quarantine(
     con: duckdb.DuckDBPyConnection, guard: ResupplyGuard, now: str
 ) -> list[dict[str, Any]]:
     """Record this run's quarantined re-supplies (and accepted ones) in the warehouse."""
@@ -485,7 +485,7 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
     """After the warehouse is up to date: nothing changed, a gate trips, or a new release."""
     config, result, out = run.config, run.result, run.config.output
     now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
-    result.quarantined = _quarantine(con, run.guard, now)
+    result.quarantined = record_quarantine(con, run.guard, now)
     result.months = warehouse_status(con)
     result.unmapped = unmapped_summary(con)
     state = _state(con, config)

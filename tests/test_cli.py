@@ -38,7 +38,8 @@ def test_ingest_then_status_human_and_json(runner, tmp_path):
     result = runner.invoke(main, ["--db", db, "ingest", str(path)])
     assert result.exit_code == EXIT_REJECTED
     assert (
-        "1 files: 1 new, 0 re-supplied, 0 unchanged, 0 refused; 2 rows loaded, 1 rejected"
+        "1 files: 1 new, 0 re-supplied, 0 unchanged, 0 refused, 0 quarantined;"
+        " 2 rows loaded, 1 rejected"
         in result.output
     )
     result = runner.invoke(main, ["--db", db, "ingest", "--json", str(path)])

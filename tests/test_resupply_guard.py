@@ -17,6 +17,7 @@ from stopsearch.cli import main
 from stopsearch.ingest import ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard, loss_percent, too_great_a_loss
 from stopsearch.release import current_release
+from stopsearch.warehouse import connect
 from tests.factories import csv_bytes, row, write_csv
 from tests.tiny_county import config, publish, status
 
@@ -145,3 +146,30 @@ def test_the_config_keys_accept_and_loosen_the_guard(tmp_path):
     run = publish(accepting)
     assert run.exit_code == 0, run.output
     assert json.loads(run.stdout)["rows_loaded"] == 0
+
+
+def test_the_ingest_command_guards_a_resupply_as_publish_does(tmp_path):
+    """`stopsearch ingest` on its own must not let a header-only re-supply empty a month."""
+    db = str(tmp_path / "w.duckdb")
+    path = write_csv(tmp_path, _rows(6))
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "ingest", str(path)]).exit_code == 0
+    path.write_bytes(csv_bytes([]))
+    held = runner.invoke(main, ["--db", db, "ingest", "--json", str(path)])
+    assert held.exit_code == 3
+    summary = json.loads(held.output)
+    assert [f["action"] for f in summary["files"]] == ["quarantined"]
+    assert summary["files_quarantined"] == 1
+    listed = json.loads(runner.invoke(main, ["--db", db, "status", "--json"]).output)
+    assert [(q["force"], q["month"], q["rows_before"]) for q in listed["quarantined"]] == [
+        ("testshire", "2023-01", 6)
+    ]
+    text = runner.invoke(main, ["--db", db, "ingest", str(path)]).output
+    assert f"to apply it anyway: --accept-resupply {MONTH}" in text
+    accepted = runner.invoke(main, ["--db", db, "ingest", "--accept-resupply", MONTH, str(path)])
+    assert accepted.exit_code == 0, accepted.output
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        assert _loaded_rows(con) == 0
+    finally:
+        con.close()

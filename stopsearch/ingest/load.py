@@ -74,10 +74,11 @@ class IngestReport:
 
     @property
     def needs_attention(self) -> bool:
-        """Something was rejected, refused or left unread: the run exits 3."""
+        """Something was rejected, refused, quarantined or left unread: the run exits 3."""
         return bool(
             self.rows_rejected
             or self.count("refused")
+            or self.count("quarantined")
             or self.inputs.refused
             or self.inputs.empty
             or any(f.lines_disagree for f in self.files)
