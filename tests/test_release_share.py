@@ -3,6 +3,7 @@ prune, rollback and verification staying correct when releases share files."""
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import os
@@ -92,6 +93,19 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
             assert hashes[name] == f"sha256:{digest}"
             assert (second / "downloads" / name).stat().st_size == entry[kind]["bytes"]
     assert release_problem(second) is None and release_problem(first) is None
+    # The downloads page and the README list every month file with its size and SHA-256, and
+    # both (and the data package) give the one-line DuckDB query reading them all.
+    page = html.unescape((second / "downloads.html").read_text(encoding="utf-8"))
+    readme = (second / "downloads" / "README.txt").read_text(encoding="utf-8")
+    for text in (page, readme, package["description"]):
+        assert records_mod.DUCKDB_QUERY in text
+    for entry in recorded.values():
+        for kind in ("parquet", "csv"):
+            file = entry[kind]
+            assert f'href="downloads/{file["name"]}"' in page
+            assert file["sha256"] in page
+            line = f"{file['name']}  {entry['rows']:,} rows  {file['bytes']:,} bytes  sha256"
+            assert f"{line} {file['sha256']}\n" in readme
 
 
 def test_each_month_file_is_hashed_once_per_night(county_site, monkeypatch):
