@@ -113,7 +113,8 @@
       if (wanted) { overlay.bringToFront(); }
     }
     if (status) {
-      status.textContent = "Showing " + cfg.metrics[metric].label.toLowerCase() + " for " +
+      var label = cfg.metrics[metric].label;  // lower-case its first letter only: "Black"
+      status.textContent = "Showing " + label.charAt(0).toLowerCase() + label.slice(1) + " for " +
         cfg.kinds[geo].toLowerCase() + ", " + cfg.periods[period] + ".";
     }
   }

@@ -245,7 +245,14 @@ def _cell(
     f = store.fig(kind, code, p.period, metric.measure, basis=metric.basis, grp=metric.grp)
     if not f.shown or f.value is None:  # (shown has a value)
         reason = f.reason or NO_DATA
-        return Cell(metric.id, "", f.display, "", text.reason_text(reason, rules), True)
+        return Cell(
+            metric.id,
+            "",
+            text.withheld_words(reason, rules),
+            "",
+            text.reason_text(reason, rules),
+            True,
+        )
     return Cell(
         metric.id,
         str(classes.of(f.value)),
@@ -415,10 +422,7 @@ def folium_map(
         zoom_snap=0.25,
     )
     _name(m, "main")
-    m.default_js = [
-        ("leaflet", f"{root}assets/leaflet/leaflet.js"),
-        ("jquery", f"{root}assets/jquery/jquery.min.js"),
-    ]
+    m.default_js = [("leaflet", f"{root}assets/leaflet/leaflet.js")]  # no jQuery: unused
     m.default_css = [("leaflet_css", f"{root}assets/leaflet/leaflet.css")]
     if tile_url:
         tiles = folium.TileLayer(
