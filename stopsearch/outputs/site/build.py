@@ -24,6 +24,7 @@ import jinja2
 
 from stopsearch.metrics import definitions
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
+from stopsearch.metrics.precision import HALF_WIDTH_LIMIT, RATIO_SPAN_LIMIT
 from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
@@ -61,6 +62,10 @@ RATIO_METHODS = {
         " observed count in each tail."
     ),
 }
+PRECISION_RULE = (
+    f"for a ratio, the upper limit more than {RATIO_SPAN_LIMIT:g} times the lower; for a rate"
+    f" or share, half the interval's width more than {HALF_WIDTH_LIMIT:.0%} of the figure"
+)
 CSV_COLUMNS = tuple(public_name(c) for c in data.PUBLISHED_COLUMNS)  # grp -> ethnic_group
 
 
@@ -158,8 +163,10 @@ def _force_label(code: str | None) -> str:
 
 def _clean(out_dir: Path) -> None:
     """Remove what an earlier build wrote (never the export step's downloads)."""
-    for name in ("assets", "areas"):
+    for name in ("assets", "areas", "map-data"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
+    for old in out_dir.glob("table-*.html"):
+        old.unlink()
     shutil.rmtree(out_dir / "downloads" / "areas", ignore_errors=True)
     for page, _ in TOP_PAGES:
         if "/" not in page:
@@ -309,6 +316,7 @@ def build_site(
         tile_attribution=tile_attribution,
     )
     _write_area_csvs(writer, site)
+    _map_files(writer, view)
     _overview_page(writer, site, view)
     writer.page(
         "map.html",
@@ -338,6 +346,27 @@ def build_site(
         overview_bytes=(out_dir / "index.html").stat().st_size,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _map_files(writer: _Writer, view: MapView | None) -> None:
+    """map-data/* (fetched by map.js) and one page per table of map figures."""
+    if view is None:
+        return
+    for rel, content in sorted(view.files.items()):
+        writer.file(rel, content)
+    for table in view.tables:
+        writer.page(
+            table.page,
+            "map_table.html",
+            title=f"{table.title}: every map figure",
+            description=f"Stop and search in {writer.base['force_label']} by"
+            f" {table.title[:1].lower()}{table.title[1:]}: search rates, positive-outcome rates"
+            " and disproportionality ratios of every area, with intervals and counts.",
+            table=table,
+            tables=view.tables,
+            metrics=view.metrics,
+            precision_rule=PRECISION_RULE,
+        )
 
 
 def _write_area_csvs(writer: _Writer, site: _Site) -> None:
