@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from stopsearch import __version__
 from stopsearch.crosswalks import crosswalk_version
 from stopsearch.disk import sha256_file, temp_sibling
+from stopsearch.errors import StopsearchError
 from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import SEARCH_COLUMNS, arrow_schema, csv_columns
 from stopsearch.outputs.extracts.formats import csv_table
@@ -67,6 +68,10 @@ FILE_FORMAT = 1
 DUCKDB_QUERY = (
     "SELECT count(*) FROM read_parquet('searches/*/*.parquet', hive_partitioning = true);"
 )
+
+
+class RecordExtractError(StopsearchError, RuntimeError):
+    """The month files do not hold every month with records."""
 
 
 def parquet_name(month: str) -> str:
@@ -342,7 +347,7 @@ def write_months(
         parts[part.month] = part
     missing = set(fingerprints) - set(parts)
     if missing:
-        raise RuntimeError(f"record-level extract: no rows written for {sorted(missing)}")
+        raise RecordExtractError(f"record-level extract: no rows written for {sorted(missing)}")
     remove_stale(folder, keep=set(parts))
     return [parts[m] for m in sorted(parts)]
 
