@@ -10,6 +10,7 @@ Per run it prints the seconds of each stage, timed from the job's own stage call
 
     check    start of the run to the fetch stage: verifying the live release (self-healing)
     fetch, prepare (ingest, join, metrics), export, site
+    export_records   of export: the record-level month files (code with month files only)
     verify   SHA256SUMS written, then the staged release verified
     switch   rename into releases/, `current` switched, old releases pruned
 
@@ -34,7 +35,7 @@ from inputs import REPO, WORK, make_inputs, source_folder  # noqa: E402
 
 MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
 SHARED = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / "data"))
-STAGES = ("check", "fetch", "prepare", "export", "site", "verify", "switch")
+STAGES = ("check", "fetch", "prepare", "export", "export_records", "site", "verify", "switch")
 
 
 def disk_bytes(root: Path) -> tuple[int, int]:
@@ -74,6 +75,8 @@ def _publish(config) -> dict[str, float]:  # noqa: ANN001 - PublishConfig, impor
         for i, (name, at) in enumerate(marks)
     }
     stages["total"] = round(end - marks[0][1], 3)
+    if "export_records" in result.durations:  # the month files, within export (issue 18 on)
+        stages["export_records"] = result.durations["export_records"]
     return stages
 
 

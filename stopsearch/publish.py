@@ -629,6 +629,7 @@ def _build(
         reuse=reuse,
     )
     durations["export"] = round(time.perf_counter() - started, 3)
+    durations["export_records"] = exported.records_seconds  # of which: the month files
     stage("site")
     started = time.perf_counter()
     downloads = [

@@ -103,6 +103,7 @@ class ExportReport:
     files: list[ExportedFile] = field(default_factory=list)
     seconds: float = 0.0
     months: list[MonthPart] = field(default_factory=list)
+    records_seconds: float = 0.0  # of `seconds`: the record-level month files
 
     def file(self, name: str) -> ExportedFile:
         """The entry for `name` (KeyError when it was not written)."""
@@ -415,10 +416,12 @@ def _export(
     entries: list[Entry] = []
     stale: list[str] = []
     parts: list[MonthPart] = []
+    started = time.perf_counter()
     if record_level:
         entries, parts = _records(con, folder, reuse)
     else:
         remove_stale(folder)
+    records_seconds = round(time.perf_counter() - started, 3)
     entries += _metrics(con, folder)
     for kind, stem in AREA_LAYERS.items():
         written = _layer(con, folder, kind, stem, ctx)
@@ -469,4 +472,4 @@ def _export(
             digest,
         )
     )
-    return ExportReport(files=files, months=parts)
+    return ExportReport(files=files, months=parts, records_seconds=records_seconds)
