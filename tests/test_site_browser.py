@@ -221,3 +221,35 @@ def test_skip_link_moves_focus_to_the_content(site, browser):
         assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
     finally:
         page.close()
+
+
+def test_context_sentence_of_a_ward_states_the_published_figures(
+    site, browser, demo_warehouse_path
+):
+    from stopsearch.warehouse import connect
+
+    with connect(demo_warehouse_path, read_only=True) as con:
+
+        def published(kind: str, code: str) -> tuple:
+            return con.execute(
+                "SELECT area_name, display, ci_low, ci_high FROM published_metrics"
+                " WHERE area_kind = ? AND area_code = ? AND period = 'latest-12'"
+                " AND measure = 'disproportionality_ratio' AND basis = 'self_defined'"
+                " AND grp = 'Black' AND breakdown = 'total'",
+                [kind, code],
+            ).fetchone()
+
+        name, display, low, high = published("ward", "D05000020")
+        _, force_display, _, _ = published("force", "demoshire")
+    expected = (
+        f"Black residents of {name} were searched at {display} times the rate of White"
+        f" residents (95% CI {low:.2f} to {high:.2f}). Across Demoshire the figure is"
+        f" {force_display}."
+    )
+    visit = Visit(browser, site + "areas/ward/D05000020.html")
+    try:
+        item = visit.page.locator(".headline-item", has_text="Black/White disproportionality")
+        assert item.locator(".context").inner_text() == expected
+        assert item.locator(".force-figure").inner_text() == f"Demoshire: {force_display}"
+    finally:
+        visit.page.close()

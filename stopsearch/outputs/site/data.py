@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 
 import duckdb
 
-from stopsearch.metrics.contract import PUBLISHED_COLUMNS
+from stopsearch.metrics.contract import MEASURES, PUBLISHED_COLUMNS
+from stopsearch.metrics.precision import ratio_imprecise, value_imprecise
 from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.site import text
 from stopsearch.sqlfiles import SqlFile
@@ -53,6 +54,18 @@ class Fig:
     @property
     def ci(self) -> str:
         return text.interval(self.measure, self.low, self.high) if self.shown else ""
+
+    @property
+    def imprecise(self) -> bool:
+        """The one precision rule (metrics.precision): a shown figure with a wide interval."""
+        if not self.shown or self.low is None or self.high is None:
+            return False
+        measure = MEASURES.get(self.measure)
+        if measure is None or measure.kind == "count":
+            return False
+        if measure.kind == "ratio":
+            return bool(ratio_imprecise(self.low, self.high))
+        return bool(value_imprecise(self.value, self.low, self.high))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from branca.utilities import color_brewer
 from markupsafe import Markup
 
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
-from stopsearch.metrics.precision import ratio_imprecise, value_imprecise
 from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
 from stopsearch.outputs.site import geometry, text
 from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_for
@@ -167,15 +166,6 @@ class Cell:
     imprecise: bool = False  # wide interval (metrics.precision): labelled, drawn paler
 
 
-def imprecise(f: Fig) -> bool:
-    """The one precision rule (metrics.precision) applied to a shown figure."""
-    if not f.shown or f.low is None or f.high is None:
-        return False
-    if MEASURES[f.measure].kind == "ratio":
-        return bool(ratio_imprecise(f.low, f.high))
-    return bool(value_imprecise(f.value, f.low, f.high))
-
-
 @dataclass
 class Row:
     code: str
@@ -300,7 +290,7 @@ def _cell(
         f.ci,
         _counts_text(metric, store, kind, code, p, f),
         False,
-        imprecise(f),
+        f.imprecise,
     )
 
 
