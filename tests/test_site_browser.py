@@ -96,7 +96,9 @@ def _fills(page) -> list[str]:
 
 
 def _drawn(page, geo: str, metric: str, period: str) -> None:
-    """Wait until map.js has drawn this selection (its data are fetched)."""
+    """Wait until map.js has drawn this selection (it loads the map when it nears the screen,
+    then fetches each selection's data)."""
+    page.locator(".map-frame").scroll_into_view_if_needed()
     page.wait_for_selector(f'#ss-map-status[data-state="{geo}|{metric}|{period}"]')
 
 

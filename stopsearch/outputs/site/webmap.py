@@ -542,6 +542,7 @@ def build_map_view(
     ]
     config = {
         "map": rendered.map_name,
+        "scripts": rendered.scripts,
         "layers": {
             layer_id: {"url": root + _layer_file(layer_id), "kind": used[layer_id].kind}
             for layer_id in sorted(shapes.collections)
@@ -573,7 +574,11 @@ def build_map_view(
     return MapView(
         head=Markup(rendered.head),
         html=Markup(rendered.html),
-        script=Markup(rendered.script),
+        # Run by map.js once Leaflet has loaded (when the map nears the screen).
+        script=Markup(
+            f"window.ssMapInit = function () {{\n{rendered.script}\n"
+            f"return {rendered.map_name};\n}};"
+        ),
         config=_json_script(config),
         scripts=rendered.scripts,
         geographies=[(k, text.KIND_PLURALS[k]) for k in kinds],
