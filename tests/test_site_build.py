@@ -433,3 +433,14 @@ def test_ratio_headlines_follow_the_precision_and_withheld_rate_rules(
         else:
             assert 'class="withheld-note"' not in html, code
     assert seen["headlined"] and seen["imprecise"] + seen["not headlined"], seen
+
+
+def test_bare_area_codes_are_found():
+    """The real-data check (no code without its name) can fail."""
+    from tests.site_support import codes_without_names, visible_text
+
+    names = {"E08000025": "Birmingham"}
+    assert codes_without_names(visible_text("<p>Birmingham (E08000025)</p>"), names) == []
+    assert codes_without_names(visible_text("<p>Council E08000025</p>"), names)
+    assert codes_without_names(visible_text('<a title="E08000025">x</a>'), names)
+    assert codes_without_names(visible_text("<script>E08000025</script>"), names) == []
