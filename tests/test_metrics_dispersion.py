@@ -201,3 +201,34 @@ def test_funnel_rows_are_the_published_figures_with_their_bands(built):
     assert between.phi.iloc[0] == pytest.approx(recount.phi)
     assert between.tau2.iloc[0] == pytest.approx(recount.tau2)
     assert isinstance(built["funnel"], pd.DataFrame)
+
+
+def test_data_package_records_both_dispersion_figures_with_their_inputs(
+    demo_warehouse_path, tmp_path
+):
+    import json
+
+    from stopsearch.outputs.extracts import export
+
+    with connect(demo_warehouse_path, read_only=True) as con:
+        export(con, tmp_path, record_level=False, demo=True)
+        expected = con.sql(
+            "SELECT period, area_kind, scope, measure, grp, n_areas, df, phi, tau2"
+            " FROM metrics_dispersion ORDER BY period, scope, area_kind, measure, grp"
+        ).fetchall()
+    package = json.loads((tmp_path / "datapackage.json").read_text("utf-8"))
+    figures = package["dispersion"]["figures"]
+    assert len(figures) == len(expected) > 0
+    for got, row in zip(figures, expected, strict=True):
+        period, kind, scope, measure, grp, n, df, phi, tau2 = row
+        assert (got["period"], got["area_kind"], got["scope"], got["measure"]) == (
+            period, kind, scope, measure
+        )
+        assert (got["ethnic_group"], got["n_areas"], got["df"]) == (grp, n, df)
+        assert got["phi"] == pytest.approx(phi, abs=1e-6)
+        if scope == "within_time":
+            assert got["tau2"] is None and got["phi"] >= 1.0
+        else:
+            assert got["tau2"] == pytest.approx(tau2, abs=1e-6)
+    scopes = {f["scope"] for f in figures}
+    assert scopes == {"within_time", "between_areas"}

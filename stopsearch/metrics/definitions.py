@@ -25,6 +25,7 @@ from pathlib import Path
 from stopsearch.crosswalks import crosswalk_version
 from stopsearch.metrics import contract
 from stopsearch.metrics.periods import month_add, period_label
+from stopsearch.metrics.precision import RULE_TEXT
 
 DEFINITIONS_VERSION = 3
 
@@ -125,10 +126,8 @@ SECTIONS: tuple[Section, ...] = (
             " overdispersed counts. Force-wide figures keep their Poisson intervals: a single"
             " area gives no pooled figure, and the force's month-to-month changes are mostly"
             " trend and season.",
-            "A figure is marked imprecise when its interval is wide: for a ratio, when the"
-            " upper limit is more than three times the lower; for a rate or share, when half"
-            " the interval's width is more than half the figure. The extracts carry this as the"
-            " column imprecise.",
+            RULE_TEXT + " The extracts carry this as the column imprecise, and the site shows"
+            " the word 'imprecise' beside such figures.",
         ),
     ),
     Section(

@@ -269,7 +269,7 @@ def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
 
     chart_id = item.id
     out = [
-        f'<svg class="chart funnel" id="{chart_id}-svg" role="img" aria-labelledby="'
+        f'<svg class="chart funnel" id="{chart_id}-svg" role="group" aria-labelledby="'
         f'{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
         'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">Funnel plot: {escape(item.title)}</title>',

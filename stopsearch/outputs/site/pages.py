@@ -21,11 +21,12 @@ class Shown:
     ci: str = ""
     withheld: bool = False
     why: str = ""
+    imprecise: bool = False  # the one precision rule (metrics.precision), from the metrics
 
 
 def shown(f: Fig, rules: SuppressionRules) -> Shown:
     if f.shown:
-        return Shown(f.display, f.ci)
+        return Shown(f.display, f.ci, imprecise=bool(f.imprecise))
     return Shown(f.display, "", True, text.reason_text(f.reason or NO_DATA, rules))
 
 
