@@ -31,6 +31,7 @@ from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRu
 from stopsearch.outputs.csvsafe import safe_text
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
+from stopsearch.outputs.site import funnel as site_funnel
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
 DEFAULT_TEMPLATES = Path(__file__).parents[2] / "site_template"  # -> ../site_template
@@ -306,6 +307,9 @@ def build_site(
         "data_to": text.full_month(site.last_month) if site.last_month else "",
         "updated": text.long_day(updated) if updated else "",
     }
+    latest_period = site.latest.period if site.latest else None
+    base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
+    base["funnel_unusual"] = site_funnel.UNUSUAL
     writer = _Writer(env, out_dir, base)
     view = build_map_view(
         site.store,

@@ -16,8 +16,7 @@ from pathlib import PurePosixPath
 
 import duckdb
 
-from stopsearch.metrics.contract import MEASURES, PUBLISHED_COLUMNS
-from stopsearch.metrics.precision import ratio_imprecise, value_imprecise
+from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.site import text
 from stopsearch.sqlfiles import SqlFile
@@ -46,6 +45,7 @@ class Fig:
     reason: str | None
     display: str
     months: int
+    imprecise: bool | None = None  # the precision rule (metrics.precision); None: no interval
 
     @property
     def shown(self) -> bool:
@@ -56,16 +56,9 @@ class Fig:
         return text.interval(self.measure, self.low, self.high) if self.shown else ""
 
     @property
-    def imprecise(self) -> bool:
-        """The one precision rule (metrics.precision): a shown figure with a wide interval."""
-        if not self.shown or self.low is None or self.high is None:
-            return False
-        measure = MEASURES.get(self.measure)
-        if measure is None or measure.kind == "count":
-            return False
-        if measure.kind == "ratio":
-            return bool(ratio_imprecise(self.low, self.high))
-        return bool(value_imprecise(self.value, self.low, self.high))
+    def wide(self) -> bool:
+        """Shown and flagged by the one precision rule (the metrics' `imprecise` column)."""
+        return self.shown and bool(self.imprecise)
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,7 @@ class Store:
         for row in rows:
             (kind, code, name, period, label, pkind, start, end, months) = row[:9]
             basis, grp, breakdown, category, measure = row[10:15]
-            value, low, high, num, den, reason, display = row[15:]
+            value, low, high, num, den, imprecise, reason, display = row[15:]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
             self._figs[key] = Fig(
                 measure,
@@ -115,6 +108,7 @@ class Store:
                 reason,
                 display,
                 int(months),
+                None if imprecise is None else bool(imprecise),
             )
             self._rows[(kind, code)].append(row)
             names[(kind, code)] = name

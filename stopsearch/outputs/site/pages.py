@@ -34,13 +34,13 @@ def withheld_text(f: Fig, rules: SuppressionRules) -> str:
 
 def shown(f: Fig, rules: SuppressionRules) -> Shown:
     if f.shown:
-        return Shown(f.display, f.ci, imprecise=f.imprecise)
+        return Shown(f.display, f.ci, imprecise=f.wide)
     return Shown(withheld_text(f, rules), "", True, text.reason_text(f.reason or NO_DATA, rules))
 
 
 def item(label: str, f: Fig) -> charts.Item:
     if f.shown:
-        return charts.Item(label, f.value, f.display, f.low, f.high, f.imprecise)
+        return charts.Item(label, f.value, f.display, f.low, f.high, f.wide)
     return charts.Item(label, None, f.display)
 
 

@@ -290,7 +290,7 @@ def _cell(
         f.ci,
         _counts_text(metric, store, kind, code, p, f),
         False,
-        f.imprecise,
+        f.wide,
     )
 
 
