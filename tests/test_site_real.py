@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stopsearch.outputs.site import build_site
@@ -71,3 +73,9 @@ def test_real_site_names_every_area(real_warehouse_path, tmp_path):
     ward = (site / "areas" / "ward" / "E05001179.html").read_text(encoding="utf-8")
     assert '<li><a href="../local_authority/E08000025.html">Birmingham</a></li>' in ward
     assert "Aston is a ward in" in ward
+    # No council layer in the manifest: the map draws councils merged from their wards.
+    assert '<option value="local_authority">Local authorities</option>' in (
+        site / "map.html"
+    ).read_text(encoding="utf-8")
+    councils = (site / "table-local_authority-latest-12.html").read_text(encoding="utf-8")
+    assert sorted(re.findall(r'\.html">([^<]+)</a></th>', councils)) == list(COUNCILS)

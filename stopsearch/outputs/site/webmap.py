@@ -28,6 +28,7 @@ from markupsafe import Markup
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
 from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
 from stopsearch.outputs.site import geometry, text
+from stopsearch.outputs.site.councils import merged_councils
 from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_for
 
 MAP_KINDS = ("ward", "neighbourhood", "local_authority")
@@ -499,6 +500,8 @@ def build_map_view(
 ) -> MapView | None:
     """The map component, or None when there is nothing to draw."""
     periods = store.ordered_periods(("rolling", "year"))
+    extra_layers, extra_areas = merged_councils(store, layers, areas)
+    layers, areas = [*layers, *extra_layers], [*areas, *extra_areas]
     by_layer: dict[str, list[Area]] = defaultdict(list)
     for area in areas:
         by_layer[area.layer_id].append(area)
