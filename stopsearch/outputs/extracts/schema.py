@@ -23,7 +23,7 @@ from stopsearch.outputs.extracts.columns import (
     csv_columns,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Recorded schema file -> the files it describes and their columns ("searches.parquet" and
 # "searches.csv": every month's file, searches/month=YYYY-MM/part-0.parquet and the CSV twin).
