@@ -103,12 +103,12 @@
     var layer = L.geoJSON(null, {
       className: "ss-area ss-" + entry.kind,
       style: styleOf,
-      onEachFeature: function (feature, path) {
-        var code = feature.properties.code;
-        path.bindTooltip(function () { return tooltipFor(code); },
-          { sticky: true, className: "ss-tip" });
-      }
     });
+    /* One tooltip for the whole layer (cheaper than one per area on a phone). */
+    layer.on("mouseover mousemove", function (event) {
+      openTip(event.layer, event.latlng);
+    });
+    layer.on("mouseout", closeTip);
     entry.layer = layer;
     layer.addTo(map);
     var index = 0;
@@ -146,6 +146,18 @@
     });
   }
 
+  var tip = null;
+
+  function openTip(path, latlng) {
+    if (!tip) { tip = L.tooltip({ className: "ss-tip", direction: "auto", offset: [12, 0] }); }
+    tip.setContent(tooltipFor(path.feature.properties.code)).setLatLng(latlng);
+    if (!map.hasLayer(tip)) { tip.addTo(map); }
+  }
+
+  function closeTip() {
+    if (tip && map.hasLayer(tip)) { map.removeLayer(tip); }
+  }
+
   function label(path) {
     var element = path.getElement();
     if (!element) { return; }
@@ -158,8 +170,8 @@
       element.setAttribute("tabindex", "0");
       element.setAttribute("role", "img");
       element.setAttribute("data-code", path.feature.properties.code);
-      element.addEventListener("focus", function () { path.openTooltip(path.getCenter()); });
-      element.addEventListener("blur", function () { path.closeTooltip(); });
+      element.addEventListener("focus", function () { openTip(path, path.getCenter()); });
+      element.addEventListener("blur", closeTip);
     }
   }
 
