@@ -94,20 +94,21 @@ def main() -> None:
     import geopandas as gpd
     import pyarrow.parquet as pq
 
-    searches = out / "searches.parquet"
-    meta = pq.ParquetFile(searches).metadata
-    print(f"searches.parquet: {meta.num_row_groups} row groups")
-    points = gpd.read_parquet(searches, columns=["geometry"]).geometry.dropna()
+    searches = out / "searches"  # one file per month, read as one dataset
+    files = sorted(searches.glob("month=*/part-0.parquet"))
+    groups = sum(pq.ParquetFile(p).metadata.num_row_groups for p in files)
+    print(f"searches/: {len(files)} month files, {groups} row groups")
+    points = gpd.read_parquet(searches, columns=["geometry"], partitioning=None).geometry.dropna()
     xmin, ymin, xmax, ymax = points.total_bounds
     middle = points.iloc[len(points) // 2]  # a real point: the box is never empty
     cx, cy = middle.x, middle.y
     dx, dy = (xmax - xmin) / 40, (ymax - ymin) / 40  # a box 1/400 of the extent
     box = (cx - dx, cy - dy, cx + dx, cy + dy)
     started = time.perf_counter()
-    part = gpd.read_parquet(searches, bbox=box)
+    part = gpd.read_parquet(searches, bbox=box, partitioning=None)
     small = time.perf_counter() - started
     started = time.perf_counter()
-    full = gpd.read_parquet(searches)
+    full = gpd.read_parquet(searches, partitioning=None)
     whole = time.perf_counter() - started
     print(
         f"geopandas read: bbox (1/400 of the extent) {small:.2f} s for {len(part):,} rows;"

@@ -3,7 +3,6 @@
     python benchmarks/run_stage.py publish INPUTS MANIFEST WORKDIR
     python benchmarks/run_stage.py floor INPUTS WARDS
     python benchmarks/run_stage.py naive INPUTS WARDS
-    python benchmarks/run_stage.py incremental WAREHOUSE INPUTS MANIFEST WORKDIR
 """
 
 from __future__ import annotations
@@ -102,27 +101,6 @@ def naive(inputs: Path, wards: Path) -> dict:
     result = joined.groupby("WD13CD").agg(searches=("positive", "size"),
                                           positive_rate=("positive", "mean"))
     return {"stages": {"total": time.perf_counter() - t}, "wards": len(result)}
-
-
-def incremental(warehouse: Path, inputs: Path, manifest: Path, workdir: Path) -> dict:
-    """One new month on an existing warehouse: prepare + extracts + site."""
-    from stopsearch.outputs.extracts import export
-    from stopsearch.outputs.site import build_site
-    from stopsearch.pipeline import prepare
-    from stopsearch.warehouse import connect
-
-    con = connect(warehouse, memory_limit=MEMORY_LIMIT)
-    t = time.perf_counter()
-    report = prepare(con, [inputs], manifest)
-    stages = dict(report.durations)
-    t2 = time.perf_counter()
-    export(con, workdir / "site" / "downloads", record_level=True, demo=False)
-    stages["export"] = time.perf_counter() - t2
-    t2 = time.perf_counter()
-    build_site(con, workdir / "site", demo=False)
-    stages["site"] = time.perf_counter() - t2
-    stages["total"] = time.perf_counter() - t
-    return {"stages": stages, "new_files": report.ingest.count("new")}
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ class PublishConfig:
 
     @property
     def record_level_extract(self) -> bool:
-        """Whether searches.parquet (record level) may be published."""
+        """Whether the record-level files (one per month) may be published."""
         if isinstance(self.record_level, bool):
             return self.record_level
         return (

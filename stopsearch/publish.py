@@ -34,6 +34,8 @@ from stopsearch.errors import ConfigError, StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
+from stopsearch.outputs.extracts.export import ExportReport
+from stopsearch.outputs.extracts.records import MonthPart, Reuse, csv_name, parquet_name
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
     choose_rollback,
@@ -43,6 +45,7 @@ from stopsearch.release import (
     new_release_id,
     newest_verified,
     prune,
+    read_checksums,
     read_manifest,
     run_lock,
     staging_dir,
@@ -88,6 +91,7 @@ RELEASE_FILES = (
 STAGES = ("fetch", "prepare", "export", "site", "verify", "switch")
 QUARANTINE_DIR = "quarantine"  # under the output folder: copies of quarantined re-supplies
 ACCEPTED_KEY = "accepted_resupplies"  # pipeline_state: re-supplies applied on the operator's word
+RECORD_MONTHS = "record_months"  # manifest.json: each month file's inputs and digests (reuse)
 _DEPENDENCIES = ("duckdb", "pyarrow", "geopandas", "shapely", "folium", "jinja2", "click")
 
 
@@ -500,8 +504,11 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
     entry = {"published_at": now[:10], "lines": result.changes} if result.changes else None
     changelog = _changelog(run.baseline, entry)
     try:
-        result.release = _build(con, config, staged, changelog, result.durations, run.stage, rules)
+        reuse = _reuse(run.baseline, run.previous) if config.record_level_extract else None
+        built = _build(con, config, staged, changelog, result.durations, run.stage, rules, reuse)
+        result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
+        manifest_data[RECORD_MONTHS] = [part.as_json() for part in built.months]
         (staged / "changelog.json").write_text(
             json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
@@ -509,8 +516,10 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
             json.dumps(manifest_data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         run.stage("verify")
-        write_checksums(staged)
-        _verify(con, staged, config)
+        started = time.perf_counter()
+        write_checksums(staged, {f"downloads/{f.name}": f.sha256 for f in built.files})
+        _verify(con, staged, config, run.baseline)
+        result.durations["verify"] = round(time.perf_counter() - started, 3)
         run.stage("switch")
         final = finalise(out, staged, release_id)
         switch_current(out, final)
@@ -575,6 +584,27 @@ def _manifest(
     }
 
 
+def _reuse(baseline: Path | None, previous: dict | None) -> Reuse | None:
+    """The month files the new release may link from `baseline`, the release this run verified
+    in full at its start (never one that failed verification); None when there is none or it
+    recorded no month files (a release of an older version: every month is written)."""
+    if baseline is None or previous is None:
+        return None
+    try:
+        parts = {
+            part.month: part
+            for part in (MonthPart.from_json(item) for item in previous.get(RECORD_MONTHS, []))
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    digests = {
+        name.removeprefix("downloads/"): digest
+        for name, digest in read_checksums(baseline).items()
+        if name.startswith("downloads/")
+    }
+    return Reuse(baseline / "downloads", parts, digests)
+
+
 def _build(
     con: duckdb.DuckDBPyConnection,
     config: PublishConfig,
@@ -583,17 +613,23 @@ def _build(
     durations: dict[str, float],
     stage: Callable[[str], None],
     rules: SuppressionRules,
-) -> Path:
-    """Write extracts and pages into the staging folder."""
+    reuse: Reuse | None = None,
+) -> ExportReport:
+    """Write extracts and pages into the staging folder; the export's report."""
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.site import build_site
 
     stage("export")
     started = time.perf_counter()
     exported = export(
-        con, staged / "downloads", record_level=config.record_level_extract, demo=config.demo
+        con,
+        staged / "downloads",
+        record_level=config.record_level_extract,
+        demo=config.demo,
+        reuse=reuse,
     )
     durations["export"] = round(time.perf_counter() - started, 3)
+    durations["export_records"] = exported.records_seconds  # of which: the month files
     stage("site")
     started = time.perf_counter()
     downloads = [
@@ -603,6 +639,8 @@ def _build(
             "bytes": f.bytes,
             "sha256": f.sha256,
             "description": f.description,
+            "month": f.month,
+            "rows": f.rows,
         }
         for f in exported.files
     ]
@@ -617,7 +655,7 @@ def _build(
         updated=_last_changed(changelog),
     )
     durations["site"] = round(time.perf_counter() - started, 3)
-    return staged
+    return exported
 
 
 def _last_changed(changelog: list[dict]) -> date | None:
@@ -631,24 +669,48 @@ def _last_changed(changelog: list[dict]) -> date | None:
     return max(valid) if valid else None
 
 
-def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig) -> None:
-    """Every expected page and file exists, checksums hold, row counts match the warehouse."""
+def _verify(
+    con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig, baseline: Path | None
+) -> None:
+    """Every expected page and file exists, checksums hold, row counts match the warehouse.
+
+    The checksums: see release.verify_release (the month files shared with `baseline`, verified
+    at the start of this run, are not re-read; everything written by this run is). The row
+    counts come from the Parquet footers: every month with records has both of its files, no
+    other month has any, and each month file holds that month's records.
+    """
     import pyarrow.parquet as pq
 
     expected = list(RELEASE_FILES)
+    months: dict[str, int] = {}
     if config.record_level_extract:
-        expected.append("downloads/searches.parquet")
-    verify_release(staged, expected)
+        months = dict(
+            con.execute(
+                "SELECT strftime(month, '%Y-%m'), count(*) FROM searches GROUP BY ALL"
+            ).fetchall()
+        )
+        for month in sorted(months):
+            expected += [f"downloads/{parquet_name(month)}", f"downloads/{csv_name(month)}"]
+    verify_release(staged, expected, shared_with=baseline)
     metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
     published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
     if metrics_rows != published:
         raise PublishError(
             f"{staged}: metrics.parquet has {metrics_rows} rows, the warehouse {published}"
         )
-    if config.record_level_extract:
-        records = pq.ParquetFile(staged / "downloads" / "searches.parquet").metadata.num_rows
-        in_warehouse = fetch_one(con.execute("SELECT count(*) FROM searches"), "count")[0]
-        if records != in_warehouse:
+    downloads = staged / "downloads"
+    written = sorted(
+        p.relative_to(downloads).as_posix()
+        for top in ("searches", "searches-csv")
+        for p in (downloads / top).glob("*/*")
+    )
+    wanted = sorted(name for m in months for name in (parquet_name(m), csv_name(m)))
+    if written != wanted:
+        extra = sorted(set(written) - set(wanted))
+        raise PublishError(f"{staged}: record files of months without records, e.g. {extra[:3]}")
+    for month, count in sorted(months.items()):
+        rows = pq.ParquetFile(downloads / parquet_name(month)).metadata.num_rows
+        if rows != count:
             raise PublishError(
-                f"{staged}: searches.parquet has {records} rows, the warehouse {in_warehouse}"
+                f"{staged}: {parquet_name(month)} has {rows} rows, the warehouse {count}"
             )

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,15 +80,24 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS)
 
 
-def write_checksums(root: Path) -> dict[str, str]:
-    """Write SHA256SUMS for every file of a release; returns {relative path: sha256}."""
-    sums = {p.relative_to(root).as_posix(): sha256_file(p) for p in _files(root)}
+def write_checksums(root: Path, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Write SHA256SUMS for every file of a release; returns {relative path: sha256}.
+
+    `known` gives digests already computed for some files (relative path: sha256): the export
+    hashes each file it writes once, and a file linked from an earlier release keeps the digest
+    verified there; only the other files are read here. Verification checks them all.
+    """
+    known = known or {}
+    sums = {}
+    for path in _files(root):
+        name = path.relative_to(root).as_posix()
+        sums[name] = known.get(name) or sha256_file(path)
     text = "".join(f"{digest}  {name}\n" for name, digest in sums.items())
     write_atomic(root / CHECKSUMS, text)
     return sums
 
 
-def _checksums(root: Path) -> dict[str, str]:
+def read_checksums(root: Path) -> dict[str, str]:
     """{relative path: sha256} from SHA256SUMS; ReleaseError when it is missing or malformed."""
     sums_path = root / CHECKSUMS
     if not sums_path.is_file():
@@ -107,21 +116,50 @@ def _checksums(root: Path) -> dict[str, str]:
     return sums
 
 
-def verify_release(root: Path, expected_files: Sequence[str]) -> None:
-    """Every expected file exists, is non-empty and listed, and every checksum matches."""
+def _same_file(path: Path, other: Path) -> bool:
+    """Whether two paths are one file on disk (a hard link: same device and inode)."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def verify_release(
+    root: Path, expected_files: Sequence[str], shared_with: Path | None = None
+) -> None:
+    """Every expected file exists, is non-empty and listed, and every checksum matches.
+
+    What is re-read: every file SHA256SUMS lists is read and hashed again, except a file that
+    is the very same file on disk (a hard link: same device and inode) as the file of the same
+    name in `shared_with`, listed there with the same digest. `shared_with` must be a release
+    this run has just verified in full (the publish job passes the release it verified at its
+    start and linked the unchanged months from), so those bytes were hashed against that digest
+    minutes ago and a hard link cannot differ from them; reading them again would re-hash the
+    whole unchanged history every night. Everything this run wrote is re-read: it has never been
+    verified. Without `shared_with` (rollback, self-healing, tests) every file is re-read.
+    """
     missing = [name for name in expected_files if not (root / name).is_file()]
     if missing:
         raise ReleaseError(f"{root}: missing {len(missing)} expected files, e.g. {missing[:5]}")
     empty = [name for name in expected_files if (root / name).stat().st_size == 0]
     if empty:
         raise ReleaseError(f"{root}: empty files, e.g. {empty[:5]}")
-    sums = _checksums(root)
+    sums = read_checksums(root)
     unlisted = [name for name in expected_files if name not in sums]
     if unlisted:
         raise ReleaseError(f"{root}: files not in {CHECKSUMS}, e.g. {unlisted[:5]}")
+    trusted = read_checksums(shared_with) if shared_with is not None else {}
     for name, digest in sums.items():
         path = root / name
-        if not path.is_file() or sha256_file(path) != digest:
+        if not path.is_file():
+            raise ReleaseError(f"{root}: checksum mismatch for {name}")
+        if (
+            shared_with is not None
+            and trusted.get(name) == digest
+            and _same_file(path, shared_with / name)
+        ):
+            continue  # the bytes verified at the start of the run (see above)
+        if sha256_file(path) != digest:
             raise ReleaseError(f"{root}: checksum mismatch for {name}")
 
 

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
@@ -46,6 +48,17 @@ def warehouse(demo_warehouse_path):
     con = connect(demo_warehouse_path, read_only=True)
     yield con
     con.close()
+
+
+def month_files(folder: Path, kind: str = "parquet") -> list[Path]:
+    """The record-level month files of a downloads folder (`kind` parquet or csv), by month."""
+    top = "searches" if kind == "parquet" else "searches-csv"
+    return sorted((folder / top).glob(f"month=*/part-0.{kind}"))
+
+
+def read_records(folder: Path, columns: list[str] | None = None) -> pa.Table:
+    """Every month's Parquet file read as one table (pyarrow.dataset; month from the files)."""
+    return ds.dataset(folder / "searches", format="parquet").to_table(columns=columns)
 
 
 def geo_metadata(path: Path) -> dict:

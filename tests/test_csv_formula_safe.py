@@ -65,7 +65,7 @@ def test_every_published_csv_of_a_build_with_the_payloads_is_safe(tmp_path):
     assert run.exit_code == 0, run.output
     release = current_release(tmp_path / "site")
     files = sorted(release.rglob("*.csv"))
-    assert {"downloads/searches.csv", "downloads/metrics.csv"} <= {
+    assert {"downloads/searches-csv/month=2023-01/part-0.csv", "downloads/metrics.csv"} <= {
         f.relative_to(release).as_posix() for f in files
     }
     assert any("downloads/areas/" in f.as_posix() for f in files)
@@ -83,5 +83,5 @@ def test_every_published_csv_of_a_build_with_the_payloads_is_safe(tmp_path):
     found = {cell for _, cell in cells}
     assert {"'" + p for p in PAYLOADS} <= found  # the payloads are there, made safe
     assert any(cell.startswith("-") and NUMBER.fullmatch(cell) for cell in found)  # -1.9 etc.
-    parquet = pq.read_table(release / "downloads" / "searches.parquet")
+    parquet = pq.read_table(release / "downloads" / "searches" / "month=2023-01" / "part-0.parquet")
     assert set(PAYLOADS) <= set(parquet.column("legislation").to_pylist())  # Parquet unchanged

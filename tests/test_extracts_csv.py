@@ -17,7 +17,12 @@ from stopsearch.outputs.extracts.columns import (
     SEARCH_COLUMNS,
     csv_columns,
 )
-from tests.extracts_fixtures import AREA_STEMS, demo_export, warehouse  # noqa: F401
+from tests.extracts_fixtures import (  # noqa: F401
+    AREA_STEMS,
+    demo_export,
+    month_files,
+    warehouse,
+)
 
 TWINS = {
     "searches": csv_columns(SEARCH_COLUMNS, wkt=False),
@@ -50,11 +55,26 @@ def read_csv(path, columns) -> pa.Table:
     return table
 
 
+def _twin_paths(folder, stem):
+    """(CSV, Parquet) pairs of a stem; the records: one pair per month."""
+    if stem == "searches":
+        pairs = list(zip(month_files(folder, "csv"), month_files(folder), strict=True))
+        assert len(pairs) == 24
+        assert all(c.parent.name == p.parent.name for c, p in pairs)
+        return pairs
+    return [(folder / f"{stem}.csv", folder / f"{stem}.parquet")]
+
+
 @pytest.mark.parametrize("stem", list(TWINS))
 def test_csv_twin_equals_parquet(demo_export, stem):  # noqa: F811
+    for csv_path, parquet_path in _twin_paths(demo_export.folder, stem):
+        _twin_equals_parquet(csv_path, parquet_path, stem)
+
+
+def _twin_equals_parquet(csv_path, parquet_path, stem):
     columns = TWINS[stem]
-    csv = read_csv(demo_export.folder / f"{stem}.csv", columns)
-    parquet = pq.read_table(demo_export.folder / f"{stem}.parquet")
+    csv = read_csv(csv_path, columns)
+    parquet = pq.read_table(parquet_path)
     assert csv.column_names == [c.name for c in columns]
     assert csv.num_rows == parquet.num_rows
     plain = [c.name for c in columns if c.name != "geometry" or stem in ("searches", "metrics")]
@@ -70,12 +90,25 @@ def test_record_counts_equal_warehouse(demo_export, warehouse):  # noqa: F811
     records = warehouse.execute("SELECT count(*) FROM searches").fetchone()[0]
     metrics = warehouse.execute("SELECT count(*) FROM published_metrics").fetchone()[0]
     folder = demo_export.folder
-    assert pq.ParquetFile(folder / "searches.parquet").metadata.num_rows == records
+    per_month = dict(
+        warehouse.execute(
+            "SELECT strftime(month, 'month=%Y-%m'), count(*) FROM searches GROUP BY ALL"
+        ).fetchall()
+    )
+    parquets, csvs = month_files(folder), month_files(folder, "csv")
+    assert [p.parent.name for p in parquets] == sorted(per_month)
+    assert [p.parent.name for p in csvs] == sorted(per_month)
+    for path in parquets:
+        rows = per_month[path.parent.name]
+        assert pq.ParquetFile(path).metadata.num_rows == rows
+        assert demo_export.report.file(path.relative_to(folder).as_posix()).rows == rows
+    for path in csvs:
+        rows = per_month[path.parent.name]
+        with path.open(encoding="utf-8") as handle:
+            assert sum(1 for _ in handle) == rows + 1  # no newline inside any published field
+        assert demo_export.report.file(path.relative_to(folder).as_posix()).rows == rows
+    assert sum(per_month.values()) == records
     assert pq.ParquetFile(folder / "metrics.parquet").metadata.num_rows == metrics
-    with (folder / "searches.csv").open(encoding="utf-8") as handle:
-        assert sum(1 for _ in handle) == records + 1  # no newline inside any published field
-    assert demo_export.report.file("searches.parquet").rows == records
-    assert demo_export.report.file("searches.csv").rows == records
     assert demo_export.report.file("metrics.csv").rows == metrics
 
 

@@ -16,7 +16,7 @@ from stopsearch.outputs.extracts import SCHEMA_VERSION, export
 from stopsearch.outputs.extracts import schema as schema_mod
 from stopsearch.outputs.extracts.columns import REASON_CODES
 from stopsearch.warehouse import connect
-from tests.extracts_fixtures import demo_export  # noqa: F401
+from tests.extracts_fixtures import demo_export, month_files  # noqa: F401
 
 
 @pytest.fixture
@@ -29,14 +29,18 @@ def test_frictionless_validate_passes(demo_export):  # noqa: F811
     problems = report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])
     assert report.valid, problems[:20]
     by_name = {task.name: task for task in report.tasks}
-    assert by_name["searches-csv"].stats["rows"] == demo_export.report.file("searches.csv").rows
+    months = [f for f in demo_export.report.files if f.month and f.name.endswith(".csv")]
+    assert len(months) == 24
+    for file in months:  # every month's CSV validated row by row
+        assert by_name[f"searches-{file.month}-csv"].stats["rows"] == file.rows
     assert {task.type for task in report.tasks} >= {"table", "file", "json", "text"}
 
 
 def test_checksums_and_sizes_match_files(demo_export, package):  # noqa: F811
     folder = demo_export.folder
     described = {r["path"]: r for r in package["resources"]}
-    on_disk = {p.name for p in folder.iterdir()}
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert sum(1 for name in on_disk if name.startswith(("searches/", "searches-csv/"))) == 48
     assert on_disk == set(described) | {"datapackage.json"}
     reported = {f.name: f for f in demo_export.report.files}
     assert set(reported) == on_disk
@@ -65,7 +69,7 @@ def test_every_field_typed_and_described_as_in_the_files(demo_export, package): 
     searches = {
         f["name"]: f
         for r in package["resources"]
-        if r["name"] == "searches-csv"
+        if r["name"] == "searches-2024-12-csv"
         for f in r["schema"]["fields"]
     }
     assert searches["latitude"]["unit"].startswith("degrees")
@@ -148,11 +152,18 @@ def test_written_files_match_the_recorded_schemas(demo_export):  # noqa: F811
     for stem, layer in (("searches", "searches"), ("metrics", "metrics"), ("areas", "wards")):
         files = recorded[stem]["files"]
         parquet = files[f"{'<layer>' if stem == 'areas' else stem}.parquet"]
-        schema = pq.read_schema(folder / f"{layer}.parquet")
-        assert [{"name": f.name, "type": str(f.type)} for f in schema] == parquet
         csv = files[f"{'<layer>' if stem == 'areas' else stem}.csv"]
-        header = pacsv.read_csv(folder / f"{layer}.csv").column_names
-        assert header == [c["name"] for c in csv]
+        # The recorded "searches.parquet"/"searches.csv" describe every month's file.
+        pairs = (
+            zip(month_files(folder), month_files(folder, "csv"), strict=True)
+            if stem == "searches"
+            else [(folder / f"{layer}.parquet", folder / f"{layer}.csv")]
+        )
+        for parquet_path, csv_path in pairs:
+            schema = pq.read_schema(parquet_path)
+            assert [{"name": f.name, "type": str(f.type)} for f in schema] == parquet
+            header = pacsv.read_csv(csv_path).column_names
+            assert header == [c["name"] for c in csv]
 
 
 def test_schema_change_needs_a_version_bump(tmp_path, monkeypatch):
@@ -176,17 +187,17 @@ def test_schema_change_needs_a_version_bump(tmp_path, monkeypatch):
 
 
 def test_empty_warehouse_exports_valid_empty_files(con, tmp_path):
+    # No month has records, so there is no month file (the record files are one per month).
     report = export(con, tmp_path / "downloads", record_level=True, demo=False)
     assert [f.name for f in report.files] == [
-        "searches.parquet",
-        "searches.csv",
         "metrics.parquet",
         "metrics.csv",
         "README.txt",
         "datapackage.json",
     ]
-    assert report.file("searches.parquet").rows == 0
+    assert report.months == []
+    assert report.file("metrics.parquet").rows == 0
     assert frictionless.validate(tmp_path / "downloads" / "datapackage.json").valid
-    schema = pq.read_schema(tmp_path / "downloads" / "searches.parquet")
-    live = schema_mod.live_schemas()["searches"]["searches.parquet"]
+    schema = pq.read_schema(tmp_path / "downloads" / "metrics.parquet")
+    live = schema_mod.live_schemas()["metrics"]["metrics.parquet"]
     assert schema.names == [c["name"] for c in live]

@@ -25,6 +25,7 @@ from stopsearch.outputs.extracts.tables import AREA_LAYERS
 from tests.extracts_fixtures import (  # noqa: F401
     AREA_STEMS,
     demo_export,
+    month_files,
     warehouse,
 )
 from tests.extracts_fixtures import (
@@ -39,9 +40,22 @@ def _path(demo_export, stem):  # noqa: F811
     return demo_export.folder / f"{stem}.parquet"
 
 
+def _paths(demo_export, stem):  # noqa: F811
+    """The Parquet files of a stem: the records have one per month (24 in the demo)."""
+    if stem != "searches":
+        return [_path(demo_export, stem)]
+    paths = month_files(demo_export.folder)
+    assert len(paths) == 24
+    return paths
+
+
 @pytest.mark.parametrize("stem", GEO_FILES)
 def test_geo_metadata(demo_export, stem):  # noqa: F811
-    path = _path(demo_export, stem)
+    for path in _paths(demo_export, stem):  # each month's file is GeoParquet on its own
+        _geo_metadata_valid(path, stem)
+
+
+def _geo_metadata_valid(path, stem):
     geo = read_geo(path)
     assert geo["version"] == "1.1.0"
     assert geo["primary_column"] == "geometry"
@@ -81,7 +95,8 @@ def test_geo_metadata(demo_export, stem):  # noqa: F811
 
 @pytest.mark.parametrize("stem", GEO_FILES)
 def test_bbox_column_is_each_geometrys_bounds(demo_export, stem):  # noqa: F811
-    table = pq.read_table(_path(demo_export, stem), columns=["geometry", "bbox"])
+    tables = [pq.read_table(p, columns=["geometry", "bbox"]) for p in _paths(demo_export, stem)]
+    table = pa.concat_tables(tables)
     geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
     boxes = table.column("bbox").to_pylist()
     for geom, box in zip(geoms, boxes, strict=True):
@@ -93,7 +108,11 @@ def test_bbox_column_is_each_geometrys_bounds(demo_export, stem):  # noqa: F811
 
 @pytest.mark.parametrize("stem", GEO_FILES)
 def test_rows_in_hilbert_order(demo_export, warehouse, stem):  # noqa: F811
-    path = _path(demo_export, stem)
+    for path in _paths(demo_export, stem):  # a month's file: within that month's own extent
+        _hilbert_ordered(warehouse, path, stem)
+
+
+def _hilbert_ordered(warehouse, path, stem):  # noqa: F811
     bounds = read_geo(path)["columns"]["geometry"]["bbox"]
     key = "search_id" if stem == "searches" else "code"
     rows = warehouse.execute(
@@ -111,7 +130,11 @@ def test_rows_in_hilbert_order(demo_export, warehouse, stem):  # noqa: F811
 
 @pytest.mark.parametrize("stem", ("searches", "metrics", *AREA_STEMS))
 def test_zstd_row_groups_and_declared_schema(demo_export, stem):  # noqa: F811
-    path = demo_export.folder / f"{stem}.parquet"
+    for path in _paths(demo_export, stem):
+        _zstd_and_declared(path, stem)
+
+
+def _zstd_and_declared(path, stem):
     meta = pq.ParquetFile(path).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sum(sizes) == meta.num_rows and all(0 < s <= 100_000 for s in sizes)
@@ -282,7 +305,8 @@ def expected_records(demo_dir, warehouse):  # noqa: F811
 
 
 def test_geopandas_read_equals_warehouse(demo_export, expected_records):  # noqa: F811
-    frame = gpd.read_parquet(_path(demo_export, "searches"))
+    # The month folders read as one GeoDataFrame (month from the files, not the folder names).
+    frame = gpd.read_parquet(demo_export.folder / "searches", partitioning=None)
     assert frame.crs == pyproj.CRS("OGC:CRS84")
     assert len(frame) == len(expected_records)
     assert set(frame.columns) - {"geometry"} == set(expected_records.columns) - {"wkb"}
@@ -298,10 +322,12 @@ def test_geopandas_read_equals_warehouse(demo_export, expected_records):  # noqa
 
 
 def test_geopandas_bbox_read_equals_warehouse(demo_export, warehouse):  # noqa: F811
-    path = _path(demo_export, "searches")
-    xmin, ymin, xmax, ymax = read_geo(path)["columns"]["geometry"]["bbox"]
+    path = demo_export.folder / "searches"  # every month at once
+    boxes = np.array([read_geo(p)["columns"]["geometry"]["bbox"] for p in month_files(path.parent)])
+    xmin, ymin = boxes[:, :2].min(axis=0)
+    xmax, ymax = boxes[:, 2:].max(axis=0)
     box = (xmin, ymin, xmin + (xmax - xmin) / 4, ymin + (ymax - ymin) / 4)
-    part = gpd.read_parquet(path, bbox=box)
+    part = gpd.read_parquet(path, bbox=box, partitioning=None)
     expected = warehouse.execute(
         "SELECT search_id, longitude, latitude FROM searches WHERE longitude BETWEEN ? AND ?"
         " AND latitude BETWEEN ? AND ? ORDER BY search_id",
@@ -312,7 +338,7 @@ def test_geopandas_bbox_read_equals_warehouse(demo_export, warehouse):  # noqa: 
     assert part.search_id.tolist() == expected.search_id.tolist()
     assert (part.geometry.x == expected.longitude).all()
     assert (part.geometry.y == expected.latitude).all()
-    full = gpd.read_parquet(path).sort_values("search_id")
+    full = gpd.read_parquet(path, partitioning=None).sort_values("search_id")
     inside = full[full.search_id.isin(expected.search_id)].reset_index(drop=True)
     pd.testing.assert_frame_equal(
         part.drop(columns="geometry"), inside.drop(columns="geometry"), check_dtype=False
@@ -321,11 +347,17 @@ def test_geopandas_bbox_read_equals_warehouse(demo_export, warehouse):  # noqa: 
 
 @pytest.mark.parametrize("stem", GEO_FILES)
 def test_duckdb_pyarrow_and_geopandas_reads_agree(demo_export, warehouse, stem):  # noqa: F811
-    path = _path(demo_export, stem)
+    for path in _paths(demo_export, stem):
+        _reads_agree(warehouse, path)
+
+
+def _reads_agree(warehouse, path):  # noqa: F811
     table = pq.read_table(path)
+    # hive_partitioning = false: DuckDB would take month from a month file's folder name.
     duck = warehouse.execute(
         "SELECT * EXCLUDE (geometry, file_row_number), ST_AsWKB(geometry) AS geometry"
-        " FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        " FROM read_parquet(?, file_row_number = true, hive_partitioning = false)"
+        " ORDER BY file_row_number",
         [str(path)],
     ).to_arrow_table()
     duck = duck.select(table.column_names).cast(table.schema.remove_metadata())
@@ -400,3 +432,38 @@ def test_area_metrics_equal_published(demo_export, warehouse):  # noqa: F811
                 assert (ward[f"{m.name}_ci_low"], ward[f"{m.name}_ci_high"]) == (low, high)
             checked += 1
     assert checked > 1000
+
+
+def test_month_files_read_as_one_dataset(demo_export, warehouse):  # noqa: F811
+    """DuckDB (Hive partitions), pyarrow.dataset and geopandas read the month folders as one
+    table holding every record once; each file's month column is its folder's month."""
+    import pyarrow.dataset as ds
+
+    folder = demo_export.folder
+    expected = warehouse.execute(
+        "SELECT search_id, strftime(month, '%Y-%m') FROM searches ORDER BY 1"
+    ).fetchall()
+    assert len(expected) > 10_000
+    duck = warehouse.execute(
+        "SELECT search_id, month FROM read_parquet(?, hive_partitioning = true) ORDER BY 1",
+        [str(folder / "searches" / "*" / "*.parquet")],
+    ).fetchall()
+    assert duck == expected  # month here is the folder's text, YYYY-MM
+    csv = warehouse.execute(
+        "SELECT search_id, month FROM read_csv(?, hive_partitioning = true) ORDER BY 1",
+        [str(folder / "searches-csv" / "*" / "*.csv")],
+    ).fetchall()
+    assert csv == expected
+    table = ds.dataset(folder / "searches", format="parquet").to_table(["search_id", "month"])
+    table = table.sort_by("search_id")
+    months = [f"{m:%Y-%m}" for m in table.column("month").to_pylist()]
+    assert list(zip(table.column("search_id").to_pylist(), months, strict=True)) == expected
+    frame = gpd.read_parquet(folder / "searches", partitioning=None)
+    frame = frame.sort_values("search_id")
+    assert frame.crs == pyproj.CRS("OGC:CRS84")
+    assert list(zip(frame.search_id, frame.month.map(lambda m: f"{m:%Y-%m}"), strict=True)) == (
+        expected
+    )
+    for path in month_files(folder):
+        values = pq.read_table(path, columns=["month"]).column("month").unique().to_pylist()
+        assert [f"month={m:%Y-%m}" for m in values] == [path.parent.name]

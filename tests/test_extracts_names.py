@@ -8,7 +8,7 @@ import csv
 import pyarrow.parquet as pq
 
 from stopsearch.warehouse import connect
-from tests.extracts_fixtures import demo_export  # noqa: F401
+from tests.extracts_fixtures import demo_export, read_records  # noqa: F401
 
 
 def test_councils_are_named_in_every_extract(demo_export, demo_warehouse_path):  # noqa: F811
@@ -20,9 +20,7 @@ def test_councils_are_named_in_every_extract(demo_export, demo_warehouse_path): 
     wards = pq.read_table(demo_export.folder / "wards.parquet").to_pandas()
     assert wards["parent_code"].notna().all()
     assert (wards["parent_name"] == wards["parent_code"].map(names)).all()
-    records = pq.read_table(
-        demo_export.folder / "searches.parquet", columns=["la_code", "la_name"]
-    ).to_pandas()
+    records = read_records(demo_export.folder, columns=["la_code", "la_name"]).to_pandas()
     placed = records[records.la_code.notna()]
     assert len(placed) > 1000 and (placed["la_name"] == placed["la_code"].map(names)).all()
     metrics = pq.read_table(

@@ -13,7 +13,13 @@ from stopsearch.metrics.suppression import REASONS
 from stopsearch.outputs.extracts import export
 from stopsearch.outputs.extracts.columns import WIDE_METRICS
 from stopsearch.warehouse import connect
-from tests.extracts_fixtures import AREA_STEMS, demo_export, warehouse  # noqa: F401
+from tests.extracts_fixtures import (  # noqa: F401
+    AREA_STEMS,
+    demo_export,
+    month_files,
+    read_records,
+    warehouse,
+)
 
 # Every column searches.parquet may carry. Adding one is a deliberate, reviewed change: it must
 # be a field data.police.uk publishes, an area code, a location flag or provenance.
@@ -67,26 +73,28 @@ SEARCHES_WHITELIST = [
 
 
 def test_searches_column_whitelist(demo_export):  # noqa: F811
-    assert pq.read_schema(demo_export.folder / "searches.parquet").names == SEARCHES_WHITELIST
-    header = (demo_export.folder / "searches.csv").open(encoding="utf-8").readline()
-    assert header.strip().replace('"', "").split(",") == SEARCHES_WHITELIST[:-2]
+    parquets, csvs = month_files(demo_export.folder), month_files(demo_export.folder, "csv")
+    assert len(parquets) == len(csvs) == 24
+    for path in parquets:
+        assert pq.read_schema(path).names == SEARCHES_WHITELIST
+    for path in csvs:
+        header = path.open(encoding="utf-8").readline()
+        assert header.strip().replace('"', "").split(",") == SEARCHES_WHITELIST[:-2]
 
 
 def test_no_operator_path_anywhere(demo_export, demo_dir):  # noqa: F811
-    sources = pq.read_table(demo_export.folder / "searches.parquet", columns=["source_file"])
+    sources = read_records(demo_export.folder, columns=["source_file"])
     names = set(sources.column("source_file").to_pylist())
     assert names and all("/" not in n and "\\" not in n for n in names)
     assert all(n.endswith("-stop-and-search.csv") for n in names)
     needles = [str(demo_dir).encode(), str(demo_dir.parent).encode()]
-    for path in demo_export.folder.iterdir():
+    for path in sorted(p for p in demo_export.folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
         assert not any(needle in data for needle in needles), path.name
 
 
 def test_locations_are_the_published_ones_only(demo_export, warehouse):  # noqa: F811
-    table = pq.read_table(
-        demo_export.folder / "searches.parquet", columns=["latitude", "longitude"]
-    )
+    table = read_records(demo_export.folder, columns=["latitude", "longitude"])
     published = set(
         warehouse.execute("SELECT DISTINCT latitude, longitude FROM searches").fetchall()
     )
@@ -150,8 +158,11 @@ def aggregates_only(demo_warehouse_path, tmp_path_factory):
     """A non-demo export without the record-level file, into a folder holding stale ones."""
     folder = tmp_path_factory.mktemp("aggregates") / "downloads"
     folder.mkdir()
-    (folder / "searches.parquet").write_bytes(b"stale")
+    (folder / "searches.parquet").write_bytes(b"stale")  # the layout before month files
     (folder / "searches.csv").write_text("stale")
+    for top, name in (("searches", "part-0.parquet"), ("searches-csv", "part-0.csv")):
+        (folder / top / "month=2023-01").mkdir(parents=True)
+        (folder / top / "month=2023-01" / name).write_bytes(b"stale")
     with connect(demo_warehouse_path, read_only=True) as con:
         report = export(con, folder, record_level=False, demo=False, period_label="2023 and 2024")
     return folder, report
@@ -167,7 +178,9 @@ def test_record_level_off_writes_no_record_files(aggregates_only):
     assert not any(r["path"].startswith("searches") for r in package["resources"])
     readme = (folder / "README.txt").read_text(encoding="utf-8")
     assert "Record-level file: no" in readme
-    assert "searches.parquet" not in readme.split("Files\n")[1].split("QGIS")[0]
+    files = readme.split("Files\n")[1].split("QGIS")[0]
+    assert "searches/" not in files and "searches-csv" not in files and ".parquet  " not in files
+    assert not (folder / "searches").exists() and not (folder / "searches-csv").exists()
 
 
 def test_non_demo_package_licence_and_attribution(aggregates_only):

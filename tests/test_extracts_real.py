@@ -25,7 +25,9 @@ def test_real_export(real_warehouse_path, tmp_path):
     assert len(wards) == golden("wards")
     assert wards.code.is_unique and wards.geometry.notna().all()
     assert report.file("wards.parquet").rows == golden("wards")
-    assert pq.ParquetFile(folder / "searches.parquet").metadata.num_rows == records
+    months = sorted((folder / "searches").glob("month=*/part-0.parquet"))
+    assert sum(pq.ParquetFile(p).metadata.num_rows for p in months) == records
+    assert len(months) == len(report.months) == len({f.month for f in report.files} - {None})
     package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     assert package["demo"] is False and package["licenses"][0]["name"] == "OGL-UK-3.0"
     assert "Martin Chorley" in package["attribution"]

@@ -96,7 +96,7 @@ _BBOX = Column(
     parquet_only=True,
 )
 
-# -- searches.parquet: one row per record ------------------------------------------------------
+# -- searches/month=YYYY-MM/part-0.parquet: one row per record --------------------------------
 
 SEARCH_COLUMNS: tuple[Column, ...] = (
     Column(

@@ -2,8 +2,9 @@
 
 `export(con, downloads_dir, record_level=..., demo=...)` writes, from the warehouse:
 
-- searches.parquet / .csv (only when `record_level`): one row per record, published fields,
-  area codes, location flags and provenance; GeoParquet 1.1 points, Hilbert-ordered;
+- searches/month=YYYY-MM/part-0.parquet and searches-csv/month=YYYY-MM/part-0.csv (only when
+  `record_level`; see records.py): one row per record, published fields, area codes, location
+  flags and provenance, one file per month; GeoParquet 1.1 points, Hilbert-ordered;
 - metrics.parquet / .csv: `published_metrics` in long form (every period);
 - <layer>.parquet / .csv / .geojson per area kind with polygons: one row per area with the
   latest-12 period's published metrics in wide form (each value with a `_reason` column);
@@ -14,35 +15,23 @@ The same warehouse always gives the same bytes: no timestamps, deterministic row
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from stopsearch.disk import atomic_path, sha256_file
 from stopsearch.metrics.contract import LATEST_12
 from stopsearch.metrics.periods import month_add, month_span
-from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
     SEARCH_COLUMNS,
-    arrow_schema,
     csv_columns,
 )
 from stopsearch.outputs.extracts.formats import csv_table, write_csv, write_geojson
-from stopsearch.outputs.extracts.geoparquet import (
-    COMPRESSION,
-    COMPRESSION_LEVEL,
-    GEOPARQUET_VERSION,
-    ROW_GROUP_SIZE,
-    geo_metadata,
-    write_parquet,
-)
+from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION, geo_metadata, write_parquet
 from stopsearch.outputs.extracts.package import (
     Context,
     Entry,
@@ -53,18 +42,23 @@ from stopsearch.outputs.extracts.package import (
     record_enums,
     write_datapackage,
 )
+from stopsearch.outputs.extracts.records import (
+    DUCKDB_QUERY,
+    MonthPart,
+    Reuse,
+    remove_stale,
+    write_months,
+)
 from stopsearch.outputs.extracts.tables import (
     AREA_LAYERS,
     WKT,
     area_table,
     latest_period,
     metrics_table,
-    record_batches,
 )
 from stopsearch.sqlfiles import SqlFile, fetch_one
 
 SQL = SqlFile("stopsearch.outputs.extracts", "export.sql")
-RECORD_FILES = ("searches.parquet", "searches.csv")
 DATAPACKAGE = "datapackage.json"
 README = "README.txt"
 _MONTHS = (
@@ -99,14 +93,17 @@ class ExportedFile:
     bytes: int
     sha256: str
     rows: int | None = None
+    month: str | None = None  # YYYY-MM of a record-level month file
 
 
 @dataclass
 class ExportReport:
-    """What `export` wrote and how long it took."""
+    """What `export` wrote and how long it took; `months`: the record-level month files."""
 
     files: list[ExportedFile] = field(default_factory=list)
     seconds: float = 0.0
+    months: list[MonthPart] = field(default_factory=list)
+    records_seconds: float = 0.0  # of `seconds`: the record-level month files
 
     def file(self, name: str) -> ExportedFile:
         """The entry for `name` (KeyError when it was not written)."""
@@ -117,8 +114,10 @@ class ExportReport:
 
 
 def _finish(entry: Entry, folder: Path) -> Entry:
-    entry.bytes = (folder / entry.path).stat().st_size
-    entry.sha256 = sha256_file(folder / entry.path)
+    """Size and SHA-256 of the entry's file, unless known already (month files: hashed once)."""
+    if not entry.sha256:
+        entry.bytes = (folder / entry.path).stat().st_size
+        entry.sha256 = sha256_file(folder / entry.path)
     return entry
 
 
@@ -206,18 +205,21 @@ def export(
     record_level: bool,
     demo: bool,
     period_label: str | None = None,
+    reuse: Reuse | None = None,
 ) -> ExportReport:
     """Write every extract into `downloads_dir` (created if needed) and report the files.
 
-    `record_level=False` writes no searches.parquet/csv at all (and removes stale ones).
+    `record_level=False` writes no record-level files at all (and removes stale ones).
     `demo=True` marks every description as FICTIONAL DEMONSTRATION DATA.
     `period_label` is the human label of the period covered (default: first to last month).
+    `reuse`: the downloads of a verified earlier release; each record-level month made from the
+    same inputs is hard-linked from it instead of written (see records.write_months).
     """
     started = time.perf_counter()
     progress = fetch_one(con.execute("SELECT current_setting('enable_progress_bar')"), "setting")[0]
     con.execute("SET enable_progress_bar = false")
     try:
-        report = _export(con, Path(downloads_dir), record_level, demo, period_label)
+        report = _export(con, Path(downloads_dir), record_level, demo, period_label, reuse)
     finally:
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     report.seconds = round(time.perf_counter() - started, 3)
@@ -248,87 +250,73 @@ def _bytes(size: str) -> float:
     return float(number) * scale[unit]
 
 
-def _stream_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    """Write searches.parquet and searches.csv with bounded memory (see EXPORT_MEMORY_LIMIT)."""
+def _stream_records(
+    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+) -> list[MonthPart]:
+    """The month files, with bounded memory (see EXPORT_MEMORY_LIMIT)."""
     previous = fetch_one(con.execute("SELECT current_setting('memory_limit')"), "setting")[0]
     if _bytes(previous) > EXPORT_MEMORY_LIMIT:
         con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
     try:
-        return _write_records(con, folder)
+        return write_months(con, folder, reuse)
     finally:
         con.execute(f"SET memory_limit = '{previous}'")
 
 
-def _write_records(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
-    """Write searches.parquet and searches.csv batch by batch (memory independent of size)."""
-    batches, bounds = record_batches(con, ROW_GROUP_SIZE)
-    geo = geo_metadata(("Point",) if bounds else (), bounds)
-    schema = arrow_schema(SEARCH_COLUMNS)
-    schema = schema.with_metadata({b"geo": json.dumps(geo, separators=(",", ":")).encode()})
-    columns = csv_columns(SEARCH_COLUMNS, wkt=False)
-    rows = 0
-    with (
-        atomic_path(folder / "searches.parquet") as parquet_tmp,
-        atomic_path(folder / "searches.csv") as csv_tmp,
-        pq.ParquetWriter(
-            parquet_tmp,
-            schema,
-            compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVEL,
-            write_statistics=True,
-        ) as pw,
-        pacsv.CSVWriter(
-            csv_tmp,
-            csv_table(schema.empty_table(), columns).schema,
-            write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
-        ) as cw,
-    ):
-        for table in batches:
-            pw.write_table(
-                table.replace_schema_metadata(schema.metadata), row_group_size=ROW_GROUP_SIZE
-            )
-            cw.write_table(safe_table(csv_table(table, columns)))
-            rows += table.num_rows
-    return rows
+_RECORDS = (
+    "One row per record of the month: the published (already snapped) location as a point,"
+    " every normalised field, area codes, location flags (no_location, outside_area,"
+    " near_boundary) and provenance (source file and line); the month column too. Rows in"
+    " Hilbert order of the month's extent, unlocated records last; bbox covering column; row"
+    " groups of 100,000 rows. Read every month as one table: " + DUCKDB_QUERY
+)
 
 
-def _records(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
-    """searches.parquet and searches.csv."""
-    rows = _stream_records(con, folder)
+def _records(
+    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+) -> tuple[list[Entry], list[MonthPart]]:
+    """searches/month=YYYY-MM/part-0.parquet and searches-csv/month=YYYY-MM/part-0.csv."""
+    parts = _stream_records(con, folder, reuse)
     columns = csv_columns(SEARCH_COLUMNS, wkt=False)
     enums = record_enums(con)
-    return [
-        Entry(
-            "searches.parquet",
-            "searches-parquet",
-            "Stop-and-search records (GeoParquet)",
-            "One row per record: the published (already snapped) location as a point, every"
-            " normalised field, area codes, location flags (no_location, outside_area,"
-            " near_boundary) and provenance (source file and line). Rows in Hilbert order,"
-            " unlocated records last; bbox covering column; row groups of 100,000 rows.",
-            "parquet",
-            _PARQUET,
-            SEARCH_COLUMNS,
-            rows=rows,
-            primary_key=["search_id"],
-            enums=enums,
-            extra={"geoparquet": _GEOPARQUET},
-        ),
-        Entry(
-            "searches.csv",
-            "searches-csv",
-            "Stop-and-search records (CSV)",
-            "The rows and columns of searches.parquet without geometry and bbox; latitude and"
-            " longitude give the location.",
-            "csv",
-            "text/csv",
-            columns,
-            tabular=True,
-            rows=rows,
-            primary_key=["search_id"],
-            enums=enums,
-        ),
-    ]
+    entries = []
+    for part in parts:
+        entries += [
+            Entry(
+                part.parquet.name,
+                f"searches-{part.month}-parquet",
+                f"Stop-and-search records, {part.month} (GeoParquet)",
+                _RECORDS,
+                "parquet",
+                _PARQUET,
+                SEARCH_COLUMNS,
+                rows=part.rows,
+                bytes=part.parquet.bytes,
+                sha256=part.parquet.sha256,
+                primary_key=["search_id"],
+                enums=enums,
+                extra={"geoparquet": _GEOPARQUET},
+                month=part.month,
+            ),
+            Entry(
+                part.csv.name,
+                f"searches-{part.month}-csv",
+                f"Stop-and-search records, {part.month} (CSV)",
+                f"The rows and columns of {part.parquet.name} without geometry and bbox;"
+                " latitude and longitude give the location.",
+                "csv",
+                "text/csv",
+                columns,
+                tabular=True,
+                rows=part.rows,
+                bytes=part.csv.bytes,
+                sha256=part.csv.sha256,
+                primary_key=["search_id"],
+                enums=enums,
+                month=part.month,
+            ),
+        ]
+    return entries, parts
 
 
 def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
@@ -445,15 +433,19 @@ def _export(
     record_level: bool,
     demo: bool,
     period_label: str | None,
+    reuse: Reuse | None,
 ) -> ExportReport:
     folder.mkdir(parents=True, exist_ok=True)
     ctx = _context(con, demo=demo, record_level=record_level, period_label=period_label)
     entries: list[Entry] = []
     stale: list[str] = []
+    parts: list[MonthPart] = []
+    started = time.perf_counter()
     if record_level:
-        entries += _records(con, folder)
+        entries, parts = _records(con, folder, reuse)
     else:
-        stale += list(RECORD_FILES)
+        remove_stale(folder)
+    records_seconds = round(time.perf_counter() - started, 3)
     entries += _metrics(con, folder)
     for kind, stem in AREA_LAYERS.items():
         written = _layer(con, folder, kind, stem, ctx)
@@ -492,7 +484,8 @@ def _export(
         write_datapackage(tmp, descriptor)
     size, digest = (folder / DATAPACKAGE).stat().st_size, sha256_file(folder / DATAPACKAGE)
     files = [
-        ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows) for e in entries
+        ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows, e.month)
+        for e in entries
     ]
     files.append(
         ExportedFile(
@@ -503,4 +496,4 @@ def _export(
             digest,
         )
     )
-    return ExportReport(files=files)
+    return ExportReport(files=files, months=parts, records_seconds=records_seconds)

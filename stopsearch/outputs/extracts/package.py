@@ -25,6 +25,7 @@ from stopsearch.metrics.suppression import REASONS
 from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION
+from stopsearch.outputs.extracts.records import DUCKDB_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.sqlfiles import SqlFile
 
@@ -89,6 +90,7 @@ class Entry:
     primary_key: list[str] = field(default_factory=list)
     enums: dict[str, list[str]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    month: str | None = None  # YYYY-MM of a record-level month file
 
 
 @dataclass
@@ -246,7 +248,9 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
     description = [
         "Extracts of the stop-and-search transparency site: "
         + (
-            "every record (searches.parquet/csv), "
+            "every record, one GeoParquet and one CSV file per month"
+            " (searches/month=YYYY-MM/part-0.parquet, searches-csv/month=YYYY-MM/part-0.csv;"
+            f" read them all at once with DuckDB: {DUCKDB_QUERY}), "
             if ctx.record_level
             else "no record-level file (the records did not come from an already-public"
             " record-level source), "
@@ -338,9 +342,13 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
     """README.txt: what each file is and how to open it, in five lines per tool."""
     box = _bbox_text(ctx)
     xmin, ymin, xmax, ymax = box.strip("()").split(", ")
+    months = [e for e in entries if e.month is not None]
     return _readme_template().render(
         ctx=ctx,
-        entries=entries,
+        entries=[e for e in entries if e.month is None],
+        months=months,
+        month=months[-1].month if months else "YYYY-MM",
+        duckdb_query=DUCKDB_QUERY,
         demo_notice=DEMO_NOTICE,
         latest_from=_month(ctx.latest_12[0]) if ctx.latest_12 else None,
         latest_to=_month(ctx.latest_12[1]) if ctx.latest_12 else None,

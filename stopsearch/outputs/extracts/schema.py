@@ -25,7 +25,8 @@ from stopsearch.outputs.extracts.columns import (
 
 SCHEMA_VERSION = 3
 
-# Recorded schema file -> the files it describes and their columns.
+# Recorded schema file -> the files it describes and their columns ("searches.parquet" and
+# "searches.csv": every month's file, searches/month=YYYY-MM/part-0.parquet and the CSV twin).
 SCHEMA_FILES: dict[str, dict[str, tuple[Column, ...]]] = {
     "searches": {
         "searches.parquet": SEARCH_COLUMNS,

@@ -6,7 +6,6 @@ that data.police.uk already publishes plus our area codes, flags and provenance.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +18,6 @@ from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
-    SEARCH_COLUMNS,
     WIDE_METRICS,
     Column,
     arrow_schema,
@@ -56,7 +54,7 @@ class GeoTable:
     geometry_types: tuple[str, ...] = ()
 
 
-def _conform(table: pa.Table, columns: tuple[Column, ...], extra: tuple[str, ...] = ()) -> pa.Table:
+def conform(table: pa.Table, columns: tuple[Column, ...], extra: tuple[str, ...] = ()) -> pa.Table:
     """Select the declared columns in order, cast to their declared types (plus `extra`)."""
     schema = arrow_schema(columns)
     for name in extra:
@@ -85,39 +83,6 @@ def _box(bounds: Bounds | None) -> dict[str, object]:
     }
 
 
-# -- records ------------------------------------------------------------------------------------
-
-
-def records_query(con: duckdb.DuckDBPyConnection) -> tuple[str, dict, Bounds | None]:
-    """SQL for searches.parquet rows in Hilbert order (unlocated last), its params and bounds."""
-    bounds = _bounds(SQL.execute(con, "record_bounds").fetchone())
-    return SQL["records"], _box(bounds), bounds
-
-
-def record_batches(
-    con: duckdb.DuckDBPyConnection, rows: int
-) -> tuple[Iterator[pa.Table], Bounds | None]:
-    """searches.parquet rows as tables of exactly `rows` rows (the last may be shorter)."""
-    sql, params, bounds = records_query(con)
-    reader = con.execute(sql, params).to_arrow_reader(rows)
-
-    def tables() -> Iterator[pa.Table]:
-        pending: list[pa.RecordBatch] = []
-        held = 0
-        for batch in reader:
-            pending.append(batch)
-            held += batch.num_rows
-            while held >= rows:
-                table = pa.Table.from_batches(pending).combine_chunks()
-                yield _conform(table.slice(0, rows), SEARCH_COLUMNS)
-                rest = table.slice(rows)
-                pending, held = rest.to_batches(), rest.num_rows
-        if held:
-            yield _conform(pa.Table.from_batches(pending), SEARCH_COLUMNS)
-
-    return tables(), bounds
-
-
 # -- published metrics, long form ---------------------------------------------------------------
 
 
@@ -134,7 +99,7 @@ def metrics_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
         table = SQL.execute(con, "metrics").to_arrow_table()
     finally:
         con.unregister("_x_units")
-    return _conform(table, METRIC_COLUMNS)
+    return conform(table, METRIC_COLUMNS)
 
 
 # -- area layers --------------------------------------------------------------------------------
@@ -204,7 +169,7 @@ def area_table(
     finally:
         SQL.execute(con, "drop_polygons")
     table = _fill_missing_reasons(table)
-    return GeoTable(_conform(table, AREA_COLUMNS, extra=(WKT,)), bounds, types)
+    return GeoTable(conform(table, AREA_COLUMNS, extra=(WKT,)), bounds, types)
 
 
 def _fill_missing_reasons(table: pa.Table) -> pa.Table:

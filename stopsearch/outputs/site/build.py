@@ -29,6 +29,7 @@ from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
 from stopsearch.outputs.csvsafe import safe_text
+from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
 from stopsearch.outputs.site import funnel as site_funnel
@@ -675,6 +676,15 @@ def _coverage_page(writer: _Writer, site: _Site) -> None:
     )
 
 
+def _record_months(files: list[dict]) -> list[dict]:
+    """One row per month of the record-level files: its rows and its Parquet and CSV files."""
+    months: dict[str, dict] = {}
+    for d in files:
+        row = months.setdefault(str(d["month"]), {"month": d["month"], "rows": d.get("rows")})
+        row["parquet" if str(d["name"]).endswith(".parquet") else "csv"] = d
+    return [months[m] for m in sorted(months)]
+
+
 def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> None:
     """downloads.html: the extracts and every area's CSV, with their sizes."""
     names = site.area_names
@@ -693,16 +703,19 @@ def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> 
         for kind in data.SITE_KINDS
         if site.area_pages[kind]
     ]
+    files = [
+        {**d, "size": text.human_bytes(int(d.get("bytes", 0)))}
+        for d in sorted(downloads, key=lambda d: str(d.get("name", "")))
+    ]
     writer.page(
         "downloads.html",
         "downloads.html",
         title="Downloads",
         description="Download the published stop-and-search figures as open data: extracts for"
         " every area and period, and one CSV per area.",
-        downloads=[
-            {**d, "size": text.human_bytes(int(d.get("bytes", 0)))}
-            for d in sorted(downloads, key=lambda d: str(d.get("name", "")))
-        ],
+        downloads=[d for d in files if not d.get("month")],
+        record_months=_record_months([d for d in files if d.get("month")]),
+        record_query=RECORD_QUERY,
         area_downloads=area_downloads,
         force_csv=f"downloads/areas/force/{text.slug(site.force)}.csv" if site.force else None,
         record_level=site.record_level,
