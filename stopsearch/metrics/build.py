@@ -35,6 +35,7 @@ from stopsearch.metrics.stats import (
 )
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
 from stopsearch.sqlfiles import SqlFile
+from stopsearch.thresholds import record_level_mode
 
 COUNT_COLUMNS = (
     "searches",
@@ -174,7 +175,11 @@ def label_periods(counts: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
     texts: dict[tuple, str] = {}
     label_out, text_out = [], []
     for kind, period, start, end, present in zip(
-        counts.period_kind, counts.period, counts.period_start, counts.period_end, months,
+        counts.period_kind,
+        counts.period,
+        counts.period_start,
+        counts.period_end,
+        months,
         strict=True,
     ):
         key = (kind, period, start, end, present)
@@ -393,13 +398,21 @@ def build_metrics(
         digests = _unit_digests(counts, units, population, names, rules)
         cached = dict(SQL.execute(con, "cached_units").fetchall())
         reused = {u for u, d in digests.items() if cached.get(u) == d}
+        if not record_level_mode(rules):
+            reused = set()  # protection links every period: recompute them all together
         fresh = counts[~units.isin(reused)]
         metrics = (
             _named(compute_metrics(fresh, population, periods), names)
             if len(fresh)
             else (pd.DataFrame(columns=list(METRIC_COLUMNS)))
         )
-    published = publishable(metrics, rules)
+    parents = None
+    if not record_level_mode(rules):  # the whole release is protected as one system
+        parents = {
+            ("ward", code): ("local_authority", parent)
+            for code, parent in SQL.execute(con, "area_parents").fetchall()
+        }
+    published = publishable(metrics, rules, parents)
     kept_periods = sorted(
         {p for p, u in zip(periods.period, _period_units(periods), strict=True) if u in reused}
     )

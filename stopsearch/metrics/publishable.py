@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from stopsearch.metrics.contract import RATE_MEASURES, format_value
+from stopsearch.metrics.linked import protect_release
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -46,6 +47,7 @@ SHARES = (
     "no_location_share",
     "unstated_share",
 )
+OUTCOME_SHARES = ("positive_outcome_rate", "arrest_rate", "find_rate")
 _CELL = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
 
 
@@ -112,10 +114,14 @@ def _primary_count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd
     return reasons
 
 
-def _count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.Series:
+def _count_reasons(
+    metrics: pd.DataFrame, rules: SuppressionRules, parents: dict | None = None
+) -> pd.Series:
     """Reason for every `searches` / `contradictory_outcomes` row (None = publish)."""
     if record_level_mode(rules):
         return _primary_count_reasons(metrics, rules)
+    if parents is not None:
+        return protect_release(metrics, parents, rules.min_count)[0]
     reasons = pd.Series([None] * len(metrics), index=metrics.index, dtype=object)
     counts = metrics[metrics.measure == "searches"]
     below = counts[counts.area_kind != "force"]
@@ -197,15 +203,52 @@ def _count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.Series:
     return reasons
 
 
-def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
-    """The published grid: suppressed values null, with reason codes and display text."""
+def _withhold_linked(out: pd.DataFrame, reasons: pd.Series, count_key: dict) -> None:
+    """Whole-release mode: figures whose numerators or denominators combine withheld counts.
+
+    The All search rate (its numerator is the five stated groups), the unknown-ethnicity share
+    and the ratio bounds (Not stated + Unknown), wherever any ethnicity count of the area is
+    withheld; the area's outcome shares wherever any outcome class count is withheld (their
+    base is the searches less the unknown outcomes).
+    """
+    counts = out[(out.measure == "searches") & (out.period_kind != "month")]
+    withheld = [count_key.get(k) is not None for k in _key(counts)]
+    hidden = counts[withheld]
+    by_area = ["area_kind", "area_code", "period"]
+    groups = {
+        tuple(k) for k in hidden[hidden.basis == "self_defined"][by_area].itertuples(index=False)
+    }
+    outcomes = {
+        tuple(k)
+        for k in hidden[hidden.breakdown == "outcome_class"][by_area].itertuples(index=False)
+    }
+    keys = list(zip(out.area_kind, out.area_code, out.period, strict=True))
+    ethnic = out.measure.isin(["unstated_share", "dr_unknown_low", "dr_unknown_high"]) | (
+        (out.measure == "search_rate") & (out.grp == "All")
+    )
+    outcome = out.measure.isin(OUTCOME_SHARES) & (out.breakdown == "total") & (out.basis == "none")
+    for i, (key, e, o) in enumerate(zip(keys, ethnic, outcome, strict=True)):
+        if pd.isna(reasons.iat[i]) and ((e and key in groups) or (o and key in outcomes)):
+            reasons.iat[i] = SECONDARY
+
+
+def publishable(
+    metrics: pd.DataFrame, rules: SuppressionRules, parents: dict | None = None
+) -> pd.DataFrame:
+    """The published grid: suppressed values null, with reason codes and display text.
+
+    `parents` ({(kind, code): (kind, code)}, each ward's council) selects whole-release
+    protection when the records are not public (:mod:`stopsearch.metrics.linked`); without it
+    that mode falls back to protecting each table on its own.
+    """
     out = metrics.copy()
     if out.empty:
         out["reason"] = pd.Series(dtype=object)
         out["display"] = pd.Series(dtype=object)
         return out
     record_level = record_level_mode(rules)
-    reasons = _count_reasons(out, rules)
+    reasons = _count_reasons(out, rules, parents)
+    linked = parents is not None and not record_level
     is_count = (out.measure == "searches").to_numpy()
     count_key = dict(zip(_key(out[is_count]), reasons[is_count], strict=True))
 
@@ -296,6 +339,8 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
     if not record_level:  # a share and its base give the count back
         why[free & local & (small_k | small_rest)] = SMALL_COUNT
     group_rows = part.basis.isin(["self_defined", "officer_defined"]).to_numpy()
+    if linked:  # every share resting on a withheld count
+        group_rows = np.ones(len(part), dtype=bool)
     base = np.array(count_reason(part), dtype=object)
     for i in np.flatnonzero(group_rows):
         if why[i] is None and base[i] is not None:
@@ -309,6 +354,8 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
             if why[i] is None and (x or y):
                 why[i] = SECONDARY
     reasons[part.index] = why
+    if linked:
+        _withhold_linked(out, reasons, count_key)
     # Values that cannot be computed at all.
     undefined = out.value.isna() & reasons.isna() & ~out.measure.isin(["population"])
     reasons[undefined] = NO_DATA
