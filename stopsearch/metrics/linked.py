@@ -24,8 +24,9 @@ ethnicity totals, and the shares, rates and ratios built on the counts. The meth
    small count can be 3 higher: at least 4 values remain possible. The person-search types
    sum to the person total, so their rectangles stay among them; a vehicle-only count moves
    with a person type, the person total and one ethnicity count per basis in both areas.
-   Where no rectangle exists (a small area total, or a category too rare everywhere), every
-   count of the area and of its largest sibling is withheld in the periods holding k.
+   Where no rectangle exists (a category too rare everywhere), every count of that table in
+   the area and in the sibling with most of the category is withheld in the periods holding
+   k; for a small area total, every count of the area and of its largest sibling.
 5. Rates, ratios and shares resting on a withheld count are withheld by the caller
    (:mod:`stopsearch.metrics.publishable`).
 
@@ -241,6 +242,16 @@ class _Planner:
         moved = [(a, c) for (a, c) in r.values if a in areas]
         return self.spread(moved, k)
 
+    def family_rows(self, area: Area, cell: Cell, k: int) -> list[Withheld]:
+        """Fallback for a category too rare for a rectangle: every count of its table in the
+        area and in the sibling with most of that category, in chunk k's periods (the searches
+        placed in no area then absorb the change)."""
+        r = self.release
+        siblings = sorted(r.siblings(area), key=lambda b: (-r.chunk(b, cell, k), b))
+        members = [cell, *self.partners(cell)]
+        moved = [(a, c) for a in (area, *siblings[:1]) for c in members if (a, c) in r.values]
+        return self.spread(moved, k)
+
     def plan(self, small: list[tuple[Area, str, Cell]]) -> None:
         r = self.release
         for area, period, cell in small:
@@ -259,9 +270,11 @@ class _Planner:
                 if found is not None:
                     break
             if found is None:
-                if cell != TOTAL and cell not in PERSONS:
+                if cell == TOTAL or cell in PERSONS:
+                    found = self.whole_areas(area, options[0])
+                else:
                     self.unprotected.append((area, period, cell))
-                found = self.whole_areas(area, options[0])
+                    found = self.family_rows(area, cell, options[0])
             self.withheld.update(found)
             self.withheld.add((area, period, cell))
 
