@@ -428,9 +428,7 @@ def _start(
         config.resupply_max_loss_percent, config.accepted_resupplies, out / QUARANTINE_DIR
     )
     previous = read_manifest(baseline) if baseline is not None else None
-    return _Run(
-        config, result, live, baseline, previous, guard, overrides, force_rebuild, stage
-    )
+    return _Run(config, result, live, baseline, previous, guard, overrides, force_rebuild, stage)
 
 
 def _run_locked(
@@ -616,9 +614,21 @@ def _build(
         changelog=changelog,
         record_level=config.record_level_extract,
         rules=rules,
+        updated=_last_changed(changelog),
     )
     durations["site"] = round(time.perf_counter() - started, 3)
     return staged
+
+
+def _last_changed(changelog: list[dict]) -> date | None:
+    """The day the published figures last changed: the newest changelog entry's date.
+
+    Taken from the changelog rather than the clock, so that a --rebuild with nothing new gives
+    the same pages.
+    """
+    days = [str(entry.get("published_at", ""))[:10] for entry in changelog]
+    valid = [date.fromisoformat(d) for d in days if len(d) == 10]
+    return max(valid) if valid else None
 
 
 def _verify(con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig) -> None:

@@ -112,3 +112,45 @@ def csp_of(html: str) -> list[str]:
 
 def html_pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
+
+
+class _Text(HTMLParser):
+    """The text a reader sees (no script, style or JSON blocks), with tooltips and labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for attr, value in attrs:
+            if attr in ("title", "aria-label", "alt", "content") and value:
+                self.parts.append(f" {value} ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return re.sub(r"\s+", " ", "".join(parser.parts))
+
+
+def codes_without_names(text: str, names: dict[str, str], near: int = 160) -> list[str]:
+    """Area codes in `text` whose name is not within `near` characters of them."""
+    bad = []
+    for code, name in names.items():
+        for match in re.finditer(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text):
+            window = text[max(0, match.start() - near) : match.end() + near]
+            if name not in window:
+                context = text[max(0, match.start() - 60) : match.end() + 20]
+                bad.append(f"{code} ({name}): ...{context}...")
+    return bad

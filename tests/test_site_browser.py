@@ -27,6 +27,7 @@ PAGE_TYPES = {
     "coverage": "coverage.html",
     "downloads": "downloads.html",
     "about": "about.html",
+    "map-table": "table-ward-latest-12.html",
 }
 
 
@@ -72,7 +73,7 @@ def test_page_type_loads_cleanly_and_passes_axe(name, site, browser, tmp_path):
     try:
         page = visit.page
         if name in ("overview", "map"):
-            page.wait_for_selector("path.ss-ward")
+            _drawn(page, "ward", "search_rate", "latest-12")
         assert "fictional demonstration data" in page.inner_text(".demo-banner").lower()
         shot = tmp_path / f"{name}.png"
         page.screenshot(path=str(shot))
@@ -94,26 +95,44 @@ def _fills(page) -> list[str]:
     return page.eval_on_selector_all("path.ss-ward", "ps => ps.map(p => p.getAttribute('fill'))")
 
 
+def _drawn(page, geo: str, metric: str, period: str) -> None:
+    """Wait until map.js has drawn this selection (its data are fetched)."""
+    page.wait_for_selector(f'#ss-map-status[data-state="{geo}|{metric}|{period}"]')
+
+
+def _table(page, site: str, table_id: str) -> list[dict]:
+    """The rows of a table page, as map.js would show them: code, metric -> (class, v, n)."""
+    return page.evaluate(
+        """async ([url, id]) => {
+          const html = await (await fetch(url)).text();
+          const doc = new DOMParser().parseFromString(html, "text/html");
+          return [...doc.querySelectorAll(`#${id} tbody tr`)].map(tr => ({
+            code: tr.dataset.code,
+            cells: Object.fromEntries([...tr.querySelectorAll("td")].map(td => [td.dataset.m,
+              [td.dataset.c, td.querySelector(".v").textContent,
+               td.querySelector(".n").textContent]]))}));
+        }""",
+        [site + "table-" + table_id.removeprefix("t-") + ".html", table_id],
+    )
+
+
 def test_map_draws_switches_and_explains(site, browser, tmp_path):
+    # The figures come from static files fetched by map.js; the tables are pages of their own
+    # (table-<geography>-<period>.html), whose figures the tooltips must repeat.
     visit = Visit(browser, site + "map.html")
     page = visit.page
     try:
-        page.wait_for_selector("path.ss-ward")
-        rows = page.locator("#t-ward-latest-12 tbody tr").count()
-        assert rows > 10
-        assert page.locator("path.ss-ward").count() == rows
-        assert page.locator("#t-ward-latest-12").is_visible()
+        _drawn(page, "ward", "search_rate", "latest-12")
+        rows = _table(page, site, "t-ward-latest-12")
+        assert len(rows) > 10
+        assert page.locator("path.ss-ward").count() == len(rows)
         assert page.locator("path.ss-priority").count() > 0
+        link = page.locator("[data-ss-table-link]")
+        assert link.get_attribute("href") == "table-ward-latest-12.html"
 
         # Tooltip: hovering an area shows its value and the counts behind it.
-        code, value, counts = page.evaluate(
-            """() => {
-              const cells = document.querySelectorAll('#t-ward-latest-12 td[data-m=search_rate]');
-              const cell = [...cells].find(td => td.dataset.c !== '');
-              return [cell.parentElement.dataset.code, cell.querySelector('.v').textContent,
-                      cell.querySelector('.n').textContent];
-            }"""
-        )
+        row = next(r for r in rows if r["cells"]["search_rate"][0] != "")
+        code, (_, value, counts) = row["code"], row["cells"]["search_rate"]
         point = page.evaluate(
             """(code) => {
               const layer = Object.values(window).find(v => v && v.eachLayer && v.getLayers
@@ -137,18 +156,18 @@ def test_map_draws_switches_and_explains(site, browser, tmp_path):
         # Switching the measure recolours the areas and swaps the legend.
         before = _fills(page)
         page.select_option("#ss-metric", "positive_outcome_rate")
+        _drawn(page, "ward", "positive_outcome_rate", "latest-12")
         after = _fills(page)
         assert len(after) == len(before) and after != before
         assert page.locator('[data-ss-legend="positive_outcome_rate"]').is_visible()
         assert not page.locator('[data-ss-legend="search_rate"]').is_visible()
         page.select_option("#ss-metric", "dr_other")
+        _drawn(page, "ward", "dr_other", "latest-12")
         assert _fills(page) != after
         # Withheld areas are hatched grey, and the tooltip gives the reason.
-        withheld = page.eval_on_selector_all(
-            '#t-ward-latest-12 td[data-m="dr_other"][data-c=""]',
-            "tds => tds.map(td => [td.parentElement.dataset.code,"
-            " td.querySelector('.n').textContent])",
-        )
+        withheld = [
+            (r["code"], r["cells"]["dr_other"][2]) for r in rows if r["cells"]["dr_other"][0] == ""
+        ]
         assert withheld
         hatched = page.locator(f'path.ss-ward[data-code="{withheld[0][0]}"]')
         assert hatched.get_attribute("fill") == "url(#ss-hatch)"
@@ -164,21 +183,22 @@ def test_map_draws_switches_and_explains(site, browser, tmp_path):
         assert page.locator(".leaflet-tooltip").count() >= 1
 
         # An earlier year draws the ward boundaries in force then.
+        metric = page.eval_on_selector("#ss-metric", "s => s.value")
         page.select_option("#ss-period", "2023")
-        rows_2023 = page.locator("#t-ward-2023 tbody tr").count()
-        assert page.locator("path.ss-ward").count() == rows_2023 != rows
-        assert page.locator("#t-ward-2023").is_visible()
-        assert not page.locator("#t-ward-latest-12").is_visible()
+        _drawn(page, "ward", metric, "2023")
+        rows_2023 = len(_table(page, site, "t-ward-2023"))
+        assert page.locator("path.ss-ward").count() == rows_2023 != len(rows)
+        assert link.get_attribute("href") == "table-ward-2023.html"
 
         # Neighbourhoods as a second geography.
         page.select_option("#ss-geo", "neighbourhood")
+        _drawn(page, "neighbourhood", metric, "2023")
         assert page.locator("path.ss-ward").count() == 0
-        assert (
-            page.locator("path.ss-neighbourhood").count()
-            == page.locator("#t-neighbourhood-2023 tbody tr").count()
+        assert page.locator("path.ss-neighbourhood").count() == len(
+            _table(page, site, "t-neighbourhood-2023")
         )
         page.uncheck("#ss-priority")
-        assert page.locator("path.ss-priority").count() == 0
+        page.wait_for_function("document.querySelectorAll('path.ss-priority').length === 0")
         page.screenshot(path=str(tmp_path / "map-neighbourhoods.png"))
         assert visit.errors == []
         assert visit.foreign(site) == []

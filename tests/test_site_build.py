@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 import shutil
@@ -80,7 +81,7 @@ def test_every_page_type_is_built(demo_site, published):
     assert sorted(report.pages) == sorted(str(p.relative_to(out)) for p in html_pages(out))
     assert (out / "assets" / "leaflet" / "leaflet.js").is_file()
     assert (out / "assets" / "leaflet" / "images" / "layers.png").is_file()
-    assert (out / "assets" / "jquery" / "jquery.min.js").is_file()
+    assert not (out / "assets" / "jquery").exists()  # folium lists it; nothing uses it
     assert report.total_bytes == sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     assert report.overview_bytes == (out / "index.html").stat().st_size
 
@@ -135,12 +136,29 @@ def test_overview_page_is_within_budget(demo_site):
 
 
 def test_map_has_one_row_and_feature_per_ward_of_the_layer_in_force(demo_site, published):
+    # The map's figures and boundaries are static files (fetched by map.js), and its table is a
+    # page of its own: the map and overview pages carry neither.
     out, _ = demo_site
     html = (out / "map.html").read_text(encoding="utf-8")
-    table = html.split('id="t-ward-latest-12"', 1)[1].split("</table>", 1)[0]
+    assert 'id="t-ward-latest-12"' not in html and '"FeatureCollection"' not in html
+    assert 'href="table-ward-latest-12.html" data-ss-table-link' in html
+    table_page = (out / "table-ward-latest-12.html").read_text(encoding="utf-8")
+    table = table_page.split('id="t-ward-latest-12"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr data-code=") == published["latest_wards"]
+    config = json.loads(html.split('id="ss-map-config">', 1)[1].split("</script>", 1)[0])
+    spec = config["geos"]["ward"]["latest-12"]
+    shapes = json.loads((out / config["layers"][spec["layer"]]["url"]).read_text())
+    figures = json.loads((out / config["tables"][spec["table"]]["data"]).read_text())
+    codes = sorted(re.findall(r'<tr data-code="([^"]+)"', table))
+    assert sorted(f["properties"]["code"] for f in shapes["features"]) == codes
+    assert sorted(figures["rows"]) == codes
+    for code in codes:  # every figure of the map is the table page's
+        row = table.split(f'<tr data-code="{code}">', 1)[1].split("</tr>", 1)[0]
+        for metric, (cls, value, _ci, _counts, _imprecise) in figures["rows"][code][1].items():
+            cell = row.split(f'<td data-m="{metric}" data-c="{cls}"', 1)[1].split("</td>", 1)[0]
+            assert f">{value}</span>" in cell
     assert "assets/leaflet/leaflet.js" in html and "map.js" in html
-    assert 'id="ss-map-config"' in html
+    assert "jquery" not in html.lower()
 
 
 def test_area_page_content_and_extract(demo_site, published):

@@ -24,11 +24,21 @@ from stopsearch.metrics.contract import (
     METRIC_COLUMNS,
 )
 from stopsearch.metrics.definitions import DEFINITIONS_VERSION
+from stopsearch.metrics.fair import (
+    DISPERSION_COLUMNS,
+    FUNNEL_COLUMNS,
+    funnel_tables,
+    imprecise_flags,
+    phi_for,
+    phi_lookup,
+    within_time_table,
+)
 from stopsearch.metrics.periods import month_add, months_text, period_label
 from stopsearch.metrics.publishable import publishable
 from stopsearch.metrics.stats import (
     concentration_share,
     proportion,
+    rate_interval,
     rate_per_1000,
     rate_ratio,
     unknown_bounds,
@@ -169,6 +179,15 @@ def _row_months(periods: pd.DataFrame, spans: pd.DataFrame, keys: pd.DataFrame) 
     return pd.Series(out, index=keys.index, dtype=object)
 
 
+def _area_months(counts: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
+    """(area_kind, area_code, period, month) of every area's months of each non-month period."""
+    rows = (counts.period_kind != "month") & (counts.basis == "none")
+    rows &= (counts.breakdown == "total") & (counts.category == "")
+    frame = counts.loc[rows, ["area_kind", "area_code", "period"]].assign(month=months[rows])
+    frame = frame.explode("month").dropna(subset=["month"])
+    return frame.drop_duplicates().reset_index(drop=True)
+
+
 def label_periods(counts: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
     """months_present, period_label and months_with_data of each row from its months."""
     labels: dict[tuple, str] = {}
@@ -227,10 +246,21 @@ def _all_groups(frame: pd.DataFrame) -> pd.DataFrame:
     return total
 
 
+PhiTable = dict[tuple[str, str, str, str], float]
+
+
 def compute_metrics(
-    counts: pd.DataFrame, population: pd.DataFrame, periods: pd.DataFrame
+    counts: pd.DataFrame,
+    population: pd.DataFrame,
+    periods: pd.DataFrame,
+    phi: PhiTable | None = None,
 ) -> pd.DataFrame:
-    """Every measure from period counts and population (pure: frames in, long frame out)."""
+    """Every measure from period counts and population (pure: frames in, long frame out).
+
+    ``phi`` maps (area_kind, period, count measure, grp) to the within-area dispersion phi_t
+    (`fair.within_time_table`); rate and ratio intervals are widened by its square root.
+    Without it (or for a count it lacks) counts are taken as Poisson (phi = 1).
+    """
     out: list[pd.DataFrame] = []
     rolling = counts.period_kind != "month"
     total = counts[(counts.basis == "none") & (counts.breakdown == "total")]
@@ -298,36 +328,54 @@ def compute_metrics(
                 p = pops[group].to_numpy(float) if group in pops else np.full(len(frame), np.nan)
                 rows = frame.assign(grp=group)
                 out.append(_rows(rows, "population", p, num=p))
+                exposure = p * months / 12.0
+                widen = phi_for(phi, frame.area_kind, frame.period, "person_searches", group)
+                interval = rate_interval(n, exposure, widen)
                 out.append(
                     _rows(
                         rows,
                         "search_rate",
                         rate_per_1000(n, p, months),
+                        interval.low,
+                        interval.high,
                         num=n,
-                        den=p * months / 12.0,
+                        den=exposure,
                     )
                 )
             # Home Office comparable: every person search, ethnicity stated or not, over all
             # residents (the "All" search_rate counts only the five stated groups).
             n_all = frame.searches.to_numpy(float)  # all person searches of the area
             p_all = pops["All"].to_numpy(float)
+            exposure = p_all * months / 12.0
+            widen = phi_for(phi, frame.area_kind, frame.period, "all_person_searches", "All")
+            interval = rate_interval(n_all, exposure, widen)
             out.append(
                 _rows(
                     frame.assign(grp="All"),
                     "search_rate_all_persons",
                     rate_per_1000(n_all, p_all, months),
+                    interval.low,
+                    interval.high,
                     num=n_all,
-                    den=p_all * months / 12.0,
+                    den=exposure,
                 )
             )
             n_w = counts_g["White"].to_numpy(float)
             p_w = pops["White"].to_numpy(float)
             u = unstated.reindex(counts_g.index).to_numpy(float)
+            phi_w = phi_for(phi, frame.area_kind, frame.period, "person_searches", "White")
             for group in COMPARISON_GROUPS:
                 n_g = counts_g[group].to_numpy(float)
                 p_g = pops[group].to_numpy(float)
                 rows = frame.assign(grp=group)
-                ratio = rate_ratio(n_g, np.nan_to_num(p_g), n_w, np.nan_to_num(p_w))
+                ratio = rate_ratio(
+                    n_g,
+                    np.nan_to_num(p_g),
+                    n_w,
+                    np.nan_to_num(p_w),
+                    phi_g=phi_for(phi, frame.area_kind, frame.period, "person_searches", group),
+                    phi_w=phi_w,
+                )
                 out.append(
                     _rows(
                         rows,
@@ -363,6 +411,7 @@ def compute_metrics(
                 )
             )
     result = pd.concat([o for o in out if not o.empty], ignore_index=True)
+    result["imprecise"] = imprecise_flags(result)
     return result
 
 
@@ -379,12 +428,14 @@ def build_metrics(
     latest = max(months) if months else None
     digests: dict[str, str] = {}
     reused: set[str] = set()
+    within = pd.DataFrame(columns=list(DISPERSION_COLUMNS))
     if monthly.empty:
         metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
     else:
         monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
         counts = _period_counts(monthly, periods)
         months = _row_months(periods, _area_spans(con), counts)
+        within = within_time_table(monthly, _area_months(counts, months))
         designation = counts.breakdown == "designation"
         if designation.any():  # before/after designation: months in that phase of the period
             for index, row in zip(
@@ -395,17 +446,18 @@ def build_metrics(
         population = _population(con)
         names = _area_names(con)
         units = _units(counts, periods)
-        digests = _unit_digests(counts, units, population, names, rules)
+        digests = _unit_digests(counts, units, population, names, rules, within)
         cached = dict(SQL.execute(con, "cached_units").fetchall())
         reused = {u for u, d in digests.items() if cached.get(u) == d}
         if not record_level_mode(rules):
             reused = set()  # protection links every period: recompute them all together
         fresh = counts[~units.isin(reused)]
         metrics = (
-            _named(compute_metrics(fresh, population, periods), names)
+            _named(compute_metrics(fresh, population, periods, phi_lookup(within)), names)
             if len(fresh)
             else (pd.DataFrame(columns=list(METRIC_COLUMNS)))
         )
+        within = within[within.period.isin(set(fresh.period))]
     parents = None
     if not record_level_mode(rules):  # the whole release is protected as one system
         parents = {
@@ -413,13 +465,19 @@ def build_metrics(
             for code, parent in SQL.execute(con, "area_parents").fetchall()
         }
     published = publishable(metrics, rules, parents)
+    between, funnel_rows = funnel_tables(published)
+    dispersion_rows = pd.concat(
+        [frame for frame in (within, between) if not frame.empty]
+        or [pd.DataFrame(columns=list(DISPERSION_COLUMNS))],
+        ignore_index=True,
+    )
     kept_periods = sorted(
         {p for p, u in zip(periods.period, _period_units(periods), strict=True) if u in reused}
     )
     con.execute("BEGIN TRANSACTION")
     try:
         # Periods whose inputs did not change keep their rows; every other row is replaced.
-        for name in ("delete_metrics", "delete_published"):
+        for name in ("delete_metrics", "delete_published", "delete_dispersion", "delete_funnel"):
             SQL.execute(con, name, {"kept_periods": kept_periods})
         con.register("_new_metrics", metrics)
         SQL.execute(con, "insert_metrics")
@@ -427,6 +485,12 @@ def build_metrics(
         con.register("_new_published", published)
         SQL.execute(con, "insert_published")
         con.unregister("_new_published")
+        con.register("_new_dispersion", dispersion_rows[list(DISPERSION_COLUMNS)])
+        SQL.execute(con, "insert_dispersion")
+        con.unregister("_new_dispersion")
+        con.register("_new_funnel", funnel_rows[list(FUNNEL_COLUMNS)])
+        SQL.execute(con, "insert_funnel")
+        con.unregister("_new_funnel")
         total = SQL.scalar(con, "count_metrics")
         SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
         SQL.execute(con, "clear_units")
@@ -468,8 +532,12 @@ def _unit_digests(
     population: pd.DataFrame,
     names: dict,
     rules: SuppressionRules,
+    within: pd.DataFrame | None = None,
 ) -> dict[str, str]:
-    """A digest per unit over its counts and everything else its metrics depend on."""
+    """A digest per unit over its counts and everything else its metrics depend on.
+
+    ``within`` (the phi_t table) enters for the unit's periods: the intervals depend on it.
+    """
     from stopsearch import __version__
 
     shared = hashlib.sha256()
@@ -483,6 +551,11 @@ def _unit_digests(
         digest = shared.copy()
         ordered = part.sort_values([*KEY, "period_kind"])
         digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+        if within is not None and not within.empty:
+            mine = within[within.period.isin(set(part.period))]
+            digest.update(mine.sort_values(["period", "area_kind", "measure", "grp"]).to_csv(
+                index=False
+            ).encode())
         out[str(unit)] = digest.hexdigest()
     return out
 

@@ -259,6 +259,18 @@ DELETE FROM metrics WHERE NOT list_contains($kept_periods, period);
 -- name: delete_published
 DELETE FROM published_metrics WHERE NOT list_contains($kept_periods, period);
 
+-- name: delete_dispersion
+DELETE FROM metrics_dispersion WHERE NOT list_contains($kept_periods, period);
+
+-- name: delete_funnel
+DELETE FROM metrics_funnel WHERE NOT list_contains($kept_periods, period);
+
+-- name: insert_dispersion
+INSERT INTO metrics_dispersion BY NAME SELECT * FROM _new_dispersion;
+
+-- name: insert_funnel
+INSERT INTO metrics_funnel BY NAME SELECT * FROM _new_funnel;
+
 -- name: insert_metrics
 INSERT INTO metrics BY NAME SELECT * FROM _new_metrics;
 

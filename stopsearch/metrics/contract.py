@@ -48,6 +48,7 @@ METRIC_COLUMNS = (
     "ci_high",
     "numerator",
     "denominator",
+    "imprecise",
 )
 PUBLISHED_COLUMNS = (*METRIC_COLUMNS, "reason", "display")
 # Names of warehouse columns in every published file (extracts and per-area CSVs alike).
@@ -98,7 +99,9 @@ MEASURES: dict[str, Measure] = {
             " over residents of group g, annualised by the m months actually present. For the"
             " group All: person searches of people who stated one of the five broad groups, over"
             " all residents; person searches whose ethnicity is not stated or unknown are left"
-            " out, so it is lower than the Home Office's All rate (search_rate_all_persons).",
+            " out, so it is lower than the Home Office's All rate (search_rate_all_persons)."
+            " 95% interval: N exp(+/- 1.96 sqrt(phi_t / N)) over the same exposure, phi_t the"
+            " within-area dispersion of the count over the period's months (see methodology).",
             "rate",
         ),
         Measure(
@@ -108,7 +111,8 @@ MEASURES: dict[str, Measure] = {
             "1000 x N / (P x m / 12): every person search (Person search, Person and Vehicle"
             " search), whatever the self-defined ethnicity, including not stated and unknown,"
             " over all residents, annualised by the m months actually present. The Home Office's"
-            " All rate counts the same searches. Published for the group All only.",
+            " All rate counts the same searches. Published for the group All only. 95% interval"
+            " as for search_rate.",
             "rate",
         ),
         Measure(
@@ -116,7 +120,9 @@ MEASURES: dict[str, Measure] = {
             "Disproportionality ratio vs White",
             "ratio",
             "rate_g / rate_White, with a 95% confidence interval (see methodology for the"
-            " method). Shown only when both counts are at least the ratio threshold.",
+            " method), widened for the within-area dispersion of both counts:"
+            " exp(ln DR +/- 1.96 sqrt(phi_g / N_g + phi_W / N_W)). Shown only when both counts"
+            " are at least the ratio threshold.",
             "ratio",
         ),
         Measure(

@@ -25,8 +25,9 @@ from pathlib import Path
 from stopsearch.crosswalks import crosswalk_version
 from stopsearch.metrics import contract
 from stopsearch.metrics.periods import month_add, period_label
+from stopsearch.metrics.precision import RULE_TEXT
 
-DEFINITIONS_VERSION = 2
+DEFINITIONS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,24 @@ CHANGELOG: tuple[Change, ...] = (
             " councils carry their names.",
         ),
     ),
+    Change(
+        3,
+        "2026-12-02",
+        (
+            "Rates per 1,000 residents now carry a 95% interval, and rate and ratio intervals"
+            " below force level are widened by the square root of the within-area dispersion"
+            " phi_t (quasi-"
+            " Poisson): counts vary more from month to month than Poisson counts would, so the"
+            " Poisson intervals were too narrow.",
+            "New column imprecise: the one precision rule (a ratio whose interval spans more"
+            " than three-fold; a rate or share whose interval's half-width is more than half the"
+            " value), in the extracts and on the site.",
+            "Funnel plots compare ward and neighbourhood search rates and Black/White and"
+            " Asian/White ratios with the force figure at 95% and 99.8%, by chance alone and"
+            " allowing for how much areas really differ (between-area dispersion phi_b and"
+            " tau^2). Areas beyond the adjusted 99.8% limit are marked unusual.",
+        ),
+    ),
 )
 
 
@@ -85,6 +104,57 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
+    Section(
+        "dispersion",
+        "Intervals that allow for repeat searches",
+        (
+            "Stop and search counts vary more than pure chance (a Poisson count) would make"
+            " them vary: the same people are searched again, and operations come and go. An"
+            " interval that assumes Poisson counts is then too narrow, and more areas look"
+            " unusual than chance allows.",
+            "For each kind of area (wards, neighbourhoods, councils...) and each count (all"
+            " searches, and person searches of each group), the site measures how much each"
+            " area's monthly counts spread about that area's own monthly average over the"
+            " period's months: the Pearson chi-square divided by its degrees of freedom, pooled"
+            " over the areas of the kind, is the dispersion phi_t (1 for Poisson counts; never"
+            " taken below 1). Every rate and ratio interval below force level is widened by the"
+            " square root of"
+            " phi_t (a quasi-Poisson interval): a rate's interval is N x exp(+/- 1.96 x"
+            " sqrt(phi_t / N)) over the exposure, a ratio's exp(ln DR +/- 1.96 x sqrt(phi_g /"
+            " N_g + phi_W / N_W)). Simulations with a fixed seed check that the intervals cover"
+            " the true value 93-97% of the time on Poisson counts and, once widened, on"
+            " overdispersed counts. Force-wide figures keep their Poisson intervals: a single"
+            " area gives no pooled figure, and the force's month-to-month changes are mostly"
+            " trend and season.",
+            RULE_TEXT + " The extracts carry this as the column imprecise, and the site shows"
+            " the word 'imprecise' beside such figures.",
+        ),
+    ),
+    Section(
+        "funnel",
+        "Comparing areas fairly: funnel plots",
+        (
+            "A funnel plot shows each ward's (or neighbourhood's) search rate, or Black/White"
+            " or Asian/White ratio, against how much it rests on: residents x years for rates,"
+            " the effective number of searches behind a ratio for ratios. Lines mark the range"
+            " within which 95% and 99.8% of areas would fall by chance alone around the force"
+            " figure; small areas have wide limits, large areas narrow ones (Spiegelhalter"
+            " 2005, as used by the NHS and public-health indicators).",
+            "Areas really do differ: policing is concentrated in some places, so far more"
+            " areas lie outside the chance-alone limits than chance allows. The site measures"
+            " that spread, phi_b, as the mean square of the areas' standardised differences"
+            " from the force figure after setting the most extreme tenth at each end to the"
+            " 10th and 90th percentile values (winsorising), and when phi_b is above 1 adds a"
+            " between-area variance tau^2 (DerSimonian-Laird) to the limits. The adjusted"
+            " funnel therefore shows which areas differ beyond that usual spread, not which"
+            " differ from the average: an area outside the adjusted 99.8% limit is marked"
+            " 'unusual even allowing for how much areas differ'. Only published figures enter,"
+            " so anyone can recompute phi_b, tau^2 and the limits from the extracts.",
+            "The two dispersion figures are kept apart: phi_t (over time, within each area)"
+            " widens intervals; phi_b and tau^2 (between areas) widen funnel limits. Both are"
+            " listed below with their inputs.",
+        ),
+    ),
     Section(
         "periods",
         "Periods and their labels",

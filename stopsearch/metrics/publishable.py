@@ -362,6 +362,8 @@ def publishable(
     out["reason"] = reasons.where(reasons.notna(), None)
     withheld = out.reason.notna()
     out.loc[withheld, ["value", "ci_low", "ci_high", "numerator", "denominator"]] = np.nan
+    if "imprecise" in out:  # the precision of a withheld figure is not published either
+        out["imprecise"] = out["imprecise"].astype("boolean").mask(withheld, pd.NA)
     out["display"] = [
         display_for(r, rules) if r is not None else format_value(m, v)
         for r, m, v in zip(out.reason, out.measure, out.value, strict=True)

@@ -130,6 +130,33 @@ def rate_per_1000(n: object, pop: object, months: object = None) -> np.ndarray:
     return _out(rate)
 
 
+def rate_interval(
+    n: object, exposure: object, phi: object = 1.0, level: float = 0.95
+) -> Interval:
+    """Interval of a rate per 1,000 person-years, 1000 N / E: log-scale Wald on the count.
+
+    N exp(+/- z sqrt(phi / N)) over E, with phi the quasi-Poisson dispersion (1 for Poisson
+    counts). For N = 0 the lower limit is 0 and the upper phi x (-ln(alpha / 2)) (the exact
+    Poisson upper limit of a zero count, 3.69 at 95%). NaN where E <= 0 or N is NaN.
+    Simulated coverage at 95% on Poisson counts with means 10..40: 95.3% (see the tests).
+    """
+    n_a, e_a, f_a = np.broadcast_arrays(_as_float(n), _as_float(exposure), _as_float(phi))
+    _check_counts("n", n_a)
+    if np.any(f_a < 1.0):
+        raise ValueError("dispersion (phi) must be at least 1")
+    z = _z_for(level)
+    valid = (e_a > 0) & np.isfinite(n_a)
+    e_s = np.where(valid, e_a, 1.0)
+    n_s = np.where(valid & (n_a > 0), n_a, 1.0)
+    spread = np.exp(z * np.sqrt(f_a / n_s))
+    zero_high = f_a * -np.log((1.0 - level) / 2.0)
+    low = np.where(n_a > 0, n_s / spread, 0.0)
+    high = np.where(n_a > 0, n_s * spread, zero_high)
+    low = np.where(valid, 1000.0 * low / e_s, np.nan)
+    high = np.where(valid, 1000.0 * high / e_s, np.nan)
+    return Interval(_out(low), _out(high))
+
+
 def wilson_interval(k: object, n: object, z: float = Z95) -> Interval:
     """Wilson score interval for k successes in n trials (NaN when n == 0), clipped to [0, 1]."""
     k_a, n_a = _as_float(k), _as_float(n)
@@ -202,12 +229,24 @@ def rate_ratio(
     *,
     method: RatioMethod = DEFAULT_RATIO_METHOD,
     level: float = 0.95,
+    phi_g: object = 1.0,
+    phi_w: object = 1.0,
 ) -> RateRatio:
-    """Disproportionality ratio (N_g/P_g)/(N_W/P_W) with a CI; NaN when undefined (see module)."""
+    """Disproportionality ratio (N_g/P_g)/(N_W/P_W) with a CI; NaN when undefined (see module).
+
+    ``phi_g`` and ``phi_w`` are the quasi-Poisson dispersions of the two counts (variance phi
+    times the mean; see :mod:`stopsearch.metrics.dispersion`): the log-scale standard error
+    becomes sqrt(phi_g/N_g + phi_w/N_W). Only the Wald method can be widened this way.
+    """
     ng, pg, nw, pw = (_as_float(x) for x in (n_g, p_g, n_w, p_w))
     ng, pg, nw, pw = np.broadcast_arrays(ng, pg, nw, pw)
+    fg, fw = np.broadcast_arrays(_as_float(phi_g), _as_float(phi_w))
     if method not in ("wald", "exact", "midp"):
         raise ValueError(f"unknown rate-ratio method {method!r}")
+    if np.any(fg < 1.0) or np.any(fw < 1.0):
+        raise ValueError("dispersion (phi) must be at least 1")
+    if method != "wald" and (np.any(fg != 1.0) or np.any(fw != 1.0)):
+        raise ValueError("only the wald interval can be widened for dispersion")
     _check_counts("n_g", ng, integer=method != "wald")
     _check_counts("n_w", nw, integer=method != "wald")
     z = _z_for(level)
@@ -218,7 +257,7 @@ def rate_ratio(
     ratio = np.where(defined, (ng_s / pg_s) / (nw_s / pw_s), np.nan)
     if method == "wald":
         ok = defined & (ng > 0)
-        se = np.sqrt(1.0 / np.where(ok, ng_s, 1.0) + 1.0 / nw_s)
+        se = np.sqrt(fg / np.where(ok, ng_s, 1.0) + fw / nw_s)
         low = np.where(ok, ratio * np.exp(-z * se), np.nan)
         high = np.where(ok, ratio * np.exp(z * se), np.nan)
     else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from stopsearch.metrics.contract import BROAD_GROUPS, COMPARISON_GROUPS, MEASURES
+from stopsearch.metrics.precision import RULE_TEXT
 
 GEOMETRY = "geometry"
 BBOX = "bbox"
@@ -292,6 +293,13 @@ METRIC_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "ci_high", pa.float64(), "Upper bound of the 95% interval, when there is one.", "see unit"
+    ),
+    Column(
+        "imprecise",
+        pa.bool_(),
+        "True when the figure is imprecise. "
+        + RULE_TEXT
+        + " Null when the figure has no interval or is withheld.",
     ),
     Column(
         "numerator",

@@ -122,6 +122,22 @@ def _finish(entry: Entry, folder: Path) -> Entry:
     return entry
 
 
+DISPERSION_FIELDS = (
+    "period",
+    "area_kind",
+    "scope",
+    "measure",
+    "ethnic_group",
+    "n_areas",
+    "chi_square",
+    "df",
+    "phi_raw",
+    "phi",
+    "tau2",
+    "target",
+)
+
+
 def _label(months: list) -> str:
     """'Sep 2016 to Jun 2017 (10 months)', naming any month without data inside the span."""
     if not months:
@@ -152,6 +168,13 @@ def _context(
         dict(zip(("force", "month", "file", "sha256", "rows"), row, strict=True))
         for row in SQL.execute(con, "provenance").fetchall()
     ]
+    dispersion = [
+        {
+            name: (None if isinstance(v, float) and v != v else v)
+            for name, v in zip(DISPERSION_FIELDS, row, strict=True)
+        }
+        for row in SQL.execute(con, "dispersion").fetchall()
+    ]
     box = SQL.execute(con, "record_extent" if record_level else "area_extent").fetchone()
     example = None
     if box and box[0] is not None:
@@ -172,6 +195,7 @@ def _context(
         area_files=[],
         provenance=provenance,
         example_bbox=example,
+        dispersion=dispersion,
     )
 
 

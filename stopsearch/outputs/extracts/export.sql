@@ -32,3 +32,10 @@ SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(g
 
 -- name: figures_of_kind
 SELECT count(*) FROM published_metrics WHERE area_kind = $kind;
+
+-- name: dispersion
+-- Both dispersion figures of every period with their inputs (issue 22; metrics/dispersion.py).
+SELECT period, area_kind, scope, measure, grp, n_areas, round(chi_square, 6), df,
+       round(phi_raw, 6), round(phi, 6), round(tau2, 6), round(target, 6)
+FROM metrics_dispersion
+ORDER BY period, scope, area_kind, measure, grp;

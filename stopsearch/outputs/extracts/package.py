@@ -109,6 +109,7 @@ class Context:
     example_bbox: tuple[float, float, float, float] | None = None
     latest_label: str | None = None  # e.g. 'Latest 10 months (Sep 2016 to Jun 2017)'
     latest_months: str | None = None  # its months with data, ISO 8601 ranges
+    dispersion: list[dict] = field(default_factory=list)  # metrics_dispersion rows
 
 
 def record_enums(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -222,6 +223,20 @@ def _resource(entry: Entry) -> dict:
     return out
 
 
+DISPERSION_NOTE = (
+    "Overdispersion behind the intervals and the funnel plots (see the methodology). scope"
+    " within_time: phi_t of a count (measure searches, person_searches of the five stated"
+    " groups or of one group, all_person_searches) from each area's monthly counts about its"
+    " own mean, Pearson chi_square on df degrees of freedom pooled over n_areas areas; phi ="
+    " max(1, phi_raw) widens every rate and ratio interval of that area kind by sqrt(phi)."
+    " scope between_areas: phi_b of a published figure (search_rate All, disproportionality"
+    " ratio Black or Asian) about the force figure (target) from the areas' standardised"
+    " residuals winsorised at 10% (chi_square = n_areas x phi_b, df = n_areas - 1), and tau2,"
+    " the DerSimonian-Laird between-area variance added to the funnel limits (rates per 1,000"
+    " on their own scale, ratios on the log scale)."
+)
+
+
 def datapackage(ctx: Context, entries: list[Entry]) -> dict:
     """The Data Package descriptor (deterministic: no timestamps)."""
     area = "demo" if ctx.demo else "-".join(ctx.forces) or "police"
@@ -283,6 +298,10 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
         "geoparquet_version": GEOPARQUET_VERSION,
         "measures": measures,
         "reason_codes": {code: REASON_CODES.get(code, code) for code in REASONS},
+        "dispersion": {
+            "description": DISPERSION_NOTE,
+            "figures": ctx.dispersion,
+        },
         "provenance": ctx.provenance,
         "resources": [_resource(e) for e in entries],
     }

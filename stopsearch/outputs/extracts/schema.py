@@ -23,7 +23,7 @@ from stopsearch.outputs.extracts.columns import (
     csv_columns,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Recorded schema file -> the files it describes and their columns.
 SCHEMA_FILES: dict[str, dict[str, tuple[Column, ...]]] = {

@@ -77,7 +77,7 @@ ORDER BY coalesce(_hilbert::UBIGINT, 4294967296), search_id;
 SELECT m.area_kind, m.area_code, m.area_name, m.period, m.period_label, m.period_kind,
        m.period_start, m.period_end, m.months_present, m.months_with_data, m.basis,
        m.grp AS ethnic_group, m.breakdown, m.category,
-       m.measure, u.unit, m.value, m.ci_low, m.ci_high, m.numerator, m.denominator, m.reason,
+       m.measure, u.unit, m.value, m.ci_low, m.ci_high, m.imprecise, m.numerator, m.denominator, m.reason,
        m.display
 FROM published_metrics AS m
 LEFT JOIN _x_units AS u USING (measure)

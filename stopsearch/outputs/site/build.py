@@ -2,7 +2,7 @@
 
 Output is deterministic: the same warehouse and arguments give the same bytes (sorted
 iteration, fixed number formatting, stable element ids, no clock). Nothing is requested from
-another origin: Leaflet and jQuery are copied from the XStatic packages, there is no tile layer
+another origin: Leaflet is copied from its XStatic package, there is no tile layer
 unless one is configured, and every page carries a Content-Security-Policy that forbids other
 origins.
 """
@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,12 +24,14 @@ import jinja2
 
 from stopsearch.metrics import definitions
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
+from stopsearch.metrics.precision import HALF_WIDTH_LIMIT, RATIO_SPAN_LIMIT
 from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
 from stopsearch.outputs.csvsafe import safe_text
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
+from stopsearch.outputs.site import funnel as site_funnel
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
 DEFAULT_TEMPLATES = Path(__file__).parents[2] / "site_template"  # -> ../site_template
@@ -60,6 +63,10 @@ RATIO_METHODS = {
         " observed count in each tail."
     ),
 }
+PRECISION_RULE = (
+    f"for a ratio, the upper limit more than {RATIO_SPAN_LIMIT:g} times the lower; for a rate"
+    f" or share, half the interval's width more than {HALF_WIDTH_LIMIT:.0%} of the figure"
+)
 CSV_COLUMNS = tuple(public_name(c) for c in data.PUBLISHED_COLUMNS)  # grp -> ethnic_group
 
 
@@ -109,8 +116,10 @@ def _find_asset(name: str, template_dirs: Sequence[Path]) -> Path:
 
 
 def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
-    """Leaflet and jQuery from the XStatic packages, then the site's own css and js."""
-    import xstatic.pkg.jquery as xjquery
+    """Leaflet from its XStatic package, then the site's own css and js.
+
+    (jQuery, which folium lists by default, is not shipped: nothing on the site uses it.)
+    """
     import xstatic.pkg.leaflet as xleaflet
 
     assets = out_dir / "assets"
@@ -121,10 +130,6 @@ def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
         shutil.copyfile(leaflet / name, target / name)
     for image in sorted((leaflet / "images").glob("*.png")):
         shutil.copyfile(image, target / "images" / image.name)
-    (assets / "jquery").mkdir(parents=True, exist_ok=True)
-    jquery = Path(xjquery.BASE_DIR)
-    for name in ("jquery.min.js", "jquery.min.map"):
-        shutil.copyfile(jquery / name, assets / "jquery" / name)
     for name in ("site.css", "map.js"):
         shutil.copyfile(_find_asset(name, template_dirs), assets / name)
 
@@ -159,8 +164,10 @@ def _force_label(code: str | None) -> str:
 
 def _clean(out_dir: Path) -> None:
     """Remove what an earlier build wrote (never the export step's downloads)."""
-    for name in ("assets", "areas"):
+    for name in ("assets", "areas", "map-data"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
+    for old in out_dir.glob("table-*.html"):
+        old.unlink()
     shutil.rmtree(out_dir / "downloads" / "areas", ignore_errors=True)
     for page, _ in TOP_PAGES:
         if "/" not in page:
@@ -174,7 +181,8 @@ class _Writer:
         self.base = base
         self.pages: list[str] = []
 
-    def page(self, rel: str, template: str, **context: object) -> None:
+    def page(self, rel: str, template: str, *, description: str, **context: object) -> None:
+        """Render one page; `description` is its meta description (search results show it)."""
         depth = rel.count("/")
         root = "../" * depth
         nav = [
@@ -182,7 +190,7 @@ class _Writer:
             for href, label in TOP_PAGES
         ]
         html = self.env.get_template(template).render(
-            {**self.base, **context}, root=root, nav=nav, rel=rel
+            {**self.base, **context}, root=root, nav=nav, rel=rel, description=description
         )
         target = self.out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +222,7 @@ class _Site:
     parent_of: dict[tuple[str, str], str] = field(default_factory=dict)
     csv_sizes: dict[tuple[str, str], int] = field(default_factory=dict)  # of downloads/areas/
     references: list[ReferenceTable] = field(default_factory=list)  # declared comparison tables
+    last_month: date | None = None  # the force's last month with data
 
     @property
     def layer_by_id(self) -> dict[str, data.Layer]:
@@ -242,6 +251,8 @@ def _read_site(
     )
     if site.periods and site.periods[0].kind == "rolling":
         site.latest = site.periods[0]
+    months = store.ordered_periods(("month",))
+    site.last_month = months[-1].start if months else None
     site.area_pages = {kind: list(store.areas(kind)) for kind in data.SITE_KINDS}
     site.area_names = {
         (kind, code): store.names[(kind, code)]
@@ -265,8 +276,14 @@ def build_site(
     record_level: bool = True,
     generated_for: str = "",
     rules: SuppressionRules = DEFAULT_RULES,
+    updated: date | None = None,
 ) -> SiteReport:
-    """Render the public site from `published_metrics` into `out_dir`."""
+    """Render the public site from `published_metrics` into `out_dir`.
+
+    `updated` is the day the published figures last changed (the publish job passes the date of
+    its newest changelog entry); the header says it beside the last month of data. Without it
+    the header gives the last month only, so that a plain rebuild stays byte-identical.
+    """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -287,7 +304,12 @@ def build_site(
             {layer.attribution for layer in site.layers if layer.attribution}
         ),
         "latest": site.latest,
+        "data_to": text.full_month(site.last_month) if site.last_month else "",
+        "updated": text.long_day(updated) if updated else "",
     }
+    latest_period = site.latest.period if site.latest else None
+    base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
+    base["funnel_unusual"] = site_funnel.UNUSUAL
     writer = _Writer(env, out_dir, base)
     view = build_map_view(
         site.store,
@@ -298,13 +320,28 @@ def build_site(
         tile_attribution=tile_attribution,
     )
     _write_area_csvs(writer, site)
+    _map_files(writer, view)
     _overview_page(writer, site, view)
-    writer.page("map.html", "map.html", view=view, title="Map")
+    writer.page(
+        "map.html",
+        "map.html",
+        view=view,
+        title="Map",
+        description=text.describe_map(str(base["force_label"]), view.geographies if view else []),
+    )
     _area_index_page(writer, site, _area_pages(writer, site))
     _methodology_page(writer, site)
     _coverage_page(writer, site)
     _downloads_page(writer, site, downloads)
-    writer.page("about.html", "about.html", title="About", layers=site.layers, measures=MEASURES)
+    writer.page(
+        "about.html",
+        "about.html",
+        title="About",
+        layers=site.layers,
+        measures=MEASURES,
+        description=f"About this site: who publishes stop-and-search figures for"
+        f" {base['force_label']}, where the data come from and the licence for re-use.",
+    )
 
     total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     return SiteReport(
@@ -313,6 +350,27 @@ def build_site(
         overview_bytes=(out_dir / "index.html").stat().st_size,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _map_files(writer: _Writer, view: MapView | None) -> None:
+    """map-data/* (fetched by map.js) and one page per table of map figures."""
+    if view is None:
+        return
+    for rel, content in sorted(view.files.items()):
+        writer.file(rel, content)
+    for table in view.tables:
+        writer.page(
+            table.page,
+            "map_table.html",
+            title=f"{table.title}: every map figure",
+            description=f"Stop and search in {writer.base['force_label']} by"
+            f" {table.title[:1].lower()}{table.title[1:]}: search rates, positive-outcome rates"
+            " and disproportionality ratios of every area, with intervals and counts.",
+            table=table,
+            tables=view.tables,
+            metrics=view.metrics,
+            precision_rule=PRECISION_RULE,
+        )
 
 
 def _write_area_csvs(writer: _Writer, site: _Site) -> None:
@@ -338,7 +396,14 @@ def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
             "officer": pages.ethnicity(store, "force", force, latest.period, rules)["officer"],
             "references": _references(site, force, latest),
         }
-    writer.page("index.html", "index.html", view=view, overview=overview, title="Overview")
+    writer.page(
+        "index.html",
+        "index.html",
+        view=view,
+        overview=overview,
+        title="Overview",
+        description=text.describe_overview(writer.base["force_label"], latest),
+    )
 
 
 def _references(site: _Site, force: str, latest: data.Period) -> list[dict]:
@@ -422,15 +487,22 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
                     site.rules,
                 )
             methods = _methods_for(site.coverage, layer_by_id, site.areas, kind, code)
+            parent = _parent_link(site, kind, code)
             writer.page(
                 f"areas/{kind}/{text.slug(code)}.html",
                 "area.html",
-                title=name,
+                title=f"{name}, {parent['name']}" if parent else name,
+                description=text.describe_area(
+                    name,
+                    text.KIND_LABELS[kind],
+                    parent["name"] if parent else None,
+                    writer.base["force_label"],
+                ),
                 name=name,
                 code=code,
                 kind=kind,
                 kind_label=text.KIND_LABELS[kind],
-                parent=_parent_link(site, kind, code),
+                parent=parent,
                 children=_children_links(site, kind, code),
                 layers=pages.area_layers(site.areas, layer_by_id, kind, code),
                 csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
@@ -450,13 +522,53 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
 
 
 def _area_index_page(writer: _Writer, site: _Site, index_rows: dict[str, list[dict]]) -> None:
-    """areas/index.html: every area page, by kind."""
+    """areas/index.html: councils with their wards, then every other area page, by kind."""
+    councils = _councils(site, index_rows)
+    grouped = {"local_authority", "ward"} if councils else set()
+    placed = {r["code"] for c in councils for r in c["wards"]}
+    kinds = []
+    for kind in data.SITE_KINDS:
+        rows = index_rows[kind]
+        if kind in grouped:
+            rows = [r for r in rows if kind == "ward" and r["code"] not in placed]
+        if rows:
+            label = text.KIND_PLURALS[kind]
+            if kind in grouped:
+                label = f"{label} outside any council above"
+            kinds.append((kind, label, rows))
     writer.page(
         "areas/index.html",
         "areas_index.html",
         title="Areas",
-        kinds=[(k, text.KIND_PLURALS[k], index_rows[k]) for k in data.SITE_KINDS if index_rows[k]],
+        description=f"Every area with its own stop-and-search page in {writer.base['force_label']}:"
+        " councils and their wards, neighbourhoods and priority areas.",
+        councils=councils,
+        kinds=kinds,
     )
+
+
+def _councils(site: _Site, index_rows: dict[str, list[dict]]) -> list[dict]:
+    """Each council (local authority) with a page or with wards, and its wards, by name."""
+    pages_of = {r["code"]: r for r in index_rows["local_authority"]}
+    wards: dict[str, list[dict]] = {}
+    for row in index_rows["ward"]:
+        parent = site.parent_of.get(("ward", row["code"]))
+        if parent:
+            wards.setdefault(parent, []).append(row)
+    out = []
+    for code in sorted(set(pages_of) | set(wards)):
+        page = pages_of.get(code)
+        name = page["name"] if page else site.store.names.get(("local_authority", code), code)
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "href": page["href"] if page else None,
+                "wards": wards.get(code, []),
+            }
+        )
+    out.sort(key=lambda c: (str(c["name"]).casefold(), str(c["code"])))
+    return out
 
 
 def _methodology_page(writer: _Writer, site: _Site) -> None:
@@ -465,6 +577,8 @@ def _methodology_page(writer: _Writer, site: _Site) -> None:
         "methodology.html",
         "methodology.html",
         title="Methodology",
+        description="How every stop-and-search figure on this site is defined and computed:"
+        " rates per resident, intervals, disproportionality ratios, withheld figures, caveats.",
         measures=pages.measures_glossary(),
         rules=site.rules,
         reasons=[(r, display_for(r, site.rules), text.reason_text(r, site.rules)) for r in REASONS],
@@ -503,6 +617,8 @@ def _coverage_page(writer: _Writer, site: _Site) -> None:
         "coverage.html",
         "coverage.html",
         title="Data coverage and changelog",
+        description="Which months of stop-and-search records this site includes, how well they"
+        " are located, and what changed in each publication.",
         coverage=site.coverage,
         changelog=site.changelog,
         location=location,
@@ -533,6 +649,8 @@ def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> 
         "downloads.html",
         "downloads.html",
         title="Downloads",
+        description="Download the published stop-and-search figures as open data: extracts for"
+        " every area and period, and one CSV per area.",
         downloads=[
             {**d, "size": text.human_bytes(int(d.get("bytes", 0)))}
             for d in sorted(downloads, key=lambda d: str(d.get("name", "")))

@@ -45,6 +45,7 @@ class Fig:
     reason: str | None
     display: str
     months: int
+    imprecise: bool | None = None  # the precision rule (metrics.precision); None: no interval
 
     @property
     def shown(self) -> bool:
@@ -90,7 +91,7 @@ class Store:
         for row in rows:
             (kind, code, name, period, label, pkind, start, end, months) = row[:9]
             basis, grp, breakdown, category, measure = row[10:15]
-            value, low, high, num, den, reason, display = row[15:]
+            value, low, high, num, den, imprecise, reason, display = row[15:]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
             self._figs[key] = Fig(
                 measure,
@@ -102,6 +103,7 @@ class Store:
                 reason,
                 display,
                 int(months),
+                None if imprecise is None else bool(imprecise),
             )
             self._rows[(kind, code)].append(row)
             names[(kind, code)] = name

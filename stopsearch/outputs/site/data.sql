@@ -4,7 +4,7 @@
 -- Every published figure; columns in the order of metrics.contract.PUBLISHED_COLUMNS.
 SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
-       value, ci_low, ci_high, numerator, denominator, reason, display
+       value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 

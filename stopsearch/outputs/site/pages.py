@@ -23,10 +23,18 @@ class Shown:
     why: str = ""
 
 
+def withheld_text(f: Fig, rules: SuppressionRules) -> str:
+    """What a withheld figure's cell says: counts keep "<5"; rates, shares, ratios say why."""
+    measure = MEASURES.get(f.measure)
+    if measure is not None and measure.kind == "count":
+        return f.display
+    return text.withheld_words(f.reason or NO_DATA, rules)
+
+
 def shown(f: Fig, rules: SuppressionRules) -> Shown:
     if f.shown:
         return Shown(f.display, f.ci)
-    return Shown(f.display, "", True, text.reason_text(f.reason or NO_DATA, rules))
+    return Shown(withheld_text(f, rules), "", True, text.reason_text(f.reason or NO_DATA, rules))
 
 
 def item(label: str, f: Fig) -> charts.Item:
@@ -53,8 +61,7 @@ def headline(store: Store, kind: str, code: str, period: str, rules: Suppression
         Headline(
             "Person searches per 1,000 residents",
             f("search_rate", basis="self_defined"),
-            "annualised; only searches of people who stated their ethnicity, over all"
-            " residents",
+            "annualised; only searches of people who stated their ethnicity, over all residents",
         ),
         Headline(
             "All person searches per 1,000 residents",
@@ -199,7 +206,7 @@ def ethnicity(store: Store, kind: str, code: str, period: str, rules: Suppressio
         bounds = (
             Shown(f"{low.display} to {high.display}")
             if low.shown and high.shown
-            else Shown(low.display if not low.shown else high.display, withheld=True)
+            else Shown(withheld_text(low if not low.shown else high, rules), withheld=True)
         )
         counts = (
             f"{text.count(ratio.numerator)} {grp} and {text.count(ratio.denominator)} White"

@@ -20,6 +20,20 @@ from stopsearch.metrics.suppression import (
 )
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FULL_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 KIND_LABELS = {
     "force": "Police force area",
@@ -74,6 +88,63 @@ def reason_text(reason: str, rules: SuppressionRules) -> str:
         NO_DATA: "no data for this area and period",
     }
     return texts.get(reason, reason)
+
+
+def withheld_words(reason: str, rules: SuppressionRules) -> str:
+    """What a withheld rate, share or ratio cell says: the reason in a few words.
+
+    Counts keep their short display ("<5"); a rate cell saying "<5" would read as a value.
+    """
+    texts = {
+        SMALL_COUNT: f"withheld: fewer than {rules.min_count} searches",
+        SECONDARY: "withheld to protect individuals",
+        RATE_SMALL_COUNT: f"withheld: fewer than {rules.min_rate_count} searches",
+        RATE_SMALL_POPULATION: f"withheld: fewer than {rules.min_rate_population} residents",
+        RATIO_INSUFFICIENT_DATA: (
+            f"withheld: fewer than {rules.min_ratio_count} searches of a group"
+        ),
+        NO_POPULATION: "withheld: no population figure",
+        NO_DATA: "no data",
+    }
+    return texts.get(reason, f"withheld: {reason}")
+
+
+def full_month(day: date) -> str:
+    """'June 2017'."""
+    return f"{FULL_MONTHS[day.month - 1]} {day.year}"
+
+
+def long_day(day: date) -> str:
+    """'1 Dec 2026'."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def describe_overview(force: str, latest: object) -> str:
+    """Meta description of the overview page."""
+    label = getattr(latest, "label", "")
+    when = f", {label}" if label else ""
+    return (
+        f"Police stop and search in {force}{when}: searches, rates per resident, outcomes and"
+        " ethnic disproportionality, by council, ward and neighbourhood, with open data."
+    )
+
+
+def describe_map(force: str, geographies: list[tuple[str, str]]) -> str:
+    """Meta description of the map page."""
+    kinds = ", ".join(label.lower() for _, label in geographies) or "areas"
+    return (
+        f"Map of police stop and search in {force} by {kinds}: search rates, positive-outcome"
+        " rates and disproportionality ratios, with the table of every figure."
+    )
+
+
+def describe_area(name: str, kind_label: str, parent: str | None, force: str) -> str:
+    """Meta description of an area page."""
+    where = f" in {parent}" if parent else ""
+    return (
+        f"Stop and search in {name}, a {kind_label.lower()}{where}, {force}: searches, rates"
+        " per resident, outcomes and disproportionality ratios beside the force-wide figures."
+    )
 
 
 def category_label(category: str) -> str:

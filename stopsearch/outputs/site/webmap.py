@@ -1,10 +1,12 @@
-"""The choropleth: folium (Leaflet) layers, class breaks, legends and the equivalent tables.
+"""The choropleth: a folium (Leaflet) map, class breaks, legends and the equivalent tables.
 
-The page holds one folium GeoJson layer per boundary layer shown (ward vintages, neighbourhoods,
-local authorities), priority areas as an outline overlay, and one HTML table per (geography,
-period) whose cells carry the figures of every map metric and their colour class. The small
-script `assets/map.js` toggles layers, tables and legends and colours each area from the table,
-so the map never shows anything that the table beside it does not say.
+The map page and the overview carry only the map, its controls and legends. Its data are static
+files beside the pages, fetched by `assets/map.js` when a geography and period are chosen:
+`map-data/<layer>.geojson` (simplified polygons, one file per boundary layer) and
+`map-data/<table>.json` (every map figure of one geography and period, with its colour class).
+The same figures are published as HTML tables, one page per geography and period
+(`table-<geography>-<period>.html`), so the map never shows anything that a table does not say,
+and the pages stay small enough to load quickly on a phone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from branca.utilities import color_brewer
 from markupsafe import Markup
 
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
+from stopsearch.metrics.precision import ratio_imprecise, value_imprecise
 from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
 from stopsearch.outputs.site import geometry, text
 from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_for
@@ -161,6 +164,16 @@ class Cell:
     ci: str
     counts: str
     withheld: bool
+    imprecise: bool = False  # wide interval (metrics.precision): labelled, drawn paler
+
+
+def imprecise(f: Fig) -> bool:
+    """The one precision rule (metrics.precision) applied to a shown figure."""
+    if not f.shown or f.low is None or f.high is None:
+        return False
+    if MEASURES[f.measure].kind == "ratio":
+        return bool(ratio_imprecise(f.low, f.high))
+    return bool(value_imprecise(f.value, f.low, f.high))
 
 
 @dataclass
@@ -187,6 +200,31 @@ class Table:
             f"(boundaries: {self.layer.name})"
         )
 
+    @property
+    def page(self) -> str:
+        """The table's own page, beside index.html."""
+        return f"table-{self.id.removeprefix('t-')}.html"
+
+    @property
+    def data(self) -> str:
+        """The table's figures for map.js."""
+        return f"map-data/{self.id}.json"
+
+    @property
+    def title(self) -> str:
+        return f"{text.KIND_PLURALS[self.kind]}, {self.period.label}"
+
+    def json(self) -> bytes:
+        """{code: [name, {metric: [class, value, interval, counts, imprecise]}]}, for map.js."""
+        rows = {
+            r.code: [
+                r.name,
+                {c.metric: [c.cls, c.value, c.ci, c.counts, c.imprecise] for c in r.cells},
+            ]
+            for r in self.rows
+        }
+        return _json_bytes({"caption": self.caption, "page": self.page, "rows": rows})
+
 
 @dataclass
 class Legend:
@@ -198,12 +236,13 @@ class Legend:
 
 @dataclass
 class MapView:
-    """Everything the map component template needs."""
+    """Everything the map component template needs, and the static files map.js fetches."""
 
     head: Markup
     html: Markup
     script: Markup
     config: Markup
+    scripts: list[str]  # script URLs (Leaflet), loaded at the end of the page
     geographies: list[tuple[str, str]]
     periods: list[Period]
     metrics: tuple[MapMetric, ...]
@@ -213,6 +252,7 @@ class MapView:
     attributions: list[str] = field(default_factory=list)
     tile_attribution: str | None = None
     feature_count: int = 0
+    files: dict[str, bytes] = field(default_factory=dict)  # map-data/*: path -> content
 
 
 def _counts_text(metric: MapMetric, store: Store, kind: str, code: str, p: Period, f: Fig) -> str:
@@ -245,7 +285,14 @@ def _cell(
     f = store.fig(kind, code, p.period, metric.measure, basis=metric.basis, grp=metric.grp)
     if not f.shown or f.value is None:  # (shown has a value)
         reason = f.reason or NO_DATA
-        return Cell(metric.id, "", f.display, "", text.reason_text(reason, rules), True)
+        return Cell(
+            metric.id,
+            "",
+            text.withheld_words(reason, rules),
+            "",
+            text.reason_text(reason, rules),
+            True,
+        )
     return Cell(
         metric.id,
         str(classes.of(f.value)),
@@ -253,10 +300,16 @@ def _cell(
         f.ci,
         _counts_text(metric, store, kind, code, p, f),
         False,
+        imprecise(f),
     )
 
 
 _ID = re.compile(r"[^a-z0-9]+")
+
+
+def _json_bytes(data: object) -> bytes:
+    """Compact, key-sorted JSON: the same figures give the same bytes."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _json_script(data: object) -> Markup:
@@ -303,14 +356,13 @@ class _Geometry:
 
 @dataclass
 class _Folium:
-    """The folium map rendered into the three parts a page places, and its JavaScript names."""
+    """The folium map rendered into the parts a page places, and its JavaScript name."""
 
-    head: str
+    head: str  # stylesheets
+    scripts: list[str]  # script URLs, placed before the map's own script
     html: str
     script: str
     map_name: str
-    layer_names: dict[str, str]  # layer_id -> JavaScript variable
-    overlay_name: str | None
 
 
 def map_classes(store: Store, kinds: list[str], periods: list[Period]) -> dict[str, Classes]:
@@ -395,15 +447,13 @@ def map_geometry(
 
 
 def folium_map(
-    shapes: _Geometry,
-    used: dict[str, Layer],
-    shown_layer: str,
+    box: list[list[float]] | None,
     *,
     root: str,
     tile_url: str | None,
     tile_attribution: str | None,
 ) -> _Folium:
-    """The Leaflet map (through folium) with one GeoJson layer per boundary layer, rendered.
+    """The Leaflet map (through folium), fitted to `box`, rendered; map.js adds the areas.
 
     Assets come from `root`assets/ (never another origin); element ids are stable.
     """
@@ -415,10 +465,7 @@ def folium_map(
         zoom_snap=0.25,
     )
     _name(m, "main")
-    m.default_js = [
-        ("leaflet", f"{root}assets/leaflet/leaflet.js"),
-        ("jquery", f"{root}assets/jquery/jquery.min.js"),
-    ]
+    m.default_js = [("leaflet", f"{root}assets/leaflet/leaflet.js")]  # no jQuery: unused
     m.default_css = [("leaflet_css", f"{root}assets/leaflet/leaflet.css")]
     if tile_url:
         tiles = folium.TileLayer(
@@ -426,58 +473,27 @@ def folium_map(
         )
         _name(tiles, "tiles")
         tiles.add_to(m)
-    layer_names: dict[str, str] = {}
-    for index, layer_id in enumerate(sorted(shapes.collections)):
-        kind = used[layer_id].kind
-        layer = folium.GeoJson(
-            shapes.collections[layer_id],
-            name=used[layer_id].name,
-            control=False,
-            zoom_on_click=False,
-            show=layer_id == shown_layer,
-            class_name=f"ss-area ss-{kind}",
-            color="#333333",
-            weight=1,
-            fill_opacity=0.85,
-        )
-        _name(layer, f"layer{index}")
-        layer.add_to(m)
-        layer_names[layer_id] = layer.get_name()
-    overlay_name = None
-    if shapes.priority is not None:
-        overlay = folium.GeoJson(
-            shapes.priority,
-            name="Priority areas",
-            control=False,
-            zoom_on_click=False,
-            class_name="ss-priority",
-            color="#1b1b1b",
-            weight=3,
-            dash_array="8 5",
-            fill=False,
-        )
-        _name(overlay, "priority")
-        overlay.add_to(m)
-        overlay_name = overlay.get_name()
-    if shapes.box:
-        m.fit_bounds(shapes.box)
+    if box:
+        m.fit_bounds(box)
     figure = m.get_root()
     assert isinstance(figure, Figure)  # a map's root is its figure
     _fix_ids(figure)
     figure.render()
-    head = "\n".join(
-        child.render()
-        for child in figure.header._children.values()
-        if isinstance(child, JavascriptLink | CssLink)
-    )
+    links = list(figure.header._children.values())
+    head = "\n".join(child.render() for child in links if isinstance(child, CssLink))
+    scripts = [str(child.url) for child in links if isinstance(child, JavascriptLink)]
     html = figure.html.render().strip()
     script = figure.script.render().strip()
-    for part in (head, html, script):
+    for part in (head, html, script, *scripts):
         if _UUID.search(part):
             raise RuntimeError("folium produced a random element id: output would not be stable")
     if "</script" in script.lower():
         raise RuntimeError("map script contains a closing script tag")
-    return _Folium(head, html, script, m.get_name(), layer_names, overlay_name)
+    return _Folium(head, scripts, html, script, m.get_name())
+
+
+def _layer_file(layer_id: str) -> str:
+    return f"map-data/{text.slug(layer_id)}.geojson"
 
 
 def build_map_view(
@@ -511,13 +527,20 @@ def build_map_view(
     shapes = map_geometry(used, by_layer, areas, tolerance)
     first = tables[0]
     rendered = folium_map(
-        shapes,
-        used,
-        first.layer.layer_id,
-        root=root,
-        tile_url=tile_url,
-        tile_attribution=tile_attribution,
+        shapes.box, root=root, tile_url=tile_url, tile_attribution=tile_attribution
     )
+    files = {_layer_file(layer_id): _json_bytes(fc) for layer_id, fc in shapes.collections.items()}
+    files.update({t.data: t.json() for t in tables})
+    if shapes.priority is not None:
+        for feature, area in zip(shapes.priority["features"], shapes.priority_areas, strict=True):
+            feature["properties"].update(
+                {
+                    "name": store.names.get(("priority_area", area.code), area.name),
+                    "from": text.day(area.valid_from) or "not recorded",
+                    "to": text.day(area.valid_to) or "still designated",
+                }
+            )
+        files["map-data/priority.geojson"] = _json_bytes(shapes.priority)
     legends = [
         Legend(
             metric,
@@ -529,9 +552,15 @@ def build_map_view(
     ]
     config = {
         "map": rendered.map_name,
-        "layers": rendered.layer_names,
-        "overlay": rendered.overlay_name,
+        "layers": {
+            layer_id: {"url": root + _layer_file(layer_id), "kind": used[layer_id].kind}
+            for layer_id in sorted(shapes.collections)
+        },
+        "overlay": root + "map-data/priority.geojson" if shapes.priority is not None else None,
         "geos": geos,
+        "tables": {
+            t.id: {"data": root + t.data, "page": root + t.page, "title": t.title} for t in tables
+        },
         "hatch": HATCH,
         "metrics": {
             metric.id: {"label": metric.label, "colours": classes[metric.id].colours}
@@ -556,6 +585,7 @@ def build_map_view(
         html=Markup(rendered.html),
         script=Markup(rendered.script),
         config=_json_script(config),
+        scripts=rendered.scripts,
         geographies=[(k, text.KIND_PLURALS[k]) for k in kinds],
         periods=periods,
         metrics=MAP_METRICS,
@@ -565,4 +595,5 @@ def build_map_view(
         attributions=attributions,
         tile_attribution=tile_attribution if tile_url else None,
         feature_count=len(shapes.collections[first.layer.layer_id]["features"]),
+        files=files,
     )
