@@ -157,8 +157,12 @@ def test_fetched_neighbourhoods_are_cached_versioned_and_kept_on_failure(
             page = release / "areas" / "neighbourhood" / f"{slug(api_id(code))}.html"
             html = page.read_text(encoding="utf-8")
             assert f"{name} &amp; District" in html and "&amp;amp;" not in html
+        # The map offers the layer and links its table page, which names the fetched vintage.
         map_page = (release / "map.html").read_text(encoding="utf-8")
-        assert f"policing neighbourhoods (as fetched on {FIRST.isoformat()})" in map_page
+        assert '<option value="neighbourhood">' in map_page
+        assert 'href="table-neighbourhood-latest-12.html"' in map_page
+        table_page = (release / "table-neighbourhood-latest-12.html").read_text(encoding="utf-8")
+        assert f"policing neighbourhoods (as fetched on {FIRST.isoformat()})" in table_page
 
         # 2. Within the refresh period: the cache, no request, nothing reloaded.
         seen = len(server.requests)

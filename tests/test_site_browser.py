@@ -65,10 +65,22 @@ class Visit:
         return [u for u in self.requests if not (u.startswith(base) or u.startswith("data:"))]
 
 
-@pytest.mark.parametrize("name", sorted(PAGE_TYPES))
-def test_page_type_loads_cleanly_and_passes_axe(name, site, browser, tmp_path):
+def _axe_everything(page):
+    """axe-core with every rule it has, including the experimental ones and those off by
+    default (e.g. target-size), not only its default set."""
     from axe_playwright_python.sync_playwright import Axe
 
+    axe = Axe()
+    page.evaluate(axe.axe_script)
+    rules = page.evaluate("axe.getRules().map(r => r.ruleId)")
+    experimental = page.evaluate("axe.getRules(['experimental']).map(r => r.ruleId)")
+    assert experimental and set(experimental) <= set(rules)
+    options = {"runOnly": {"type": "rule", "values": rules}, "resultTypes": ["violations"]}
+    return axe.run(page, options=options)
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_TYPES))
+def test_page_type_loads_cleanly_and_passes_axe(name, site, browser, tmp_path):
     visit = Visit(browser, site + PAGE_TYPES[name])
     try:
         page = visit.page
@@ -78,7 +90,7 @@ def test_page_type_loads_cleanly_and_passes_axe(name, site, browser, tmp_path):
         shot = tmp_path / f"{name}.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 1000
-        results = Axe().run(page)
+        results = _axe_everything(page)
         serious = [
             f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:160]}"
             for v in results.response["violations"]
@@ -96,7 +108,9 @@ def _fills(page) -> list[str]:
 
 
 def _drawn(page, geo: str, metric: str, period: str) -> None:
-    """Wait until map.js has drawn this selection (its data are fetched)."""
+    """Wait until map.js has drawn this selection (it loads the map when it nears the screen,
+    then fetches each selection's data)."""
+    page.locator(".map-frame").scroll_into_view_if_needed()
     page.wait_for_selector(f'#ss-map-status[data-state="{geo}|{metric}|{period}"]')
 
 
@@ -221,3 +235,59 @@ def test_skip_link_moves_focus_to_the_content(site, browser):
         assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
     finally:
         page.close()
+
+
+def test_context_sentence_of_a_ward_states_the_published_figures(
+    site, browser, demo_warehouse_path
+):
+    from stopsearch.warehouse import connect
+
+    with connect(demo_warehouse_path, read_only=True) as con:
+
+        def published(kind: str, code: str) -> tuple:
+            return con.execute(
+                "SELECT area_name, display, ci_low, ci_high FROM published_metrics"
+                " WHERE area_kind = ? AND area_code = ? AND period = 'latest-12'"
+                " AND measure = 'disproportionality_ratio' AND basis = 'self_defined'"
+                " AND grp = 'Black' AND breakdown = 'total'",
+                [kind, code],
+            ).fetchone()
+
+        name, display, low, high = published("ward", "D05000020")
+        _, force_display, _, _ = published("force", "demoshire")
+    expected = (
+        f"Black residents of {name} were searched at {display} times the rate of White"
+        f" residents (95% CI {low:.2f} to {high:.2f}). Across Demoshire the figure is"
+        f" {force_display}."
+    )
+    visit = Visit(browser, site + "areas/ward/D05000020.html")
+    try:
+        item = visit.page.locator(".headline-item", has_text="Black/White disproportionality")
+        assert item.locator(".context").inner_text() == expected
+        assert item.locator(".force-figure").inner_text() == f"Demoshire: {force_display}"
+    finally:
+        visit.page.close()
+
+
+def test_no_page_type_scrolls_sideways_on_a_phone(site, browser, tmp_path):
+    """At 320, 390 and 768 px wide, no page is wider than the screen (tables scroll inside
+    their own box)."""
+    wide = []
+    for name, path in sorted(PAGE_TYPES.items()):
+        visit = Visit(browser, site + path)
+        page = visit.page
+        try:
+            if name in ("overview", "map"):
+                _drawn(page, "ward", "search_rate", "latest-12")
+            for width in (320, 390, 768):
+                page.set_viewport_size({"width": width, "height": 800})
+                page.wait_for_function(f"innerWidth === {width}")
+                sizes = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+                if sizes[0] > sizes[1]:
+                    wide.append(f"{name} at {width} px: {sizes[0]} px wide")
+                if width == 390:
+                    page.screenshot(path=str(tmp_path / f"{name}-390.png"), full_page=True)
+            assert visit.errors == [], name
+        finally:
+            page.close()
+    assert wide == []

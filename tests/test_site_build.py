@@ -390,3 +390,57 @@ def test_templates_folder_is_found():
 
     assert (DEFAULT_TEMPLATES / "base.html").is_file()
     assert isinstance(DEFAULT_TEMPLATES, Path)
+
+
+def test_ratio_headlines_follow_the_precision_and_withheld_rate_rules(
+    demo_site, demo_warehouse_path
+):
+    """A ward's ratio headline: labelled imprecise when the metrics flag it (one precision rule),
+    and never headlined where the Black or White search rate behind it is withheld; a ward whose
+    rate is withheld says why and links to its council."""
+    out, _ = demo_site
+    with connect(demo_warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT area_code, measure, grp, value, imprecise, ci_high, reason, display"
+            " FROM published_metrics WHERE area_kind = 'ward' AND period = 'latest-12'"
+            " AND basis = 'self_defined' AND breakdown = 'total'"
+            " AND measure IN ('disproportionality_ratio', 'search_rate')"
+        ).fetchall()
+    figs = {(code, m, grp): (v, wide, hi, r, d) for code, m, grp, v, wide, hi, r, d in rows}
+    seen = {"imprecise": 0, "not headlined": 0, "headlined": 0, "withheld note": 0}
+    for code in sorted({code for code, _, _ in figs}):
+        html = (out / "areas" / "ward" / f"{code}.html").read_text(encoding="utf-8")
+        item = html.split("<dt>Black/White disproportionality ratio</dt>", 1)[1].split("</dd>")[0]
+        value, wide, _, reason, display = figs[(code, "disproportionality_ratio", "Black")]
+        rates_shown = all(
+            figs.get((code, "search_rate", g), (None,) * 4 + ("",))[3] is None
+            for g in ("Black", "White")
+        )
+        if reason is None and rates_shown:
+            assert f'<span class="headline-value">{display}' in item, code
+            assert ("imprecise" in item) == bool(wide), code
+            seen["imprecise" if wide else "headlined"] += 1
+        else:
+            assert f'<span class="headline-value">{display}' not in item or reason, code
+            assert "withheld" in item, code
+            if reason is None:
+                assert "not headlined" in item, code
+                seen["not headlined"] += 1
+        all_rate = figs[(code, "search_rate", "All")]
+        if all_rate[3] is not None:
+            assert 'class="withheld-note"' in html and "../local_authority/" in html, code
+            seen["withheld note"] += 1
+        else:
+            assert 'class="withheld-note"' not in html, code
+    assert seen["headlined"] and seen["imprecise"] + seen["not headlined"], seen
+
+
+def test_bare_area_codes_are_found():
+    """The real-data check (no code without its name) can fail."""
+    from tests.site_support import codes_without_names, visible_text
+
+    names = {"E08000025": "Birmingham"}
+    assert codes_without_names(visible_text("<p>Birmingham (E08000025)</p>"), names) == []
+    assert codes_without_names(visible_text("<p>Council E08000025</p>"), names)
+    assert codes_without_names(visible_text('<a title="E08000025">x</a>'), names)
+    assert codes_without_names(visible_text("<script>E08000025</script>"), names) == []

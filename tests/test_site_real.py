@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stopsearch.outputs.site import build_site
 from stopsearch.warehouse import connect
 from tests.golden import golden
-from tests.site_support import CSP, csp_of, external_urls
+from tests.site_support import CSP, codes_without_names, csp_of, external_urls, visible_text
 
 pytestmark = pytest.mark.realdata
+
+COUNCILS = ("Birmingham", "Coventry", "Dudley", "Sandwell", "Solihull", "Walsall", "Wolverhampton")
 
 OVERVIEW_LIMIT = 1_500_000
 
@@ -36,3 +40,42 @@ def test_real_data_site(real_warehouse_path, tmp_path):
         f"real site: {len(report.pages)} pages, {report.total_bytes} bytes, overview "
         f"{report.overview_bytes} bytes, built in {report.seconds} s"
     )
+
+
+def test_real_site_names_every_area(real_warehouse_path, tmp_path):
+    """Every council page is titled by its name, and no page shows an area code without its
+    name near it (titles, breadcrumbs, tables, tooltips' labels)."""
+    with connect(real_warehouse_path, read_only=True) as con:
+        build_site(con, tmp_path / "site", demo=False)
+        names = dict(
+            con.execute(
+                "SELECT DISTINCT area_code, area_name FROM published_metrics"
+                " WHERE area_kind IN ('ward', 'local_authority')"
+            ).fetchall()
+        )
+    site = tmp_path / "site"
+    titles = []
+    for page in sorted((site / "areas" / "local_authority").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        title = html.split("<title>", 1)[1].split(" | ", 1)[0]
+        assert html.split("<h1>", 1)[1].split("</h1>", 1)[0] == title
+        titles.append(title)
+    assert tuple(sorted(titles)) == COUNCILS
+    index = (site / "areas" / "index.html").read_text(encoding="utf-8")
+    for council in COUNCILS:
+        assert f'.html">{council}</a>' in index
+    bare = {}
+    for page in sorted(site.rglob("*.html")):
+        found = codes_without_names(visible_text(page.read_text(encoding="utf-8")), names)
+        if found:
+            bare[str(page.relative_to(site))] = found[:3]
+    assert bare == {}
+    ward = (site / "areas" / "ward" / "E05001179.html").read_text(encoding="utf-8")
+    assert '<li><a href="../local_authority/E08000025.html">Birmingham</a></li>' in ward
+    assert "Aston is a ward in" in ward
+    # No council layer in the manifest: the map draws councils merged from their wards.
+    assert '<option value="local_authority">Local authorities</option>' in (
+        site / "map.html"
+    ).read_text(encoding="utf-8")
+    councils = (site / "table-local_authority-latest-12.html").read_text(encoding="utf-8")
+    assert sorted(re.findall(r'\.html">([^<]+)</a></th>', councils)) == list(COUNCILS)

@@ -388,7 +388,19 @@ def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
     overview = {}
     if force and latest:
         overview = {
-            "headline": pages.headline(store, "force", force, latest.period, rules),
+            "headline": pages.headline(
+                store,
+                "force",
+                force,
+                latest.period,
+                rules,
+                pages.Where(
+                    writer.base["force_label"],
+                    pages.when_text(latest),
+                    force,
+                    writer.base["force_label"],
+                ),
+            ),
             "monthly": pages.monthly(store, "force", force, rules, "trend"),
             "years": pages.years(store, "force", force, rules, site.periods),
             "csv": f"downloads/areas/force/{text.slug(force)}.csv",
@@ -479,7 +491,17 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
         index_rows[kind] = []
         for code in site.area_pages[kind]:
             name = site.area_names[(kind, code)]
-            context = _area_context(site.store, kind, code, site.latest, site.periods, site.rules)
+            where = pages.Where(
+                name,
+                pages.when_text(site.store.period_of(kind, code, site.latest))
+                if site.latest
+                else "",
+                site.force,
+                writer.base["force_label"],
+            )
+            context = _area_context(
+                site.store, kind, code, site.latest, site.periods, site.rules, where
+            )
             near = None
             if site.latest:
                 near = pages.shown(
@@ -508,6 +530,7 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
                 csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
                 csv_bytes=site.csv_sizes[(kind, code)],
                 near=near,
+                withheld_note=_withheld_note(site, kind, code, name, parent, writer.base),
                 record_level=site.record_level,
                 census_years=site.coverage.census_years,
                 population_methods=methods,
@@ -519,6 +542,31 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
     for rows in index_rows.values():
         rows.sort(key=lambda r: (r["name"].casefold(), r["code"]))
     return index_rows
+
+
+def _withheld_note(
+    site: _Site, kind: str, code: str, name: str, parent: dict | None, base: dict
+) -> dict | None:
+    """Why an area's rates are withheld, and where to look instead (its council, or the force)."""
+    if site.latest is None:
+        return None
+    rate = site.store.fig(kind, code, site.latest.period, "search_rate", basis="self_defined")
+    if rate.shown:
+        return None
+    why = text.reason_text(rate.reason or "no_data", site.rules)
+    note = {
+        "text": f"Most rates for {name} are withheld ({why}): from so few searches a rate could"
+        " point to the people searched, or swing widely by chance.",
+        "href": None,
+        "link": "",
+    }
+    if parent and parent.get("href"):
+        note["href"] = parent["href"]
+        note["link"] = f"See the figures for {parent['name']}, which include {name}"
+    else:
+        note["href"] = "../../index.html"
+        note["link"] = f"See the figures for the whole of {base['force_label']}"
+    return note
 
 
 def _area_index_page(writer: _Writer, site: _Site, index_rows: dict[str, list[dict]]) -> None:
@@ -689,6 +737,7 @@ def _area_context(
     latest: data.Period | None,
     periods: list[data.Period],
     rules: SuppressionRules,
+    where: pages.Where,
 ) -> dict:
     if latest is None or not store.has(kind, code, latest.period):
         return {
@@ -714,11 +763,11 @@ def _area_context(
     return {
         "has_latest": True,
         "latest": store.period_of(kind, code, latest),  # this area's months of the period
-        "headline": pages.headline(store, kind, code, period, rules),
+        "headline": pages.headline(store, kind, code, period, rules, where),
         "monthly": pages.monthly(store, kind, code, rules, "monthly"),
         "outcomes": pages.outcomes(store, kind, code, period, rules),
         "breakdowns": breakdowns,
-        "ethnicity": pages.ethnicity(store, kind, code, period, rules),
+        "ethnicity": pages.ethnicity(store, kind, code, period, rules, where.force_code),
         "designation": pages.breakdown(store, kind, code, period, "designation", rules)
         if kind == "priority_area"
         else None,

@@ -30,6 +30,7 @@ class Item:
     display: str
     low: float | None = None
     high: float | None = None
+    imprecise: bool = False  # a wide interval: drawn paler, with a hollow point
 
 
 def _f(x: float) -> str:
@@ -235,15 +236,18 @@ def ratio_chart(
                 f"{escape(item.display)}</text>"
             )
             continue
+        pale = ' stroke-opacity="0.45"' if item.imprecise else ""
         if item.low is not None and item.high is not None:
             out.append(
                 f'<line x1="{_f(scale(max(item.low, lo)))}" x2="{_f(scale(item.high))}" '
-                f'y1="{_f(y)}" y2="{_f(y)}" stroke="{INK}" stroke-width="2"/>'
+                f'y1="{_f(y)}" y2="{_f(y)}" stroke="{INK}" stroke-width="2"{pale}/>'
             )
+        note = " (imprecise: wide interval)" if item.imprecise else ""
         out.append(
-            f'<circle cx="{_f(scale(max(item.value, lo)))}" cy="{_f(y)}" r="5" fill="{BAR}" '
+            f'<circle cx="{_f(scale(max(item.value, lo)))}" cy="{_f(y)}" r="5" '
+            f'fill="{"#ffffff" if item.imprecise else BAR}" '
             f'stroke="{INK}" stroke-width="1"><title>{escape(item.label)}: '
-            f"{escape(item.display)}</title></circle>"
+            f"{escape(item.display)}{note}</title></circle>"
         )
     out.append("</svg>")
     return Markup("".join(out))

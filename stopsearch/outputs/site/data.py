@@ -55,6 +55,11 @@ class Fig:
     def ci(self) -> str:
         return text.interval(self.measure, self.low, self.high) if self.shown else ""
 
+    @property
+    def wide(self) -> bool:
+        """Shown and flagged by the one precision rule (the metrics' `imprecise` column)."""
+        return self.shown and bool(self.imprecise)
+
 
 @dataclass(frozen=True)
 class Period:

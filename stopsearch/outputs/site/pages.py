@@ -21,6 +21,7 @@ class Shown:
     ci: str = ""
     withheld: bool = False
     why: str = ""
+    imprecise: bool = False  # a wide interval (metrics.precision): labelled and drawn paler
 
 
 def withheld_text(f: Fig, rules: SuppressionRules) -> str:
@@ -33,13 +34,13 @@ def withheld_text(f: Fig, rules: SuppressionRules) -> str:
 
 def shown(f: Fig, rules: SuppressionRules) -> Shown:
     if f.shown:
-        return Shown(f.display, f.ci)
+        return Shown(f.display, f.ci, imprecise=f.wide)
     return Shown(withheld_text(f, rules), "", True, text.reason_text(f.reason or NO_DATA, rules))
 
 
 def item(label: str, f: Fig) -> charts.Item:
     if f.shown:
-        return charts.Item(label, f.value, f.display, f.low, f.high)
+        return charts.Item(label, f.value, f.display, f.low, f.high, f.wide)
     return charts.Item(label, None, f.display)
 
 
@@ -48,45 +49,150 @@ class Headline:
     label: str
     value: Shown
     note: str = ""
+    force: Shown | None = None  # the same figure for the whole force, beside it
+    sentence: str = ""  # what the figure means, in words, with the force figure
 
 
-def headline(store: Store, kind: str, code: str, period: str, rules: SuppressionRules) -> list:
-    """The key figures of an area (or the force) for one period."""
+@dataclass(frozen=True)
+class Where:
+    """Whose figures a headline list shows, in words, and the force to compare them with."""
 
-    def f(measure: str, **kw: str) -> Shown:
-        return shown(store.fig(kind, code, period, measure, **kw), rules)
+    name: str  # "Aston"
+    when: str  # "the latest 12 months (Jul 2016 to Jun 2017)"
+    force_code: str | None = None  # None on the force's own page
+    force_name: str = ""
 
-    out = [
-        Headline("Searches", f("searches"), "every stop-and-search record placed here"),
-        Headline(
-            "Person searches per 1,000 residents",
-            f("search_rate", basis="self_defined"),
-            "annualised; only searches of people who stated their ethnicity, over all residents",
-        ),
-        Headline(
-            "All person searches per 1,000 residents",
-            f("search_rate_all_persons", basis="self_defined"),
-            "annualised; every person search, ethnicity stated or not: comparable with the"
-            " Home Office's All rate",
-        ),
-        Headline(
-            "Positive-outcome rate",
-            f("positive_outcome_rate"),
-            "any outcome other than no further action, of searches with a known outcome",
-        ),
-        Headline(
-            "Find rate",
-            f("find_rate"),
-            "positive outcome linked to the object searched for",
-        ),
-        Headline("Arrest rate", f("arrest_rate"), "searches ending in arrest"),
-    ]
+
+# measure, extra keys, label, note, sentence ({name}, {v}: the value, {ci}: " (95% CI ...)")
+_HEADLINES: tuple[tuple[str, dict[str, str], str, str, str], ...] = (
+    (
+        "searches",
+        {},
+        "Searches",
+        "every stop-and-search record placed here",
+        "{name} had {v} stop-and-search records in {when}.",
+    ),
+    (
+        "search_rate",
+        {"basis": "self_defined"},
+        "Person searches per 1,000 residents",
+        "annualised; only searches of people who stated their ethnicity, over all residents",
+        "People in {name} were searched {v} times a year per 1,000 residents{ci}, counting"
+        " searches of people who stated their ethnicity.",
+    ),
+    (
+        "search_rate_all_persons",
+        {"basis": "self_defined"},
+        "All person searches per 1,000 residents",
+        "annualised; every person search, ethnicity stated or not: comparable with the"
+        " Home Office's All rate",
+        "Counting every person search, people in {name} were searched {v} times a year per"
+        " 1,000 residents{ci}.",
+    ),
+    (
+        "positive_outcome_rate",
+        {},
+        "Positive-outcome rate",
+        "any outcome other than no further action, of searches with a known outcome",
+        "{v} of searches in {name} with a known outcome led to something other than no"
+        " further action{ci}.",
+    ),
+    (
+        "find_rate",
+        {},
+        "Find rate",
+        "positive outcome linked to the object searched for",
+        "{v} of searches in {name} ended in an outcome linked to what was searched for{ci}.",
+    ),
+    (
+        "arrest_rate",
+        {},
+        "Arrest rate",
+        "searches ending in arrest",
+        "{v} of searches in {name} ended in arrest{ci}.",
+    ),
+)
+IMPRECISE_TEXT = "This estimate is imprecise: its 95% interval is wide, so read it with caution."
+
+
+def _sentence(
+    template: str, f: Fig, s: Shown, where: Where, force: Shown | None, rules: SuppressionRules
+) -> str:
+    """The figure in words, then the force's figure (or why it is withheld)."""
+    if s.withheld:
+        why = text.reason_text(f.reason or NO_DATA, rules)
+        first = f"The figure for {where.name} is withheld: {why}."
+    else:
+        ci = f" ({s.ci})" if s.ci else ""
+        first = template.format(name=where.name, v=s.text, ci=ci, when=where.when)
+        first = first[:1].upper() + first[1:]
+        if s.imprecise:
+            first += " " + IMPRECISE_TEXT
+    if force is None:
+        return first
+    if f.measure == "searches":
+        tail = f"Across {where.force_name} there were {force.text}."
+    elif force.withheld:
+        tail = f"The {where.force_name} figure is withheld."
+    else:
+        tail = f"Across {where.force_name} the figure is {force.text}."
+    return f"{first} {tail}"
+
+
+def headline(
+    store: Store,
+    kind: str,
+    code: str,
+    period: str,
+    rules: SuppressionRules,
+    where: Where | None = None,
+) -> list:
+    """The key figures of an area (or the force) for one period, each with the force figure
+    beside it and a sentence saying what it means. A ratio is not headlined where the search
+    rate of either group behind it is withheld (the ethnicity table still gives it)."""
+    where = where or Where("this area", "this period")
+
+    def fig(measure: str, kw: dict[str, str], of_force: bool = False) -> Fig:
+        if of_force:
+            assert where.force_code is not None
+            return store.fig("force", where.force_code, period, measure, **kw)
+        return store.fig(kind, code, period, measure, **kw)
+
+    compare = where.force_code is not None and not (kind == "force" and code == where.force_code)
+    out = []
+    for measure, kw, label, note, template in _HEADLINES:
+        f = fig(measure, kw)
+        s = shown(f, rules)
+        force = shown(fig(measure, kw, of_force=True), rules) if compare else None
+        out.append(Headline(label, s, note, force, _sentence(template, f, s, where, force, rules)))
     for grp in ("Black", "Asian"):
+        kw = {"basis": "self_defined", "grp": grp}
+        f = fig("disproportionality_ratio", kw)
+        s = shown(f, rules)
+        force = (
+            shown(fig("disproportionality_ratio", kw, of_force=True), rules) if compare else None
+        )
+        rates = [fig("search_rate", {"basis": "self_defined", "grp": g}) for g in (grp, "White")]
+        template = (
+            grp + " residents of {name} were searched at {v} times the rate of White residents{ci}."
+        )
+        sentence = _sentence(template, f, s, where, force, rules)
+        if s.withheld is False and not all(r.shown for r in rates):
+            s = Shown("not headlined", withheld=True, why="a search rate behind it is withheld")
+            sentence = (
+                f"The {grp}/White ratio for {where.name} is not headlined because the search"
+                f" rate of {grp} or of White residents here is withheld; the ethnicity table"
+                " below gives the ratio with its interval."
+            )
+            if force is not None and not force.withheld:
+                sentence += f" Across {where.force_name} the figure is {force.text}."
         out.append(
             Headline(
                 f"{grp}/White disproportionality ratio",
-                f("disproportionality_ratio", basis="self_defined", grp=grp),
+                s,
                 f"search rate of {grp} residents over that of White residents",
+                force,
+                sentence,
             )
         )
     return out
@@ -174,8 +280,24 @@ def breakdown(
     }
 
 
-def ethnicity(store: Store, kind: str, code: str, period: str, rules: SuppressionRules) -> dict:
-    """Self-defined rows, ratios vs White with intervals and bounds, officer-defined apart."""
+def ethnicity(
+    store: Store,
+    kind: str,
+    code: str,
+    period: str,
+    rules: SuppressionRules,
+    force_code: str | None = None,
+) -> dict:
+    """Self-defined rows, ratios vs White with intervals and bounds, officer-defined apart;
+    with `force_code`, the force's rate and ratio beside each of the area's."""
+
+    def force_fig(measure: str, grp: str) -> Shown | None:
+        if force_code is None or (kind == "force" and code == force_code):
+            return None
+        return shown(
+            store.fig("force", force_code, period, measure, basis="self_defined", grp=grp), rules
+        )
+
     self_rows = []
     for grp in ("All", *GROUP_ORDER):
         searches = store.fig(kind, code, period, "searches", basis="self_defined", grp=grp)
@@ -195,6 +317,9 @@ def ethnicity(store: Store, kind: str, code: str, period: str, rules: Suppressio
                 "positive": shown(
                     store.fig(kind, code, period, "positive_outcome_rate", **kw), rules
                 ),
+                "force_rate": force_fig("search_rate", grp)
+                if grp not in ("Not stated", "Unknown")
+                else Shown("not applicable"),
             }
         )
     ratios, items = [], []
@@ -214,7 +339,13 @@ def ethnicity(store: Store, kind: str, code: str, period: str, rules: Suppressio
             else ""
         )
         ratios.append(
-            {"label": grp, "ratio": shown(ratio, rules), "bounds": bounds, "counts": counts}
+            {
+                "label": grp,
+                "ratio": shown(ratio, rules),
+                "bounds": bounds,
+                "counts": counts,
+                "force": force_fig("disproportionality_ratio", grp),
+            }
         )
         items.append(item(f"{grp} vs White", ratio))
     officer = []
@@ -244,6 +375,7 @@ def ethnicity(store: Store, kind: str, code: str, period: str, rules: Suppressio
         ),
         "officer": officer,
         "unstated": unstated,
+        "compare": force_code is not None and not (kind == "force" and code == force_code),
     }
 
 
@@ -315,3 +447,11 @@ def measures_glossary() -> list[dict]:
         {"name": m.name, "label": m.label, "unit": m.unit, "definition": m.definition}
         for m in MEASURES.values()
     ]
+
+
+def when_text(period: Period) -> str:
+    """A period inside a sentence: 'the latest 12 months (Jul 2016 to Jun 2017)', '2017'."""
+    label = period.label
+    if period.kind == "rolling":
+        return "the " + label[:1].lower() + label[1:]
+    return label

@@ -26,9 +26,9 @@ from branca.utilities import color_brewer
 from markupsafe import Markup
 
 from stopsearch.metrics.contract import COMPARISON_GROUPS, MEASURES
-from stopsearch.metrics.precision import ratio_imprecise, value_imprecise
 from stopsearch.metrics.suppression import NO_DATA, SuppressionRules
 from stopsearch.outputs.site import geometry, text
+from stopsearch.outputs.site.councils import merged_councils
 from stopsearch.outputs.site.data import Area, Fig, Layer, Period, Store, layer_for
 
 MAP_KINDS = ("ward", "neighbourhood", "local_authority")
@@ -167,15 +167,6 @@ class Cell:
     imprecise: bool = False  # wide interval (metrics.precision): labelled, drawn paler
 
 
-def imprecise(f: Fig) -> bool:
-    """The one precision rule (metrics.precision) applied to a shown figure."""
-    if not f.shown or f.low is None or f.high is None:
-        return False
-    if MEASURES[f.measure].kind == "ratio":
-        return bool(ratio_imprecise(f.low, f.high))
-    return bool(value_imprecise(f.value, f.low, f.high))
-
-
 @dataclass
 class Row:
     code: str
@@ -300,7 +291,7 @@ def _cell(
         f.ci,
         _counts_text(metric, store, kind, code, p, f),
         False,
-        imprecise(f),
+        f.wide,
     )
 
 
@@ -509,6 +500,8 @@ def build_map_view(
 ) -> MapView | None:
     """The map component, or None when there is nothing to draw."""
     periods = store.ordered_periods(("rolling", "year"))
+    extra_layers, extra_areas = merged_councils(store, layers, areas)
+    layers, areas = [*layers, *extra_layers], [*areas, *extra_areas]
     by_layer: dict[str, list[Area]] = defaultdict(list)
     for area in areas:
         by_layer[area.layer_id].append(area)
@@ -552,6 +545,7 @@ def build_map_view(
     ]
     config = {
         "map": rendered.map_name,
+        "scripts": rendered.scripts,
         "layers": {
             layer_id: {"url": root + _layer_file(layer_id), "kind": used[layer_id].kind}
             for layer_id in sorted(shapes.collections)
@@ -583,7 +577,11 @@ def build_map_view(
     return MapView(
         head=Markup(rendered.head),
         html=Markup(rendered.html),
-        script=Markup(rendered.script),
+        # Run by map.js once Leaflet has loaded (when the map nears the screen).
+        script=Markup(
+            f"window.ssMapInit = function () {{\n{rendered.script}\n"
+            f"return {rendered.map_name};\n}};"
+        ),
         config=_json_script(config),
         scripts=rendered.scripts,
         geographies=[(k, text.KIND_PLURALS[k]) for k in kinds],
