@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from stopsearch.errors import ConfigError
-from stopsearch.thresholds import Limits, SuppressionRules, check_limit, check_threshold
+from stopsearch.thresholds import (
+    Limits,
+    ReleaseRules,
+    SuppressionRules,
+    check_limit,
+    check_threshold,
+)
 
 EXAMPLE = """\
 [publish]
@@ -54,7 +60,8 @@ json_number_digits = 64
 expanded_bytes = 2147483648      # a larger file or archive member is refused
 
 [extracts]
-record_level = "auto"            # "auto" (on for data.police.uk sources), true or false
+record_level = "auto"            # "auto" (on for data.police.uk sources), true or false;
+                                 # also the disclosure mode: see "Disclosure control" below
 
 [guards]
 resupply_max_loss_percent = 20   # a re-supplied month losing more rows is quarantined
@@ -131,6 +138,12 @@ class PublishConfig:
                 "stop-and-search" in p.name or p.is_dir() or p.suffix == ".zip" for p in self.paths
             )
         )
+
+    @property
+    def release_rules(self) -> ReleaseRules:
+        """The `[suppression]` thresholds with this release's disclosure mode (record_level)."""
+        values = {f.name: getattr(self.suppression, f.name) for f in fields(SuppressionRules)}
+        return ReleaseRules(**values, record_level=self.record_level_extract)
 
     @property
     def accepted_resupplies(self) -> frozenset[tuple[str, str]]:

@@ -459,7 +459,7 @@ def _run_locked(
     inputs, manifest_path = _inputs(config, result, api)
     manifest = _boundaries(config, result, manifest_path, api, today)
     result.durations["fetch"] = round(time.perf_counter() - started, 3)
-    rules = config.suppression
+    rules = config.release_rules
     with connect(config.warehouse, memory_limit=config.memory_limit) as con:
         try:
             stage("prepare")

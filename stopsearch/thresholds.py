@@ -39,13 +39,38 @@ class SuppressionRules:
 
     def __post_init__(self) -> None:
         """Reject thresholds that are not whole numbers from 1 to MAX_THRESHOLD."""
-        for f in fields(self):
+        for f in fields(SuppressionRules):
             check_threshold(f"suppression.{f.name}", getattr(self, f.name))
 
     @property
     def small_count_display(self) -> str:
         """How a primary-suppressed count is shown, e.g. "<5"."""
         return f"<{self.min_count}"
+
+
+@dataclass(frozen=True)
+class ReleaseRules(SuppressionRules):
+    """The thresholds plus the release's disclosure mode (not a `[suppression]` key).
+
+    ``record_level`` is the `[extracts] record_level` setting resolved for this release: True
+    when the records are already public record by record (data.police.uk), so the thresholds
+    serve reliability and only the primary ones apply; False for a source whose records are not
+    public, where the whole release is protected as one linked system
+    (:mod:`stopsearch.metrics.linked`).
+    """
+
+    record_level: bool = True
+
+    def __post_init__(self) -> None:
+        """Check the thresholds, and that the mode is a bool."""
+        super().__post_init__()
+        if not isinstance(self.record_level, bool):
+            raise ConfigError(f"record_level must be true or false, got {self.record_level!r}")
+
+
+def record_level_mode(rules: SuppressionRules) -> bool:
+    """False only for ``ReleaseRules(record_level=False)``: records that are not public."""
+    return bool(getattr(rules, "record_level", True))
 
 
 def check_limit(name: str, value: object) -> int:

@@ -72,3 +72,22 @@ def demo_warehouse_path(demo_dir, tmp_path_factory) -> Path:
             prepare(connection, [demo_dir / "records"], demo_dir / "boundaries" / "manifest.toml")
 
     return build_once(tmp_path_factory, "demo-warehouse", build)[0] / "demo.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_confidential_warehouse_path(demo_dir, tmp_path_factory) -> Path:
+    """The demo warehouse built as if its records were not public (``record_level = false``):
+    small counts protected across the whole release (read it only)."""
+    from stopsearch.pipeline import prepare
+    from stopsearch.thresholds import ReleaseRules
+
+    def build(folder: Path) -> None:
+        with connect(folder / "demo.duckdb") as connection:
+            prepare(
+                connection,
+                [demo_dir / "records"],
+                demo_dir / "boundaries" / "manifest.toml",
+                ReleaseRules(record_level=False),
+            )
+
+    return build_once(tmp_path_factory, "demo-confidential-warehouse", build)[0] / "demo.duckdb"

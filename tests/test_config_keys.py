@@ -207,3 +207,26 @@ def test_the_limits_keys_are_the_limits_fields_and_reach_the_ingest(tmp_path):
     assert run.exit_code == 3, run.output
     (month,) = json.loads(run.stdout)["months"]
     assert (month["rows_loaded"], month["rows_rejected"]) == (0, 6)
+
+
+@pytest.mark.parametrize(
+    ("line", "record_level"),
+    [
+        ("record_level = false", False),
+        ("record_level = true", True),
+        ('record_level = "auto"', True),
+    ],
+)
+def test_record_level_sets_the_disclosure_mode_of_the_rules(tmp_path, line, record_level):
+    """Issue 13: `[extracts] record_level` is also the threat model; the metrics read it from the
+    rules (records in "." are data.police.uk-named, so "auto" is on)."""
+    from stopsearch.thresholds import ReleaseRules, record_level_mode
+
+    config = load_config(_toml(tmp_path, "extracts", line))
+    rules = config.release_rules
+    assert isinstance(rules, ReleaseRules)
+    assert record_level_mode(rules) is record_level
+    assert (rules.min_count, rules.min_rate_count) == (5, 10)
+    assert record_level_mode(SuppressionRules()) is True  # plain thresholds: records public
+    with pytest.raises(ConfigError, match="record_level must be true or false"):
+        ReleaseRules(record_level="no")  # type: ignore[arg-type]

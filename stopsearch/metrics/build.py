@@ -45,6 +45,7 @@ from stopsearch.metrics.stats import (
 )
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
 from stopsearch.sqlfiles import SqlFile
+from stopsearch.thresholds import record_level_mode
 
 COUNT_COLUMNS = (
     "searches",
@@ -193,7 +194,11 @@ def label_periods(counts: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
     texts: dict[tuple, str] = {}
     label_out, text_out = [], []
     for kind, period, start, end, present in zip(
-        counts.period_kind, counts.period, counts.period_start, counts.period_end, months,
+        counts.period_kind,
+        counts.period,
+        counts.period_start,
+        counts.period_end,
+        months,
         strict=True,
     ):
         key = (kind, period, start, end, present)
@@ -444,6 +449,8 @@ def build_metrics(
         digests = _unit_digests(counts, units, population, names, rules, within)
         cached = dict(SQL.execute(con, "cached_units").fetchall())
         reused = {u for u, d in digests.items() if cached.get(u) == d}
+        if not record_level_mode(rules):
+            reused = set()  # protection links every period: recompute them all together
         fresh = counts[~units.isin(reused)]
         metrics = (
             _named(compute_metrics(fresh, population, periods, phi_lookup(within)), names)
@@ -451,7 +458,13 @@ def build_metrics(
             else (pd.DataFrame(columns=list(METRIC_COLUMNS)))
         )
         within = within[within.period.isin(set(fresh.period))]
-    published = publishable(metrics, rules)
+    parents = None
+    if not record_level_mode(rules):  # the whole release is protected as one system
+        parents = {
+            ("ward", code): ("local_authority", parent)
+            for code, parent in SQL.execute(con, "area_parents").fetchall()
+        }
+    published = publishable(metrics, rules, parents)
     between, funnel_rows = funnel_tables(published)
     dispersion_rows = pd.concat(
         [frame for frame in (within, between) if not frame.empty]

@@ -292,3 +292,10 @@ INSERT INTO metrics_units VALUES (?, ?);
 -- name: published_counts
 -- Figures shown and withheld.
 SELECT count(*) FILTER (WHERE reason IS NULL), count(reason) FROM published_metrics;
+
+-- name: area_parents
+-- Each ward's council (the layer files publish it), for whole-release protection.
+SELECT DISTINCT a.code, a.parent_code
+FROM areas a
+WHERE a.kind = 'ward' AND a.parent_code IS NOT NULL
+ORDER BY 1, 2;

@@ -1,17 +1,21 @@
 """Suppression, applied in one place: the `metrics` grid in, the publishable grid out.
 
-Rules (thresholds from configuration, defaults in `SuppressionRules`):
-- Counts 1-4 in every cross-tab below force level (areas x groups, areas x each breakdown,
-  areas x months of the latest 12) are withheld as "<5"; secondary suppression
-  (`suppress_crosstab`) then makes sure no withheld cell can be recovered from the published
-  totals of its table. An area total withheld in one table is withheld in every table that
-  shares it. Force-level counts are never withheld (except inside/outside priority areas, a
-  geography below the force).
+Two modes (``record_level_mode(rules)``; the threat model is on the methodology page):
+
+- **record level** (the default; data.police.uk, whose records are public one by one): the
+  thresholds serve reliability, not secrecy, so only the primary ones apply. A count of 1-4 below
+  force level is shown as "<5"; nothing else is withheld to hide it, and it may well be worked
+  out from other figures (or read from the records): no claim is made that it cannot.
+- **not record level** (a source whose records are not public): the primary rules, then
+  whole-release protection (:mod:`stopsearch.metrics.linked`).
+
+Primary rules (thresholds from configuration, defaults in `SuppressionRules`):
+- Counts 1-4 in every table below force level are withheld as "<5". Force-level counts are
+  never withheld (except inside/outside priority areas, a geography below the force).
 - A rate per 1,000 needs N >= 10 and population >= 100; a ratio needs both counts >= 5
-  ("insufficient data") and both populations >= 100 (with the published White rate, a ratio
-  gives back the group's rate); a rate or ratio whose count is withheld is withheld too.
-- A share (positive-outcome, arrest, find, near-boundary...) needs a denominator >= 10, and
-  neither its numerator nor its complement may be 1-4 below force level.
+  ("insufficient data") and both populations >= 100; a rate or ratio whose count is withheld is
+  withheld too.
+- A share (positive-outcome, arrest, find, near-boundary...) needs a denominator >= 10.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from stopsearch.metrics.contract import RATE_MEASURES, format_value
+from stopsearch.metrics.linked import protect_release
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -31,6 +36,7 @@ from stopsearch.metrics.suppression import (
     ratio_reasons,
     suppress_crosstab,
 )
+from stopsearch.thresholds import record_level_mode
 
 SHARES = (
     "positive_outcome_rate",
@@ -41,6 +47,7 @@ SHARES = (
     "no_location_share",
     "unstated_share",
 )
+OUTCOME_SHARES = ("positive_outcome_rate", "arrest_rate", "find_rate")
 _CELL = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
 
 
@@ -93,8 +100,28 @@ def _crosstab_reasons(
     return cell_reasons, total_reasons
 
 
-def _count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.Series:
+def _primary_count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.Series:
+    """Record-level mode: "<5" for every count of 1-4 below force level, and nothing else.
+
+    Inside/outside priority areas at force level is a geography below the force: a small count
+    there is "<5" too.
+    """
+    reasons = pd.Series([None] * len(metrics), index=metrics.index, dtype=object)
+    counts = metrics.measure.isin(["searches", "contradictory_outcomes"])
+    below = (metrics.area_kind != "force") | (metrics.breakdown == "priority")
+    small = metrics.value.between(1, rules.min_count - 1)
+    reasons[counts & below & small] = SMALL_COUNT
+    return reasons
+
+
+def _count_reasons(
+    metrics: pd.DataFrame, rules: SuppressionRules, parents: dict | None = None
+) -> pd.Series:
     """Reason for every `searches` / `contradictory_outcomes` row (None = publish)."""
+    if record_level_mode(rules):
+        return _primary_count_reasons(metrics, rules)
+    if parents is not None:
+        return protect_release(metrics, parents, rules.min_count)[0]
     reasons = pd.Series([None] * len(metrics), index=metrics.index, dtype=object)
     counts = metrics[metrics.measure == "searches"]
     below = counts[counts.area_kind != "force"]
@@ -176,14 +203,52 @@ def _count_reasons(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.Series:
     return reasons
 
 
-def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
-    """The published grid: suppressed values null, with reason codes and display text."""
+def _withhold_linked(out: pd.DataFrame, reasons: pd.Series, count_key: dict) -> None:
+    """Whole-release mode: figures whose numerators or denominators combine withheld counts.
+
+    The All search rate (its numerator is the five stated groups), the unknown-ethnicity share
+    and the ratio bounds (Not stated + Unknown), wherever any ethnicity count of the area is
+    withheld; the area's outcome shares wherever any outcome class count is withheld (their
+    base is the searches less the unknown outcomes).
+    """
+    counts = out[(out.measure == "searches") & (out.period_kind != "month")]
+    withheld = [count_key.get(k) is not None for k in _key(counts)]
+    hidden = counts[withheld]
+    by_area = ["area_kind", "area_code", "period"]
+    groups = {
+        tuple(k) for k in hidden[hidden.basis == "self_defined"][by_area].itertuples(index=False)
+    }
+    outcomes = {
+        tuple(k)
+        for k in hidden[hidden.breakdown == "outcome_class"][by_area].itertuples(index=False)
+    }
+    keys = list(zip(out.area_kind, out.area_code, out.period, strict=True))
+    ethnic = out.measure.isin(["unstated_share", "dr_unknown_low", "dr_unknown_high"]) | (
+        (out.measure == "search_rate") & (out.grp == "All")
+    )
+    outcome = out.measure.isin(OUTCOME_SHARES) & (out.breakdown == "total") & (out.basis == "none")
+    for i, (key, e, o) in enumerate(zip(keys, ethnic, outcome, strict=True)):
+        if pd.isna(reasons.iat[i]) and ((e and key in groups) or (o and key in outcomes)):
+            reasons.iat[i] = SECONDARY
+
+
+def publishable(
+    metrics: pd.DataFrame, rules: SuppressionRules, parents: dict | None = None
+) -> pd.DataFrame:
+    """The published grid: suppressed values null, with reason codes and display text.
+
+    `parents` ({(kind, code): (kind, code)}, each ward's council) selects whole-release
+    protection when the records are not public (:mod:`stopsearch.metrics.linked`); without it
+    that mode falls back to protecting each table on its own.
+    """
     out = metrics.copy()
     if out.empty:
         out["reason"] = pd.Series(dtype=object)
         out["display"] = pd.Series(dtype=object)
         return out
-    reasons = _count_reasons(out, rules)
+    record_level = record_level_mode(rules)
+    reasons = _count_reasons(out, rules, parents)
+    linked = parents is not None and not record_level
     is_count = (out.measure == "searches").to_numpy()
     count_key = dict(zip(_key(out[is_count]), reasons[is_count], strict=True))
 
@@ -244,7 +309,7 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
             ],
             dtype=object,
         )
-        if measure != "disproportionality_ratio":
+        if measure != "disproportionality_ratio" and not record_level:
             unstated = [
                 count_key.get(a) or count_key.get(b)
                 for a, b in zip(
@@ -271,14 +336,17 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
     free = np.array([w is None for w in why])
     why[free & (n < rules.min_rate_count)] = RATE_SMALL_COUNT
     free = np.array([w is None for w in why])
-    why[free & local & (small_k | small_rest)] = SMALL_COUNT
+    if not record_level:  # a share and its base give the count back
+        why[free & local & (small_k | small_rest)] = SMALL_COUNT
     group_rows = part.basis.isin(["self_defined", "officer_defined"]).to_numpy()
+    if linked:  # every share resting on a withheld count
+        group_rows = np.ones(len(part), dtype=bool)
     base = np.array(count_reason(part), dtype=object)
     for i in np.flatnonzero(group_rows):
         if why[i] is None and base[i] is not None:
             why[i] = base[i]
     unstated_at = np.flatnonzero((part.measure == "unstated_share").to_numpy())
-    if len(unstated_at):
+    if len(unstated_at) and not record_level:
         rows = part.iloc[unstated_at]
         a = count_reason(rows.assign(grp="Not stated"))
         b = count_reason(rows.assign(grp="Unknown"))
@@ -286,6 +354,8 @@ def publishable(metrics: pd.DataFrame, rules: SuppressionRules) -> pd.DataFrame:
             if why[i] is None and (x or y):
                 why[i] = SECONDARY
     reasons[part.index] = why
+    if linked:
+        _withhold_linked(out, reasons, count_key)
     # Values that cannot be computed at all.
     undefined = out.value.isna() & reasons.isna() & ~out.measure.isin(["population"])
     reasons[undefined] = NO_DATA

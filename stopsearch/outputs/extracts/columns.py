@@ -27,8 +27,9 @@ BBOX_TYPE = pa.struct(
 LONLAT = "degrees (WGS 84 / OGC:CRS84)"
 # Reason codes of withheld values (stopsearch.metrics.suppression.REASONS) and their meaning.
 REASON_CODES = {
-    "small_count": "a count of 1-4 below force level (shown as <5)",
-    "secondary": "withheld so that another small count cannot be recovered by subtraction",
+    "small_count": "a count of 1-4 below force level (shown as <5; a reliability threshold)",
+    "secondary": "withheld to protect individuals where the records are not public: a small count"
+    " or a figure that could reveal one (not told apart)",
     "rate_small_count": "too few searches for a stable rate or share",
     "rate_small_population": "too few residents for a stable rate",
     "ratio_insufficient_data": "too few searches in either group for a ratio",

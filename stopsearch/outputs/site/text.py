@@ -75,8 +75,10 @@ CATEGORY_LABELS = {
 def reason_text(reason: str, rules: SuppressionRules) -> str:
     """Why a figure is withheld, in words."""
     texts = {
-        SMALL_COUNT: f"fewer than {rules.min_count} searches: withheld to protect individuals",
-        SECONDARY: "withheld so that a small number elsewhere cannot be worked out by subtraction",
+        SMALL_COUNT: f"fewer than {rules.min_count} searches",
+        SECONDARY: (
+            "withheld to protect individuals: a small count, or a figure that could reveal one"
+        ),
         RATE_SMALL_COUNT: f"fewer than {rules.min_rate_count} searches behind the figure",
         RATE_SMALL_POPULATION: f"fewer than {rules.min_rate_population} residents",
         RATIO_INSUFFICIENT_DATA: (
@@ -95,7 +97,7 @@ def withheld_words(reason: str, rules: SuppressionRules) -> str:
     """
     texts = {
         SMALL_COUNT: f"withheld: fewer than {rules.min_count} searches",
-        SECONDARY: "withheld: would reveal a small number elsewhere",
+        SECONDARY: "withheld to protect individuals",
         RATE_SMALL_COUNT: f"withheld: fewer than {rules.min_rate_count} searches",
         RATE_SMALL_POPULATION: f"withheld: fewer than {rules.min_rate_population} residents",
         RATIO_INSUFFICIENT_DATA: (
