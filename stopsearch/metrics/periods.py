@@ -12,7 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# English month names, one home for every stage (not `calendar`, whose names follow the locale).
+FULL_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+MONTHS = tuple(name[:3] for name in FULL_MONTHS)
 # Period kinds with a calendar name ("2016", "Q1 2017", "Jun 2017"); others name their window.
 CALENDAR_KINDS = ("year", "quarter", "month")
 

@@ -23,7 +23,7 @@ import duckdb
 
 from stopsearch.disk import atomic_path, sha256_file
 from stopsearch.metrics.contract import LATEST_12
-from stopsearch.metrics.periods import month_add, month_span
+from stopsearch.metrics.periods import FULL_MONTHS, month_add, month_span
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
     METRIC_COLUMNS,
@@ -61,20 +61,6 @@ from stopsearch.sqlfiles import SqlFile, fetch_one
 SQL = SqlFile("stopsearch.outputs.extracts", "export.sql")
 DATAPACKAGE = "datapackage.json"
 README = "README.txt"
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _KIND_TITLES = {
     "ward": ("Wards", "ward"),
     "neighbourhood": ("Policing neighbourhoods", "neighbourhood"),
@@ -142,7 +128,8 @@ def _label(months: list) -> str:
     if not months:
         return "no records"
     first, last = min(months), max(months)
-    span = f"{_MONTHS[first.month - 1]} {first.year} to {_MONTHS[last.month - 1]} {last.year}"
+    start, end = FULL_MONTHS[first.month - 1], FULL_MONTHS[last.month - 1]
+    span = f"{start} {first.year} to {end} {last.year}"
     missing = [
         month_add(first, i)
         for i in range(month_span(first, last))

@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 from stopsearch.metrics.contract import format_value
+from stopsearch.metrics.periods import FULL_MONTHS, MONTHS
 from stopsearch.metrics.suppression import (
     NO_DATA,
     NO_POPULATION,
@@ -17,22 +18,6 @@ from stopsearch.metrics.suppression import (
     SECONDARY,
     SMALL_COUNT,
     SuppressionRules,
-)
-
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-FULL_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 )
 
 KIND_LABELS = {
