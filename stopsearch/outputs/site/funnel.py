@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -243,13 +244,27 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
-def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
-    """The funnel as an accessible SVG: points linked to area pages, four limit lines, target."""
+@dataclass(frozen=True)
+class _Frame:
+    """Where a funnel is drawn: the plot box, the axis ranges and the value-to-pixel scales."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    lo_x: float
+    hi_x: float
+    sx: Callable[[float], float]
+    sy: Callable[[float], float]
+    ticks: list[float]
+
+
+def _frame(item: Funnel, width: int, height: int) -> _Frame:
+    """Log exposure across; the figure up, linear for rates and log for ratios."""
     left, right, top, bottom = 64, 16, 14, 64
     x0, x1, y0, y1 = left, width - right, top, height - bottom
     xs = [p.exposure for p in item.points]
     lo_x, hi_x = min(xs) / 1.25, max(xs) * 1.25
-    sx = _log_axis(lo_x, hi_x, x0, x1)
     values = [p.value for p in item.points]
     if item.is_rate:
         ticks = nice_ticks(max([*values, item.target]) * 1.1)
@@ -262,42 +277,38 @@ def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
         lo_y = min([*values, item.target]) / 1.6
         hi_y = max([*values, item.target]) * 1.6
         ticks = _log_ticks(lo_y, hi_y)
-        log_y = _log_axis(lo_y, hi_y, y1, y0)
+        sy = _log_axis(lo_y, hi_y, y1, y0)
+    return _Frame(x0, x1, y0, y1, lo_x, hi_x, _log_axis(lo_x, hi_x, x0, x1), sy, ticks)
 
-        def sy(v: float) -> float:
-            return log_y(v)
 
-    chart_id = item.id
-    out = [
-        f'<svg class="chart funnel" id="{chart_id}-svg" role="group" aria-labelledby="'
-        f'{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
-        'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{chart_id}-t">Funnel plot: {escape(item.title)}</title>',
-        f'<desc id="{chart_id}-d">Each point is an area, placed by its figure (up) and how much'
-        " it rests on (across); dashed lines are the 95% and 99.8% limits around the force figure"
-        " by chance alone, solid lines the same limits allowing for how much areas differ."
-        f" Squares are areas {UNUSUAL}. The table with id {item.table_id} gives every figure."
-        "</desc>",
-    ]
-    for tick in ticks:
-        y = sy(tick)
+def _axes(item: Funnel, f: _Frame, height: int) -> list[str]:
+    """Grid lines and labels of both axes."""
+    out = []
+    for tick in f.ticks:
+        y = f.sy(tick)
         out.append(
-            f'<line x1="{x0}" x2="{x1}" y1="{_f(y)}" y2="{_f(y)}" stroke="{GRID}" '
-            f'stroke-width="1"/><text x="{x0 - 6}" y="{_f(y + 4)}" text-anchor="end" '
+            f'<line x1="{f.x0}" x2="{f.x1}" y1="{_f(y)}" y2="{_f(y)}" stroke="{GRID}" '
+            f'stroke-width="1"/><text x="{f.x0 - 6}" y="{_f(y + 4)}" text-anchor="end" '
             f'font-size="12" fill="{INK}">{tick:g}</text>'
         )
-    for tick in _log_ticks(lo_x, hi_x):
-        x = sx(tick)
+    for tick in _log_ticks(f.lo_x, f.hi_x):
+        x = f.sx(tick)
         out.append(
-            f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{y1}" y2="{y1 + 4}" stroke="{INK}"/>'
-            f'<text x="{_f(x)}" y="{y1 + 18}" text-anchor="middle" font-size="11" '
+            f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{f.y1}" y2="{f.y1 + 4}" stroke="{INK}"/>'
+            f'<text x="{_f(x)}" y="{f.y1 + 18}" text-anchor="middle" font-size="11" '
             f'fill="{INK}">{tick:,.0f}</text>'
         )
     out.append(
-        f'<text x="{_f((x0 + x1) / 2)}" y="{height - 28}" text-anchor="middle" font-size="12" '
+        f'<text x="{_f((f.x0 + f.x1) / 2)}" y="{height - 28}" text-anchor="middle" font-size="12" '
         f'fill="{INK}">{escape(item.exposure_label)} (log scale)</text>'
     )
-    grid = np.exp(np.linspace(math.log(lo_x), math.log(hi_x), 60))
+    return out
+
+
+def _limit_lines(item: Funnel, f: _Frame) -> list[str]:
+    """The 95% and 99.8% limits: dashed by chance alone, solid allowing for area spread."""
+    out = []
+    grid = np.exp(np.linspace(math.log(f.lo_x), math.log(f.hi_x), 60))
     bound = limits.rate_limits if item.is_rate else limits.ratio_limits
     for tau2, dash in ((0.0, ' stroke-dasharray="5 4"'), (item.tau2, "")):
         if dash == "" and not tau2:
@@ -306,7 +317,7 @@ def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
             interval = bound(item.target, grid, limits.LEVELS[level], tau2)
             for edge in (interval.low, interval.high):
                 points = " ".join(
-                    f"{_f(sx(float(x)))},{_f(sy(float(v)))}"
+                    f"{_f(f.sx(float(x)))},{_f(f.sy(float(v)))}"
                     for x, v in zip(grid, edge, strict=True)
                     if np.isfinite(v) and v > 0
                 )
@@ -315,14 +326,14 @@ def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
                     f'<polyline points="{points}" fill="none" stroke="{colour}" '
                     f'stroke-width="{weight}"{dash}/>'
                 )
-    ty = sy(item.target)
-    out.append(
-        f'<line x1="{x0}" x2="{x1}" y1="{_f(ty)}" y2="{_f(ty)}" stroke="{TARGET}" '
-        f'stroke-width="2"/><text x="{x1}" y="{_f(ty - 5)}" text-anchor="end" font-size="11" '
-        f'fill="{TARGET}">Force figure {escape(item.target_text)}</text>'
-    )
+    return out
+
+
+def _points(item: Funnel, f: _Frame) -> list[str]:
+    """One linked mark per area: a square when unusual, so colour is not the only channel."""
+    out = []
     for p in item.points:
-        cx, cy = sx(p.exposure), sy(p.value)
+        cx, cy = f.sx(p.exposure), f.sy(p.value)
         label = escape(f"{p.name}: {p.display}; {p.adjusted_text}")
         if p.unusual:
             shape = (
@@ -335,8 +346,35 @@ def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
                 f'stroke="{INK}" stroke-width="0.5"/>'
             )
         out.append(f'<a href="{escape(p.href)}"><title>{label}</title>{shape}</a>')
+    return out
+
+
+def draw(item: Funnel, width: int = 680, height: int = 400) -> Markup:
+    """The funnel as an accessible SVG: points linked to area pages, four limit lines, target."""
+    f = _frame(item, width, height)
+    chart_id = item.id
+    out = [
+        f'<svg class="chart funnel" id="{chart_id}-svg" role="group" aria-labelledby="'
+        f'{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
+        'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">Funnel plot: {escape(item.title)}</title>',
+        f'<desc id="{chart_id}-d">Each point is an area, placed by its figure (up) and how much'
+        " it rests on (across); dashed lines are the 95% and 99.8% limits around the force figure"
+        " by chance alone, solid lines the same limits allowing for how much areas differ."
+        f" Squares are areas {UNUSUAL}. The table with id {item.table_id} gives every figure."
+        "</desc>",
+        *_axes(item, f, height),
+        *_limit_lines(item, f),
+    ]
+    ty = f.sy(item.target)
     out.append(
-        f'<line x1="{x0}" x2="{x1}" y1="{y1}" y2="{y1}" stroke="{INK}" stroke-width="1"/>'
+        f'<line x1="{f.x0}" x2="{f.x1}" y1="{_f(ty)}" y2="{_f(ty)}" stroke="{TARGET}" '
+        f'stroke-width="2"/><text x="{f.x1}" y="{_f(ty - 5)}" text-anchor="end" font-size="11" '
+        f'fill="{TARGET}">Force figure {escape(item.target_text)}</text>'
+    )
+    out.extend(_points(item, f))
+    out.append(
+        f'<line x1="{f.x0}" x2="{f.x1}" y1="{f.y1}" y2="{f.y1}" stroke="{INK}" stroke-width="1"/>'
         "</svg>"
     )
     return Markup("".join(out))
