@@ -23,6 +23,7 @@ import duckdb
 
 from stopsearch.disk import atomic_path, sha256_file
 from stopsearch.metrics.contract import LATEST_12
+from stopsearch.metrics.fair import DISPERSION_COLUMNS
 from stopsearch.metrics.periods import FULL_MONTHS, month_add, month_span
 from stopsearch.outputs.extracts.columns import (
     AREA_COLUMNS,
@@ -107,20 +108,8 @@ def _finish(entry: Entry, folder: Path) -> Entry:
     return entry
 
 
-DISPERSION_FIELDS = (
-    "period",
-    "area_kind",
-    "scope",
-    "measure",
-    "ethnic_group",
-    "n_areas",
-    "chi_square",
-    "df",
-    "phi_raw",
-    "phi",
-    "tau2",
-    "target",
-)
+# The warehouse's dispersion columns, with `grp` named as in every other extract.
+DISPERSION_FIELDS = tuple("ethnic_group" if c == "grp" else c for c in DISPERSION_COLUMNS)
 
 
 def _label(months: list) -> str:
