@@ -5,10 +5,14 @@ ones with their display text) and the area nesting of the layer files (each ward
 and forms every linear relation a reader can, then bounds each withheld count:
 
 * **Unknowns.** Each count (area, basis, group, breakdown, category, measure) is split into
-  *chunks*: sets of months that every published period either holds whole or not at all (a
-  year, the latest 12 months... on 13 months: Jan-Dec of year 1 minus the window, the window's
-  part of year 1, year 2). A period's figure is the sum of its chunks; months published for an
-  area are month unknowns summing to their chunk. All unknowns are >= 0.
+  *chunks*: sets of months that every year and the latest 12 months either hold whole or not
+  at all (on 13 months: Jan-Dec of year 1 minus the window, the window's part of year 1, year
+  2). A year's or the latest 12 months' figure is the sum of its chunks; every other period
+  (a month, a calendar quarter, a rolling window of the trend series) is the sum of its month
+  unknowns, and an area's months sum to their chunk. All unknowns are >= 0.
+* **Same months, same figure.** A withheld count whose months are those of a published count
+  of the same cell (the year ending December and that calendar year) is that published
+  figure: it is not a target.
 * **Published figures** fix their sum; a row absent from the release is a zero (rows of zero
   searches are left out); a withheld figure shown as "<5" lies in 1..4, any other in >= 0.
 * **Relations**, each checked first on the force-level figures (all published) so that the
@@ -18,7 +22,8 @@ and forms every linear relation a reader can, then bounds each withheld count:
   remainder (searches placed in no area of the layer) sum to the force, per chunk and month;
   shares publish their denominator (a count <= the area's count) and, for the unknown-ethnicity
   share, Not stated + Unknown and the person total; rates and ratios publish their numerators
-  and denominators (the All rate: the five stated groups, so Not stated + Unknown).
+  and denominators (the All rate: the five stated groups, so Not stated + Unknown); the change
+  in the search rate on a year earlier publishes the stated-group counts of both periods.
 * **Bounds.** Exact propagation of single-unknown equations first, then, for each withheld
   count, a linear programme (scipy's HiGHS) for its least and greatest value; the integer range
   is [ceil(min), floor(max)]. Two programmes per component (the sum of its targets up, then
@@ -39,6 +44,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 COUNTS = ("searches", "contradictory_outcomes")
+CHUNKED_KINDS = ("rolling", "year")
 PERSON_TYPES = ("Person search", "Person and Vehicle search")
 OUTCOME_SHARES = ("positive_outcome_rate", "arrest_rate", "find_rate")
 STATED = ("Asian", "Black", "Mixed", "Other", "White")
@@ -106,7 +112,9 @@ class Attacker:
         self.months = _months(self.rows)
         self.period_months = _period_months(self.rows, self.months)
         kinds = self.rows[["period", "period_kind"]].drop_duplicates()
-        self.long_periods = sorted(kinds[kinds.period_kind != "month"].period)
+        # Chunks come from the latest 12 months and the years; every other period (a month, a
+        # quarter, a trend window) is a sum of month unknowns, and months sum to their chunk.
+        self.long_periods = sorted(kinds[kinds.period_kind.isin(CHUNKED_KINDS)].period)
         signature: dict[date, tuple] = {
             m: tuple(p for p in self.long_periods if m in self.period_months[p])
             for m in self.months
@@ -125,10 +133,11 @@ class Attacker:
         return self.system.var(("c", key, chunk))
 
     def period_expr(self, key: Key, period: str) -> Expr:
-        """A count of one period: its chunks, or its month unknown."""
+        """A count of one period: its chunks, or the sum of its month unknowns (a month, a
+        quarter, a rolling window)."""
         months = self.period_months[period]
         if period not in self.long_periods:
-            return {self.system.var(("m", key, months[0])): 1.0}
+            return {self.system.var(("m", key, m)): 1.0 for m in months}
         return {self.chunk_var(key, c): 1.0 for c in sorted({self.chunk_of[m] for m in months})}
 
     # --- relations ------------------------------------------------------------------------
@@ -138,11 +147,16 @@ class Attacker:
         self.keys_by_period: dict[str, set] = defaultdict(set)
         key_cols = ["area_kind", "area_code", "basis", "grp", "breakdown", "category", "measure"]
         seen: set = set()
+        # (key, months) of every published count: a withheld count of another period with the
+        # same months (the 12 months to December and that calendar year) is that figure, and
+        # learning it is no disclosure; it is left out of the targets.
+        self.published_spans: set = set()
         for r in counts.itertuples(index=False):
             key = tuple(getattr(r, c) for c in key_cols)
             expr = self.period_expr(key, r.period)
             seen.add((key, r.period))
             if pd.notna(r.value):
+                self.published_spans.add((key, self.period_months[r.period]))
                 self.system.eq.append((expr, float(r.value)))
             else:
                 small = str(r.display).startswith("<")
@@ -150,6 +164,9 @@ class Attacker:
                     self.system.ub.append(({k: -v for k, v in expr.items()}, -1.0))
                     self.system.ub.append((expr, float(str(r.display)[1:]) - 1.0))
                 self.targets.append((key, r.period, str(r.display), expr))
+        self.targets = [
+            t for t in self.targets if (t[0], self.period_months[t[1]]) not in self.published_spans
+        ]
         self._omitted_zeros(counts, seen, key_cols)
         families = counts[key_cols[2:]].drop_duplicates()
         areas = counts[["area_kind", "area_code"]].drop_duplicates()
@@ -241,6 +258,9 @@ class Attacker:
                     right = [{self.chunk_var((kind, code, *f), c): -1.0} for f in minus]
                     self._add(self._sum(left + right))
         # Months of an area sum to their chunk (where every month of the chunk is published).
+        for name in list(self.system.names):
+            if name[0] == "m":
+                self.chunk_var(name[1], self.chunk_of[name[2]])
         for name in list(self.system.names):
             if name[0] != "c":
                 continue
@@ -346,6 +366,21 @@ class Attacker:
                 self._add(den, r.denominator)
             elif measure == "ward_concentration":
                 continue
+            elif measure.endswith("_change"):
+                # a change on a year earlier (category: the earlier period): the search rate's
+                # publishes both counts behind it; the others publish no count
+                if measure == "search_rate_change":
+                    earlier = r.category
+                    later = self._sum([count("self_defined", g) for g in STATED])
+                    before = self._sum(
+                        [
+                            self.period_expr((*area, "self_defined", g, "total", "", "searches"),
+                                             earlier)
+                            for g in STATED
+                        ]
+                    )
+                    self._add(later, r.numerator)
+                    self._add(before, r.denominator)
             else:  # a share: its denominator is part of the row's count
                 base = count(r.basis, r.grp, r.breakdown, r.category)
                 self._add({k: -v for k, v in base.items()}, -float(r.denominator), upper=True)

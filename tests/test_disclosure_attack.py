@@ -54,6 +54,11 @@ def test_protected_demo_resists_the_attacker(demo_confidential_warehouse_path):
     assert set(withheld.display) == {"suppressed"}  # one label for every withheld count
     below = published[(published.area_kind != "force") & (published.period_kind == "month")]
     assert below[below.measure == "searches"].value.isna().all()  # no monthly counts below force
+    # Quarters and trend windows (issue 17): for the force only; below it nothing but residents.
+    short = published[published.period_kind.isin(["quarter", "window"])]
+    assert short[short.area_kind == "force"].value.notna().sum() > 500
+    hidden = short[(short.area_kind != "force") & (short.measure != "population")]
+    assert len(hidden) > 5000 and hidden.value.isna().all()
     found = _attack(published, truth, parents)
     assert found["primary"] > 700
     assert found["exact"] == 0

@@ -126,14 +126,14 @@ def test_no_published_label_claims_more_months_than_present(gappy):
         assert all(start <= m <= end for m in months)
         counts = [int(n) for n in COUNTED.findall(label)]
         assert all(n == present for n in counts), (kind, period, label)
-        if pkind in ("year", "month") and not counts and present:
+        if pkind in ("year", "quarter", "window", "month") and not counts and present:
             assert present == month_span(start, end), label  # a bare name is a full period
         if pkind == "rolling" and present < 12:
             assert "12 months" not in label and "Latest 12" not in label, label
     force = dict(
         con.execute(
             "SELECT DISTINCT period, period_label FROM published_metrics"
-            " WHERE area_kind = 'force' AND period_kind <> 'month'"
+            " WHERE area_kind = 'force' AND period_kind IN ('rolling', 'year')"
         ).fetchall()
     )
     assert force == {
@@ -142,6 +142,24 @@ def test_no_published_label_claims_more_months_than_present(gappy):
         "2023": "2023 (Apr to Dec, 9 months)",
         "2024": "2024 (Jan to Nov, 10 months; none for May)",
     }
+    # Quarters and trend windows (issue 17) say which months they hold, as every period does.
+    short = dict(
+        con.execute(
+            "SELECT DISTINCT period, period_label FROM published_metrics"
+            " WHERE area_kind = 'force' AND period_kind IN ('quarter', 'window')"
+        ).fetchall()
+    )
+    assert short["2023-Q2"] == "Q2 2023"
+    assert short["2024-Q2"] == "Q2 2024 (Apr to Jun, 2 months; none for May)"
+    assert short["2024-Q4"] == "Q4 2024 (Oct to Nov, 2 months)"
+    assert short["12m-2024-03"] == "Year ending Mar 2024"  # the first window: 12 months
+    assert short["12m-2024-06"] == (
+        "Year ending Jun 2024 (Jul 2023 to Jun 2024, 11 months; none for May 2024)"
+    )
+    assert "12m-2024-05" not in short  # no window ends with a month without data
+    assert sorted(p for p in short if p.startswith("12m-")) == [
+        f"12m-2024-{m:02d}" for m in (3, 4, 6, 7, 8, 9, 10)
+    ]
     # Wards of the 2023 vintage ended in December: their own label says one month.
     old_ward = con.execute(
         "SELECT DISTINCT period_label, months_present FROM published_metrics AS m"

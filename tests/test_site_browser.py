@@ -291,3 +291,85 @@ def test_no_page_type_scrolls_sideways_on_a_phone(site, browser, tmp_path):
         finally:
             page.close()
     assert wide == []
+
+
+def test_force_trend_tables_and_change_sentences_equal_the_published_series(
+    site, browser, demo_warehouse_path
+):
+    """Issue 17: the overview's trend charts lead with the positive-outcome rate and the
+    ratios; each chart's table is the published series (12-month windows, then latest-12),
+    and the change sentence gives the published change and interval."""
+    from stopsearch.warehouse import connect
+
+    series = {  # table id -> (measure, basis, grp, change measure, value text)
+        "trend-positive-table": ("positive_outcome_rate", "none", "All", "positive_outcome_change",
+                                 lambda v: f"{100 * v:.1f}%"),
+        "trend-black-table": ("disproportionality_ratio", "self_defined", "Black",
+                              "disproportionality_change", lambda v: f"{v:.2f}"),
+    }
+    expected, changes = {}, {}
+    with connect(demo_warehouse_path, read_only=True) as con:
+        for table_id, (measure, basis, grp, change, fmt) in series.items():
+            rows = con.execute(
+                "SELECT period, period_label, value, ci_low, ci_high FROM published_metrics"
+                " WHERE area_kind = 'force' AND measure = ? AND basis = ? AND grp = ?"
+                " AND breakdown = 'total' AND (period_kind = 'window' OR period = 'latest-12')"
+                " ORDER BY period_end",
+                [measure, basis, grp],
+            ).fetchall()
+            expected[table_id] = [
+                [label, f"{fmt(v)} (95% CI {fmt(lo)} to {fmt(hi)})"]
+                for _, label, v, lo, hi in rows
+            ]
+            value, low, high, earlier = con.execute(
+                "SELECT value, ci_low, ci_high, category FROM published_metrics"
+                " WHERE area_kind = 'force' AND period = 'latest-12' AND measure = ?"
+                " AND grp = ? AND breakdown = 'year_earlier'",
+                [change, grp],
+            ).fetchone()
+            before, after = (
+                fmt(con.execute(
+                    "SELECT value FROM published_metrics WHERE area_kind = 'force'"
+                    " AND period = ? AND measure = ? AND basis = ? AND grp = ?"
+                    " AND breakdown = 'total'",
+                    [p, measure, basis, grp],
+                ).fetchone()[0])
+                for p in (earlier, "latest-12")
+            )
+            changes[table_id] = (before, after, value, low, high)
+    visit = Visit(browser, site + "index.html")
+    page = visit.page
+    try:
+        headings = page.eval_on_selector_all("main h2", "hs => hs.map(h => h.id)")
+        assert headings[0] == "trends-heading"  # the overview leads with the trends
+        for table_id, rows in expected.items():
+            shown = page.eval_on_selector_all(
+                f"#{table_id} tbody tr",
+                "trs => trs.map(tr => [tr.querySelector('th').innerText,"
+                " tr.querySelector('td').innerText])",
+            )
+            assert len(shown) == 13  # windows ending Dec 2023 .. Nov 2024, then latest-12
+            assert shown == rows
+            chart = table_id.removesuffix("-table")
+            assert page.locator(f"#{chart} circle").count() == 13
+            before, after, value, low, high = changes[table_id]
+            texts = page.evaluate(
+                """(id) => {
+                  const out = [];
+                  let el = document.getElementById(id).closest(".table-scroll")
+                    .previousElementSibling;
+                  while (el && el.matches("p.change")) {
+                    out.unshift(el.innerText);
+                    el = el.previousElementSibling;
+                  }
+                  return out;
+                }""",
+                table_id,
+            )
+            assert len(texts) == 2  # the latest 12 months, then the latest complete quarter
+            text = texts[0]
+            assert f"from {before} in the year ending Dec 2023 to {after} in the latest" in text
+            assert f"(ratio {value:.2f}, 95% CI of the change {low:.2f} to {high:.2f})" in text
+        assert visit.errors == []
+    finally:
+        page.close()

@@ -21,6 +21,7 @@ from stopsearch.metrics.contract import (
     BROAD_GROUPS,
     COMPARISON_GROUPS,
     LATEST_12,
+    LEAN_KINDS,
     METRIC_COLUMNS,
 )
 from stopsearch.metrics.definitions import DEFINITIONS_VERSION
@@ -44,6 +45,7 @@ from stopsearch.metrics.stats import (
     unknown_bounds,
 )
 from stopsearch.metrics.suppression import DEFAULT_RULES, SuppressionRules
+from stopsearch.metrics.trends import change_pairs, change_rows, quarter_rows, window_rows
 from stopsearch.sqlfiles import SqlFile
 from stopsearch.thresholds import record_level_mode
 
@@ -75,7 +77,8 @@ class MetricsReport:
 
 
 def periods_for(months: list[date]) -> pd.DataFrame:
-    """Periods (latest 12 months, each calendar year, each month) with the months present in each.
+    """Periods (latest 12 months, each calendar year, each quarter, the trend series' windows,
+    each month) with the months present in each (see :mod:`stopsearch.metrics.trends`).
 
     Returns one row per (period, month present): period, period_kind, period_start, period_end,
     month. A missing month is simply absent: it is never counted as zero.
@@ -94,6 +97,8 @@ def periods_for(months: list[date]) -> pd.DataFrame:
             for m in present
             if m.year == year
         ]
+    rows += quarter_rows(present)
+    rows += window_rows(present)
     rows += [(f"{m:%Y-%m}", "month", m, m, m) for m in present]
     return pd.DataFrame(
         rows, columns=["period", "period_kind", "period_start", "period_end", "month"]
@@ -148,12 +153,15 @@ def _area_spans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def _period_counts(monthly: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
-    """Sum monthly counts into periods; area-level months only inside the latest 12 months."""
+    """Sum monthly counts into periods; area-level months only inside the latest 12 months;
+    quarters and trend windows only the headline families (all searches, self-defined groups)."""
     joined = monthly.merge(periods, on="month")
     window = periods.loc[periods.period == LATEST_12, "month"]
     monthly_period = joined.period_kind == "month"
     keep = ~monthly_period | (joined.area_kind == "force") | joined.month.isin(window)
     keep &= ~monthly_period | ((joined.basis == "none") & (joined.breakdown == "total"))
+    lean = joined.period_kind.isin(LEAN_KINDS)
+    keep &= ~lean | (joined.basis.isin(["none", "self_defined"]) & (joined.breakdown == "total"))
     joined = joined[keep]
     return joined.groupby([*KEY, "period_kind", "period_start", "period_end"], as_index=False)[
         list(COUNT_COLUMNS)
@@ -411,8 +419,37 @@ def compute_metrics(
                 )
             )
     result = pd.concat([o for o in out if not o.empty], ignore_index=True)
+    result = result[_kept_in_lean(result)]
+    pairs = {a: b for a, b in change_pairs(periods).items() if a in set(result.period)}
+    changes = change_rows(result, pairs, phi, (*CELL_COLUMNS, *_VALUE_COLUMNS))
+    if not changes.empty:
+        result = pd.concat([result, changes], ignore_index=True)
     result["imprecise"] = imprecise_flags(result)
-    return result
+    return result.reset_index(drop=True)
+
+
+_VALUE_COLUMNS = ("measure", "value", "ci_low", "ci_high", "numerator", "denominator")
+# What quarters and trend windows publish: the headline figures and what they rest on.
+LEAN_MEASURES = (
+    "searches",
+    "population",
+    "search_rate",
+    "search_rate_all_persons",
+    "positive_outcome_rate",
+    "arrest_rate",
+    "find_rate",
+    "unstated_share",
+    "disproportionality_ratio",
+)
+
+
+def _kept_in_lean(result: pd.DataFrame) -> pd.Series:
+    """Rows kept: every row of other periods; in quarters and windows the LEAN_MEASURES, and
+    outcome shares of all searches only (not of each group)."""
+    lean = result.period_kind.isin(LEAN_KINDS)
+    shares = result.measure.isin(["positive_outcome_rate", "arrest_rate", "find_rate"])
+    wanted = result.measure.isin(LEAN_MEASURES) & ~(shares & (result.basis != "none"))
+    return ~lean | wanted
 
 
 def build_metrics(
@@ -512,10 +549,13 @@ def build_metrics(
 
 
 def _period_units(periods: pd.DataFrame) -> list[str]:
-    """The unit of each row of `periods`: the latest 12 months travel with their months."""
+    """The unit of each row of `periods`: the latest 12 months travel with their months, and
+    both periods of each change on a year earlier travel with the latest 12 months (the change
+    rows are computed from both)."""
     window = set(periods.loc[periods.period == LATEST_12, "month"])
+    paired = {p for pair in change_pairs(periods).items() for p in pair}
     return [
-        "latest-12" if p == LATEST_12 or (kind == "month" and m in window) else p
+        "latest-12" if p in paired or p == LATEST_12 or (kind == "month" and m in window) else p
         for p, kind, m in zip(periods.period, periods.period_kind, periods.month, strict=True)
     ]
 
@@ -547,15 +587,20 @@ def _unit_digests(
     shared.update(population.sort_values(list(population.columns)).to_csv(index=False).encode())
     shared.update(repr(sorted(names.items())).encode())
     out = {}
-    for unit, part in counts.groupby(units, sort=True):
+    ordered = counts.sort_values([*KEY, "period_kind"])
+    row_hashes = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    by_unit = units.loc[ordered.index].to_numpy()
+    within_text: dict[str, bytes] = {}
+    if within is not None and not within.empty:
+        for period, mine in within.sort_values(["period", "area_kind", "measure", "grp"]).groupby(
+            "period", sort=True
+        ):
+            within_text[str(period)] = mine.to_csv(index=False, header=False).encode()
+    for unit in sorted(set(by_unit)):
         digest = shared.copy()
-        ordered = part.sort_values([*KEY, "period_kind"])
-        digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
-        if within is not None and not within.empty:
-            mine = within[within.period.isin(set(part.period))]
-            digest.update(mine.sort_values(["period", "area_kind", "measure", "grp"]).to_csv(
-                index=False
-            ).encode())
+        digest.update(row_hashes[by_unit == unit].tobytes())
+        for period in sorted(set(ordered.period[by_unit == unit])):
+            digest.update(within_text.get(str(period), b""))
         out[str(unit)] = digest.hexdigest()
     return out
 

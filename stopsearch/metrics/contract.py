@@ -21,8 +21,22 @@ BREAKDOWNS = (
     "outcome_class",
     "priority",
     "designation",
+    "year_earlier",
 )
-PERIOD_KINDS = ("rolling", "year", "month")
+# rolling: the latest 12 months; quarter: a calendar quarter ("2024-Q1"); window: a trend
+# window, the 12 months (or one month) ending with a month ("12m-2024-03", "1m-2024-03").
+PERIOD_KINDS = ("rolling", "year", "quarter", "window", "month")
+# Quarters and trend windows carry the headline figures only: all searches and person searches
+# by self-defined ethnicity, with their rates, shares and ratios (no breakdowns).
+LEAN_KINDS = ("quarter", "window")
+# A change on a year earlier: breakdown YEAR_EARLIER, category the earlier period's id.
+YEAR_EARLIER = "year_earlier"
+# measure of the change -> (measure compared, basis, groups)
+CHANGE_MEASURES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "search_rate_change": ("search_rate", "self_defined", ("All",)),
+    "positive_outcome_change": ("positive_outcome_rate", "none", ("All",)),
+    "disproportionality_change": ("disproportionality_ratio", "self_defined", ("Black", "Asian")),
+}
 # Rates per 1,000 residents (suppressed by the rate rules).
 RATE_MEASURES = ("search_rate", "search_rate_all_persons")
 LATEST_12 = "latest-12"
@@ -203,6 +217,37 @@ MEASURES: dict[str, Measure] = {
             "Located searches within 50 m of their ward's boundary: snapped locations may have"
             " moved them across it.",
             "share",
+        ),
+        Measure(
+            "search_rate_change",
+            "Change in searches per 1,000 residents on a year earlier",
+            "ratio",
+            "The search rate (group All) of the period over that of the same period a year"
+            " earlier (breakdown year_earlier; category: the earlier period's id):"
+            " (N_1 / E_1) / (N_0 / E_0), numerator N_1 and denominator N_0, with a 95% interval"
+            " exp(ln RR +/- 1.96 sqrt(phi_1 / N_1 + phi_0 / N_0)), phi the within-area"
+            " dispersion of each period. Withheld when either rate is withheld.",
+            "ratio",
+        ),
+        Measure(
+            "positive_outcome_change",
+            "Change in the positive-outcome rate on a year earlier",
+            "ratio",
+            "The positive-outcome rate of the period over that of the same period a year"
+            " earlier (a ratio of proportions) with a 95% interval exp(ln RR +/- 1.96"
+            " sqrt((1 - p_1) / k_1 + (1 - p_0) / k_0)) (binomial: no dispersion is measured for"
+            " outcomes). Withheld when either rate is withheld.",
+            "ratio",
+        ),
+        Measure(
+            "disproportionality_change",
+            "Change in the disproportionality ratio on a year earlier",
+            "ratio",
+            "The disproportionality ratio (Black or Asian vs White) of the period over that of"
+            " the same period a year earlier, with a 95% interval exp(ln +/- 1.96 sqrt(phi_g1 /"
+            " N_g1 + phi_W1 / N_W1 + phi_g0 / N_g0 + phi_W0 / N_W0)). Withheld when either ratio"
+            " is withheld.",
+            "ratio",
         ),
         Measure(
             "ward_concentration",

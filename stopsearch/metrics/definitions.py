@@ -27,7 +27,7 @@ from stopsearch.metrics import contract
 from stopsearch.metrics.periods import month_add, period_label
 from stopsearch.metrics.precision import RULE_TEXT
 
-DEFINITIONS_VERSION = 3
+DEFINITIONS_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,26 @@ CHANGELOG: tuple[Change, ...] = (
             " Asian/White ratios with the force figure at 95% and 99.8%, by chance alone and"
             " allowing for how much areas really differ (between-area dispersion phi_b and"
             " tau^2). Areas beyond the adjusted 99.8% limit are marked unusual.",
+        ),
+    ),
+    Change(
+        4,
+        "2026-12-02",
+        (
+            "New periods: calendar quarters (period id YYYY-Qn, kind quarter) and the trend"
+            " series' windows (kind window): the 12 months ending with each month from the"
+            " 12th month of data on (id 12m-YYYY-MM; the last point is latest-12), or, with"
+            " fewer than 13 months of data, each month on its own (id 1m-YYYY-MM). They carry"
+            " the headline figures only (searches, residents, rates per 1,000 with their"
+            " widened intervals, outcome shares, the ethnicity unstated share and the"
+            " disproportionality ratios), labelled with the months present.",
+            "New measures search_rate_change, positive_outcome_change and"
+            " disproportionality_change (breakdown year_earlier, category the earlier period):"
+            " the latest 12 months against the 12 months a year before, and the latest complete"
+            " quarter against the same quarter a year before, as a ratio with a 95% interval"
+            " widened by the within-area dispersion of both periods.",
+            "Where the records are not public, quarters and windows are published for the force"
+            " only: below force level their figures are withheld like monthly counts.",
         ),
     ),
 )
@@ -170,10 +190,36 @@ SECTIONS: tuple[Section, ...] = (
             " length; counts cannot. A partial year also covers only some seasons, so its rate"
             " is not a like-for-like comparison with a full year: read its label before"
             " comparing.",
-            "The period ids (latest-12, YYYY, YYYY-MM) never change; in the extracts each row"
+            "Calendar quarters (Q1 2024, id 2024-Q1) and the windows of the trend charts (the"
+            " year ending each month, id 12m-2024-03) are periods too, with the headline"
+            " figures only; their labels follow the same rule ('Year ending Mar 2024 (May 2023"
+            " to Mar 2024, 11 months)'). With fewer than 13 months of data the trend charts show"
+            " each month's own figures (id 1m-2024-03): one 12-month window is not a trend.",
+            "The period ids (latest-12, YYYY, YYYY-Qn, 12m-YYYY-MM, YYYY-MM) never change; in"
+            " the extracts each row"
             " also carries period_label and months_with_data (ISO 8601 month ranges, e.g."
             " 2016-09/2017-06), and months_present counts them. An area whose boundary did not"
             " exist for part of a period has fewer months, and its own label says so.",
+        ),
+    ),
+    Section(
+        "change",
+        "Trends and the change on a year earlier",
+        (
+            "The trend charts show, for each month from the 12th month of data on, the figure"
+            " for the 12 months ending with it, with its 95% interval as a band (widened for"
+            " repeat searches as every interval is). Rolling 12 months smooth out the seasons;"
+            " neighbouring points share 11 of their 12 months, so they move together.",
+            "The change on a year earlier compares the latest 12 months with the 12 months"
+            " ending a year before (and the latest complete quarter with the same quarter a"
+            " year before) as a ratio of the two figures: 0.90 is a 10% fall. Its 95% interval"
+            " allows for chance in both periods, widened by each period's within-area"
+            " dispersion phi_t for rates and ratios (outcome shares: binomial). When the"
+            " interval includes 1, a change this size could be chance. It needs 24 months of"
+            " data; with fewer, no change is given.",
+            "Where many areas are compared, about 1 in 20 of them will show a 'significant'"
+            " change at 95% by chance alone, even if nothing changed anywhere: read a single"
+            " area's change with that in mind.",
         ),
     ),
     Section(
@@ -246,6 +292,9 @@ def _label_examples() -> list[str]:
         ("year", "2016", date(2016, 1, 1), date(2016, 12, 1), months[:6]),
         ("year", "2017", date(2017, 1, 1), date(2017, 12, 1), []),
         ("quarter", "2017-Q1", date(2017, 1, 1), date(2017, 3, 1), months[7:9]),
+        ("window", "12m-2017-06", start, months[-1], months),
+        ("window", "12m-2017-06", start, months[-1], months[1:5] + months[6:]),
+        ("window", "1m-2017-06", months[-1], months[-1], months[-1:]),
         ("month", "2017-06", months[-1], months[-1], months[-1:]),
     ]
     return [period_label(*case) for case in cases]

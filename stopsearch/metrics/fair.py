@@ -31,6 +31,8 @@ WITHIN_COUNTS: tuple[tuple[str, str], ...] = (
     ("all_person_searches", "All"),  # every person search (search_rate_all_persons)
 )
 FUNNEL_KINDS = ("ward", "neighbourhood")
+# Funnels compare areas over the latest 12 months and calendar years (not quarters or windows).
+FUNNEL_PERIOD_KINDS = ("rolling", "year")
 FUNNEL_MEASURES: tuple[tuple[str, str], ...] = (
     ("search_rate", "All"),
     ("disproportionality_ratio", "Black"),
@@ -116,7 +118,8 @@ def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.Da
     if monthly.empty or area_months.empty:
         return pd.DataFrame(columns=list(DISPERSION_COLUMNS))
     series = _monthly_series(monthly)
-    rows = []
+    keys = ["period", "area_kind", "area_code"]
+    parts = []
     for measure, group in WITHIN_COUNTS:
         counts = series[series.measure.eq(measure) & series.grp.eq(group)]
         grid = area_months.merge(
@@ -125,28 +128,46 @@ def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.Da
             how="left",
         )
         grid["count"] = grid["count"].fillna(0.0).astype(float)
-        for (period, kind), part in grid.groupby(["period", "area_kind"], sort=True):
-            matrix = part.pivot_table(
-                index="area_code", columns="month", values="count", aggfunc="sum"
+        # Each area's Pearson chi-square about its own mean (dispersion.pearson_within, by
+        # groups instead of one matrix per period: every period and kind at once).
+        per_area = grid.groupby(keys, sort=True)["count"].agg(["sum", "size"])
+        mean = per_area["sum"] / per_area["size"]
+        deviation = grid["count"] - grid.join(mean.rename("mean"), on=keys)["mean"]
+        squares = (deviation**2).groupby([grid[k] for k in keys], sort=True).sum()
+        used = (mean > 0) & (per_area["size"] >= 2)
+        areas = pd.DataFrame(
+            {
+                "chi": np.where(used, squares / mean.where(used, 1.0), 0.0),
+                "df": np.where(used, per_area["size"] - 1, 0),
+                "used": used.to_numpy(),
+            },
+            index=per_area.index,
+        )
+        pooled = areas.groupby(level=["period", "area_kind"], sort=True).sum()
+        df = pooled["df"].to_numpy(float)
+        chi = pooled["chi"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.where(df > 0, chi / np.where(df > 0, df, 1.0), np.nan)
+        frame = pooled.reset_index()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "period": frame.period,
+                    "area_kind": frame.area_kind,
+                    "scope": "within_time",
+                    "measure": measure,
+                    "grp": group,
+                    "n_areas": frame.used.astype(int),
+                    "chi_square": frame.chi.astype(float),
+                    "df": frame.df.astype(int),
+                    "phi_raw": raw,
+                    "phi": np.where(np.isfinite(raw), np.maximum(raw, 1.0), 1.0),
+                    "tau2": np.nan,
+                    "target": np.nan,
+                }
             )
-            result = dispersion.within_time(matrix.to_numpy(float))
-            rows.append(
-                (
-                    period,
-                    kind,
-                    "within_time",
-                    measure,
-                    group,
-                    result.n_areas,
-                    result.chi_square,
-                    result.df,
-                    result.phi_raw,
-                    result.phi,
-                    np.nan,
-                    np.nan,
-                )
-            )
-    return pd.DataFrame(rows, columns=list(DISPERSION_COLUMNS))
+        )
+    return pd.concat(parts, ignore_index=True)[list(DISPERSION_COLUMNS)]
 
 
 def phi_lookup(table: pd.DataFrame) -> dict[tuple[str, str, str, str], float]:
@@ -211,8 +232,12 @@ def funnel_tables(published: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     Only published values enter (so anyone can recompute phi_b, tau^2 and the limits from the
     extracts); the target is the force's published figure of the same period.
     """
-    shown = published[published.reason.isna() & published.value.notna()]
-    periods = sorted(set(shown.loc[shown.period_kind.ne("month"), "period"]))
+    shown = published[
+        published.period_kind.isin(FUNNEL_PERIOD_KINDS)
+        & published.reason.isna()
+        & published.value.notna()
+    ]
+    periods = sorted(set(shown.period))
     between_rows: list[tuple] = []
     funnel_parts: list[pd.DataFrame] = []
     for period in periods:

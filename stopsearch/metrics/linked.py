@@ -5,9 +5,11 @@ release: periods (months, years, the latest 12 months), the area hierarchy (ward
 layers against the force (each layer's areas plus the unplaced searches make the force), type and
 ethnicity totals, and the shares, rates and ratios built on the counts. The method:
 
-1. **Fewer linked tables.** Below force level no monthly count, no designation phase and no
-   contradictory-outcome count is published (withheld), so periods meet only through years and
-   the latest 12 months.
+1. **Fewer linked tables.** Below force level no monthly, quarterly or trend-window count, no
+   designation phase and no contradictory-outcome count is published (withheld), so periods
+   meet only through years and the latest 12 months; the rates, shares, ratios and changes
+   resting on those counts are withheld with them (so the trend series and quarters are
+   published for the force only).
 2. **One label.** Every withheld count below force level has the reason ``secondary``
    ("suppressed"): a small count and a count withheld to protect one look alike, so a reader knows
    only that a withheld count is >= 0.
@@ -61,6 +63,10 @@ FAMILIES = (
     ("none", "outcome_class"),
 )
 MOVE = 3  # a small count must be able to move by this much (1..4 -> at least 4 values)
+# Periods whose counts below force level are never published: months, and the quarters and
+# trend windows (issue 17), which would cut the years into ever smaller chunks (a window
+# differs from the next by one month in and one out).
+SHORT_KINDS = ("month", "quarter", "window")
 
 
 def _chunks(frame: pd.DataFrame) -> tuple[list[str], list[tuple[date, ...]], dict[str, set[int]]]:
@@ -290,7 +296,7 @@ def protect_release(
     is_count = metrics.measure.isin(["searches", "contradictory_outcomes"])
     below = metrics.area_kind != "force"
     fewer = (
-        (metrics.period_kind == "month")
+        metrics.period_kind.isin(SHORT_KINDS)
         | (metrics.breakdown == "designation")
         | (metrics.measure == "contradictory_outcomes")
     )

@@ -30,6 +30,25 @@ FULL_MONTHS = (
 MONTHS = tuple(name[:3] for name in FULL_MONTHS)
 # Period kinds with a calendar name ("2016", "Q1 2017", "Jun 2017"); others name their window.
 CALENDAR_KINDS = ("year", "quarter", "month")
+# A trend window: the 12 months (or, with too few months for rolling windows, the one month)
+# ending with a month; its id is "<span>m-YYYY-MM" and its name "Year ending Mar 2024" (a name
+# with no number of months in it: the first such number of a label is the months present).
+WINDOW_KIND = "window"
+
+
+def window_id(span: int, end: date) -> str:
+    """'12m-2024-03': the window of `span` months ending with `end`."""
+    return f"{span}m-{end:%Y-%m}"
+
+
+def quarter_id(month: date) -> str:
+    """'2024-Q1': the calendar quarter holding `month`."""
+    return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+
+
+def quarter_start(month: date) -> date:
+    """First month of the calendar quarter holding `month`."""
+    return date(month.year, (month.month - 1) // 3 * 3 + 1, 1)
 
 
 def month_add(month: date, months: int) -> date:
@@ -111,14 +130,20 @@ def _gaps(months: Sequence[date], *, year: bool) -> str:
     return "; none for " + ", ".join(month_label(m, year=year) for m in missing)
 
 
-def calendar_name(kind: str, period: str, start: date) -> str:
-    """'2016', 'Q1 2017', 'Jun 2017', or the period id for other kinds."""
+def calendar_name(kind: str, period: str, start: date, end: date | None = None) -> str:
+    """'2016', 'Q1 2017', 'Jun 2017', 'Year ending Mar 2024' (a window: give its `end`), or
+    the period id for other kinds."""
     if kind == "year":
         return str(start.year)
     if kind == "quarter":
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     if kind == "month":
         return month_label(start)
+    if kind == WINDOW_KIND and end is not None:
+        span = month_span(start, end)
+        if span == 1:
+            return month_label(end)
+        return f"Year ending {month_label(end)}" if span == 12 else f"Ending {month_label(end)}"
     return period
 
 
@@ -132,14 +157,15 @@ def period_label(kind: str, period: str, start: date, end: date, months: Iterabl
     """Readable label of a period (nominal span `start`..`end`) from the months present in it.
 
     Examples: 'Latest 10 months (Sep 2016 to Jun 2017)', '2016 (Jun to Dec, 7 months)',
-    '2016', 'Q1 2017 (Feb to Mar, 2 months)', 'Jun 2017', and with gaps
+    '2016', 'Q1 2017 (Feb to Mar, 2 months)', 'Jun 2017', 'Year ending Mar 2024',
+    'Year ending Mar 2024 (May 2023 to Mar 2024, 11 months)', and with gaps
     '9 months with data in the latest 12 (Sep 2016 to Jun 2017; none for Nov 2016)'.
     """
     present = sorted({date(m.year, m.month, 1) for m in months if start <= m <= end} or ())
     span = month_span(start, end)
     same_year = start.year == end.year
-    if kind in CALENDAR_KINDS:
-        name = calendar_name(kind, period, start)
+    if kind in CALENDAR_KINDS or kind == WINDOW_KIND:
+        name = calendar_name(kind, period, start, end)
         if not present:
             return f"{name} (no months with data)"
         if len(present) == span:

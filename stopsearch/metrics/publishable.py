@@ -23,8 +23,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stopsearch.metrics.contract import RATE_MEASURES, format_value
-from stopsearch.metrics.linked import protect_release
+from stopsearch.metrics.contract import (
+    CHANGE_MEASURES,
+    RATE_MEASURES,
+    YEAR_EARLIER,
+    format_value,
+)
+from stopsearch.metrics.linked import SHORT_KINDS, protect_release
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -232,6 +237,31 @@ def _withhold_linked(out: pd.DataFrame, reasons: pd.Series, count_key: dict) -> 
             reasons.iat[i] = SECONDARY
 
 
+def _withhold_changes(out: pd.DataFrame, reasons: pd.Series) -> None:
+    """A change on a year earlier is withheld, with the same reason, when the figure it
+    compares is withheld in either period (the later one's reason first)."""
+    changes = out[out.measure.isin(list(CHANGE_MEASURES)) & (out.breakdown == YEAR_EARLIER)]
+    if changes.empty:
+        return
+    sources = out[out.measure.isin([m for m, _, _ in CHANGE_MEASURES.values()])]
+    sources = sources[(sources.breakdown == "total") & (sources.category == "")]
+    key_cols = ["area_kind", "area_code", "period", "basis", "grp", "measure"]
+    reason_of = dict(
+        zip(
+            zip(*(sources[c] for c in key_cols), strict=True),
+            reasons[sources.index],
+            strict=True,
+        )
+    )
+    for idx, r in zip(changes.index, changes.itertuples(index=False), strict=True):
+        source = CHANGE_MEASURES[r.measure][0]
+        later = reason_of.get((r.area_kind, r.area_code, r.period, r.basis, r.grp, source))
+        earlier = reason_of.get((r.area_kind, r.area_code, r.category, r.basis, r.grp, source))
+        why = next((w for w in (later, earlier) if isinstance(w, str)), None)
+        if why is not None and pd.isna(reasons.at[idx]):
+            reasons.at[idx] = why
+
+
 def publishable(
     metrics: pd.DataFrame, rules: SuppressionRules, parents: dict | None = None
 ) -> pd.DataFrame:
@@ -242,6 +272,9 @@ def publishable(
     that mode falls back to protecting each table on its own.
     """
     out = metrics.copy()
+    for column in (*_CELL, "measure", "period_kind"):  # the row loops below read these
+        if column in out:
+            out[column] = out[column].astype(object)
     if out.empty:
         out["reason"] = pd.Series(dtype=object)
         out["display"] = pd.Series(dtype=object)
@@ -356,6 +389,12 @@ def publishable(
     reasons[part.index] = why
     if linked:
         _withhold_linked(out, reasons, count_key)
+        # Quarters and trend windows below force level: nothing but residents (not even a
+        # zero rate, which would say which months had no searches).
+        short = out.period_kind.isin(SHORT_KINDS) & ~out.period_kind.eq("month") & below
+        short &= ~out.measure.eq("population") & reasons.isna()
+        reasons[short] = SECONDARY
+    _withhold_changes(out, reasons)
     # Values that cannot be computed at all.
     undefined = out.value.isna() & reasons.isna() & ~out.measure.isin(["population"])
     reasons[undefined] = NO_DATA

@@ -248,7 +248,12 @@ METRIC_COLUMNS: tuple[Column, ...] = (
         "Readable label naming only the months with data, e.g. 'Latest 10 months (Sep 2016 to"
         " Jun 2017)', '2016 (Jun to Dec, 7 months)': a partial period always says so.",
     ),
-    Column("period_kind", pa.string(), "rolling, year or month."),
+    Column(
+        "period_kind",
+        pa.string(),
+        "rolling (latest-12), year, quarter (YYYY-Qn), window (a trend series point: the 12"
+        " months, or with under 13 months of data the month, ending with a month) or month.",
+    ),
     Column(
         "period_start", pa.date32(), "First month of the period's nominal window (its first day)."
     ),

@@ -306,8 +306,9 @@ def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
         write_csv(flat, tmp)
     enums = metric_enums()
     common = (
-        " One row per area, period (latest-12, each year, each month of the latest-12 window at"
-        " area level), ethnicity basis and group, breakdown category and measure; period_label"
+        " One row per area, period (latest-12, each year, each quarter, each window of the"
+        " trend series, each month of the latest-12 window at area level), ethnicity basis and"
+        " group, breakdown category and measure; period_label"
         " and months_with_data say which months each figure covers. Withheld values are null"
         " with a reason code."
     )

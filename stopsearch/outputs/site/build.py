@@ -33,6 +33,7 @@ from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
 from stopsearch.outputs.site import funnel as site_funnel
+from stopsearch.outputs.site import trends as site_trends
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
 DEFAULT_TEMPLATES = Path(__file__).parents[2] / "site_template"  # -> ../site_template
@@ -217,6 +218,7 @@ class _Site:
     record_level: bool
     force: str | None = None
     periods: list[data.Period] = field(default_factory=list)
+    quarters: list[data.Period] = field(default_factory=list)
     latest: data.Period | None = None
     area_pages: dict[str, list[str]] = field(default_factory=dict)  # kind -> codes with figures
     area_names: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -248,6 +250,7 @@ def _read_site(
         record_level=record_level,
         force=store.force_code(),
         periods=store.ordered_periods(("rolling", "year")),
+        quarters=store.ordered_periods(("quarter",)),
         references=reference_tables(con),
     )
     if site.periods and site.periods[0].kind == "rolling":
@@ -402,8 +405,9 @@ def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
                     writer.base["force_label"],
                 ),
             ),
+            "trends": site_trends.trends(store, "force", force, latest, rules),
             "monthly": pages.monthly(store, "force", force, rules, "trend"),
-            "years": pages.years(store, "force", force, rules, site.periods),
+            "years": pages.years(store, "force", force, rules, site.periods + site.quarters),
             "csv": f"downloads/areas/force/{text.slug(force)}.csv",
             "priority": pages.breakdown(store, "force", force, latest.period, "priority", rules),
             "officer": pages.ethnicity(store, "force", force, latest.period, rules)["officer"],
@@ -501,7 +505,7 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
                 writer.base["force_label"],
             )
             context = _area_context(
-                site.store, kind, code, site.latest, site.periods, site.rules, where
+                site.store, kind, code, site.latest, site.periods + site.quarters, site.rules, where
             )
             near = None
             if site.latest:
@@ -593,6 +597,8 @@ def _area_index_page(writer: _Writer, site: _Site, index_rows: dict[str, list[di
         " councils and their wards, neighbourhoods and priority areas.",
         councils=councils,
         kinds=kinds,
+        changes=site_trends.area_changes(site.store, site.area_pages, site.latest, site.rules),
+        chance_note=site_trends.CHANCE_NOTE,
     )
 
 
@@ -763,6 +769,7 @@ def _area_context(
             "designation": None,
             "years": pages.years(store, kind, code, rules, periods),
             "months_present": 0,
+            "trends": None,
         }
     period = latest.period
     breakdowns = [
@@ -775,6 +782,7 @@ def _area_context(
     ]
     return {
         "has_latest": True,
+        "trends": site_trends.trends(store, kind, code, latest, rules),
         "latest": store.period_of(kind, code, latest),  # this area's months of the period
         "headline": pages.headline(store, kind, code, period, rules, where),
         "monthly": pages.monthly(store, kind, code, rules, "monthly"),

@@ -251,3 +251,103 @@ def ratio_chart(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def band_chart(
+    chart_id: str,
+    title: str,
+    items: Sequence[Item],
+    *,
+    table_id: str,
+    scale: str = "number",
+    width: int = 680,
+    height: int = 260,
+) -> Markup:
+    """A trend: one point per item joined by a line, its 95% interval as a shaded band.
+
+    ``scale``: "share" (percent ticks), "ratio" (a reference line at 1 = parity with White) or
+    "number". Withheld points break the line and the band, and are marked on the axis with
+    their display text in a tooltip.
+    """
+    left, right, top, bottom = 56, 14, 14, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    tops = [v for i in items for v in (i.value, i.high) if v is not None]
+    ticks = nice_ticks(max([*tops, 1.0 if scale == "ratio" else 0.0]) * 1.05)
+    scale_top = ticks[-1] or 1.0
+    out = _open(chart_id, title, width, height, table_id)
+    percent = scale == "share"
+
+    def y(value: float) -> float:
+        return top + plot_h - plot_h * min(max(value, 0.0), scale_top) / scale_top
+
+    for tick in ticks:
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{_f(y(tick))}" y2="{_f(y(tick))}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+            f'<text x="{left - 6}" y="{_f(y(tick) + 4)}" text-anchor="end" font-size="12" '
+            f'fill="{INK}">{escape(_tick_label(tick, percent))}</text>'
+        )
+    if scale == "ratio":
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{_f(y(1.0))}" y2="{_f(y(1.0))}" '
+            f'stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            f'<text x="{width - right}" y="{_f(y(1.0) - 4)}" text-anchor="end" font-size="11" '
+            f'fill="{INK}">1 = same rate as White residents</text>'
+        )
+    n = max(len(items), 1)
+    step = plot_w / max(n - 1, 1)
+
+    def x(index: int) -> float:
+        return left + (step * index if n > 1 else plot_w / 2)
+
+    runs: list[list[int]] = [[]]
+    for index, item in enumerate(items):
+        if item.value is None:
+            runs.append([])
+        else:
+            runs[-1].append(index)
+    for run in runs:
+        banded = [i for i in run if items[i].low is not None and items[i].high is not None]
+        if len(banded) > 1:
+            upper = [f"{_f(x(i))},{_f(y(items[i].high or 0.0))}" for i in banded]
+            lower = [f"{_f(x(i))},{_f(y(items[i].low or 0.0))}" for i in reversed(banded)]
+            out.append(
+                f'<polygon points="{" ".join(upper + lower)}" fill="{BAR}" fill-opacity="0.18" '
+                'stroke="none"/>'
+            )
+        elif len(banded) == 1:
+            i = banded[0]
+            out.append(
+                f'<line x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(items[i].low or 0.0))}" '
+                f'y2="{_f(y(items[i].high or 0.0))}" stroke="{BAR}" stroke-opacity="0.5" '
+                'stroke-width="6"/>'
+            )
+        if len(run) > 1:
+            points = " ".join(f"{_f(x(i))},{_f(y(items[i].value or 0.0))}" for i in run)
+            out.append(f'<polyline points="{points}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+    every = max(1, math.ceil(n / 8))
+    for index, item in enumerate(items):
+        cx = x(index)
+        if item.value is None:
+            out.append(
+                f'<rect x="{_f(cx - 4)}" y="{_f(top + plot_h - 8)}" width="8" height="8" '
+                f'fill="{HATCH}" stroke="{MUTED}" stroke-width="1"><title>{escape(item.label)}: '
+                f"{escape(item.display)}</title></rect>"
+            )
+        else:
+            out.append(
+                f'<circle cx="{_f(cx)}" cy="{_f(y(item.value))}" r="3.5" fill="{BAR}" '
+                f'stroke="{INK}" stroke-width="0.5"><title>{escape(item.label)}: '
+                f"{escape(item.display)}</title></circle>"
+            )
+        if (n - 1 - index) % every == 0:  # the latest point is always labelled
+            out.append(
+                f'<text x="{_f(cx)}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'font-size="11" fill="{INK}">{escape(item.label)}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="{INK}" stroke-width="1"/>'
+    )
+    out.append("</svg>")
+    return Markup("".join(out))

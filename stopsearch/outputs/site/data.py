@@ -168,8 +168,9 @@ class Store:
         return sorted(code for (k, code) in self.names if k == kind)
 
     def ordered_periods(self, kinds: tuple[str, ...] = ("rolling", "year")) -> list[Period]:
-        """Latest 12 months first, then calendar years, then months, each in time order."""
-        order = {"rolling": 0, "year": 1, "month": 2}
+        """Latest 12 months first, then calendar years, quarters, trend windows and months,
+        each in time order."""
+        order = {"rolling": 0, "year": 1, "quarter": 2, "window": 3, "month": 4}
         found = [p for p in self.periods.values() if p.kind in kinds]
         return sorted(found, key=lambda p: (order[p.kind], p.start, p.period))
 
