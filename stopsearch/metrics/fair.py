@@ -105,6 +105,20 @@ def _monthly_series(monthly: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _area_month_matrix(areas: np.ndarray, months: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Areas x months, rows and columns in code order, NaN where an area had no row that month:
+    what ``pivot_table(index=area, columns=month, aggfunc="sum")`` gives, without its cost (it
+    runs for every period, area kind and count)."""
+    area_rows, area_at = np.unique(areas, return_inverse=True)
+    month_cols, month_at = np.unique(months, return_inverse=True)
+    matrix = np.zeros((len(area_rows), len(month_cols)))
+    np.add.at(matrix, (area_at, month_at), values)
+    present = np.zeros(matrix.shape, dtype=bool)
+    present[area_at, month_at] = True
+    matrix[~present] = np.nan
+    return matrix
+
+
 def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.DataFrame:
     """phi_t per (period, area kind, count), pooled over the areas of the kind.
 
@@ -118,8 +132,7 @@ def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.Da
     if monthly.empty or area_months.empty:
         return pd.DataFrame(columns=list(DISPERSION_COLUMNS))
     series = _monthly_series(monthly)
-    keys = ["period", "area_kind", "area_code"]
-    parts = []
+    rows = []
     for measure, group in WITHIN_COUNTS:
         counts = series[series.measure.eq(measure) & series.grp.eq(group)]
         grid = area_months.merge(
@@ -128,46 +141,31 @@ def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.Da
             how="left",
         )
         grid["count"] = grid["count"].fillna(0.0).astype(float)
-        # Each area's Pearson chi-square about its own mean (dispersion.pearson_within, by
-        # groups instead of one matrix per period: every period and kind at once).
-        per_area = grid.groupby(keys, sort=True)["count"].agg(["sum", "size"])
-        mean = per_area["sum"] / per_area["size"]
-        deviation = grid["count"] - grid.join(mean.rename("mean"), on=keys)["mean"]
-        squares = (deviation**2).groupby([grid[k] for k in keys], sort=True).sum()
-        used = (mean > 0) & (per_area["size"] >= 2)
-        areas = pd.DataFrame(
-            {
-                "chi": np.where(used, squares / mean.where(used, 1.0), 0.0),
-                "df": np.where(used, per_area["size"] - 1, 0),
-                "used": used.to_numpy(),
-            },
-            index=per_area.index,
-        )
-        pooled = areas.groupby(level=["period", "area_kind"], sort=True).sum()
-        df = pooled["df"].to_numpy(float)
-        chi = pooled["chi"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            raw = np.where(df > 0, chi / np.where(df > 0, df, 1.0), np.nan)
-        frame = pooled.reset_index()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "period": frame.period,
-                    "area_kind": frame.area_kind,
-                    "scope": "within_time",
-                    "measure": measure,
-                    "grp": group,
-                    "n_areas": frame.used.astype(int),
-                    "chi_square": frame.chi.astype(float),
-                    "df": frame.df.astype(int),
-                    "phi_raw": raw,
-                    "phi": np.where(np.isfinite(raw), np.maximum(raw, 1.0), 1.0),
-                    "tau2": np.nan,
-                    "target": np.nan,
-                }
+        areas = pd.factorize(grid.area_code, sort=True)[0]
+        months = pd.factorize(grid.month, sort=True)[0]
+        values = grid["count"].to_numpy(float)
+        for (period, kind), rows_at in grid.groupby(
+            ["period", "area_kind"], sort=True
+        ).indices.items():
+            matrix = _area_month_matrix(areas[rows_at], months[rows_at], values[rows_at])
+            result = dispersion.within_time(matrix)
+            rows.append(
+                (
+                    period,
+                    kind,
+                    "within_time",
+                    measure,
+                    group,
+                    result.n_areas,
+                    result.chi_square,
+                    result.df,
+                    result.phi_raw,
+                    result.phi,
+                    np.nan,
+                    np.nan,
+                )
             )
-        )
-    return pd.concat(parts, ignore_index=True)[list(DISPERSION_COLUMNS)]
+    return pd.DataFrame(rows, columns=list(DISPERSION_COLUMNS))
 
 
 def phi_lookup(table: pd.DataFrame) -> dict[tuple[str, str, str, str], float]:
