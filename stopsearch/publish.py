@@ -30,6 +30,8 @@ import duckdb
 
 from stopsearch import __version__
 from stopsearch.config import PublishConfig
+from stopsearch.digests import BOOK, DigestBook
+from stopsearch.disk import sha256_file
 from stopsearch.errors import ConfigError, StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
@@ -41,6 +43,8 @@ from stopsearch.release import (
     choose_rollback,
     current_release,
     finalise,
+    link_unchanged,
+    list_files,
     live_problem,
     new_release_id,
     newest_verified,
@@ -407,6 +411,7 @@ class _Run:
     overrides: frozenset[str]
     force_rebuild: bool
     stage: Callable[[str], None]
+    book: DigestBook  # digests by file identity (stopsearch.digests): each file hashed once
 
 
 def _start(
@@ -419,7 +424,8 @@ def _start(
     out = config.output
     result = PublishResult(demo=config.demo, prepared=None)
     live = current_release(out)
-    problem = live_problem(out, RELEASE_FILES)
+    book = DigestBook.load(out / BOOK)
+    problem = live_problem(out, RELEASE_FILES, book)
     baseline = live
     if problem is not None:
         baseline = newest_verified(out, RELEASE_FILES)[0]
@@ -432,7 +438,9 @@ def _start(
         config.resupply_max_loss_percent, config.accepted_resupplies, out / QUARANTINE_DIR
     )
     previous = read_manifest(baseline) if baseline is not None else None
-    return _Run(config, result, live, baseline, previous, guard, overrides, force_rebuild, stage)
+    return _Run(
+        config, result, live, baseline, previous, guard, overrides, force_rebuild, stage, book
+    )
 
 
 def _run_locked(
@@ -443,9 +451,6 @@ def _run_locked(
     overrides: frozenset[str],
     today: date | None = None,
 ) -> PublishResult:
-    from stopsearch.sources import PoliceAPI
-    from stopsearch.warehouse import connect
-
     def stage(name: str) -> None:
         _fault_point(name)
         if on_stage is not None:
@@ -453,7 +458,33 @@ def _run_locked(
 
     started = time.perf_counter()
     run = _start(config, force_rebuild, overrides, stage)
-    result = run.result
+    try:
+        return _run_started(config, run, police_api, today, started)
+    finally:
+        _save_book(config.output, run.book)
+
+
+def _save_book(out: Path, book: DigestBook) -> None:
+    """Keep the digests of the live release's files (what the next run's check trusts).
+
+    The book is only a cache of reads: failing to write it costs the next run a full read.
+    """
+    live = current_release(out)
+    with contextlib.suppress(OSError):
+        book.save(out / BOOK, keep=list_files(live) if live is not None and live.is_dir() else [])
+
+
+def _run_started(
+    config: PublishConfig,
+    run: _Run,
+    police_api: Any,
+    today: date | None,
+    started: float,
+) -> PublishResult:
+    from stopsearch.sources import PoliceAPI
+    from stopsearch.warehouse import connect
+
+    stage, result = run.stage, run.result
     stage("fetch")
     api = police_api or PoliceAPI(base_url=config.police_api_url)  # one rate limit for all
     inputs, manifest_path = _inputs(config, result, api)
@@ -505,7 +536,9 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
     changelog = _changelog(run.baseline, entry)
     try:
         reuse = _reuse(run.baseline, run.previous) if config.record_level_extract else None
-        built = _build(con, config, staged, changelog, result.durations, run.stage, rules, reuse)
+        built = _build(
+            con, config, staged, changelog, result.durations, run.stage, rules, reuse, run.book
+        )
         result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
         manifest_data[RECORD_MONTHS] = [part.as_json() for part in built.months]
@@ -517,8 +550,11 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         )
         run.stage("verify")
         started = time.perf_counter()
-        write_checksums(staged, {f"downloads/{f.name}": f.sha256 for f in built.files})
-        _verify(con, staged, config, run.baseline)
+        known = {f"downloads/{f.name}": f.sha256 for f in built.files}
+        sums = write_checksums(staged, known, run.book)
+        if run.baseline is not None:  # what did not change is shared with the verified baseline
+            link_unchanged(staged, sums, run.baseline, run.book)
+        _verify(con, staged, config, run.book)
         result.durations["verify"] = round(time.perf_counter() - started, 3)
         run.stage("switch")
         final = finalise(out, staged, release_id)
@@ -614,8 +650,12 @@ def _build(
     stage: Callable[[str], None],
     rules: SuppressionRules,
     reuse: Reuse | None = None,
+    book: DigestBook | None = None,
 ) -> ExportReport:
-    """Write extracts and pages into the staging folder; the export's report."""
+    """Write extracts and pages into the staging folder; the export's report.
+
+    With `book`, each extract is hashed once, from disk, into it (see stopsearch.digests).
+    """
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.site import build_site
 
@@ -627,6 +667,7 @@ def _build(
         record_level=config.record_level_extract,
         demo=config.demo,
         reuse=reuse,
+        hasher=book.hash if book is not None else sha256_file,
     )
     durations["export"] = round(time.perf_counter() - started, 3)
     durations["export_records"] = exported.records_seconds  # of which: the month files
@@ -670,12 +711,14 @@ def _last_changed(changelog: list[dict]) -> date | None:
 
 
 def _verify(
-    con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig, baseline: Path | None
+    con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig, book: DigestBook
 ) -> None:
     """Every expected page and file exists, checksums hold, row counts match the warehouse.
 
-    The checksums: see release.verify_release (the month files shared with `baseline`, verified
-    at the start of this run, are not re-read; everything written by this run is). The row
+    The checksums: see release.verify_release with the run's digest book. Every file of the new
+    release was hashed once from disk (written by this run: by the export or SHA256SUMS; linked
+    from the verified live release: when it was first written) and is not read again while its
+    stamp (device, inode, size, mtime) is unchanged; any other file is read again. The row
     counts come from the Parquet footers: every month with records has both of its files, no
     other month has any, and each month file holds that month's records.
     """
@@ -691,7 +734,7 @@ def _verify(
         )
         for month in sorted(months):
             expected += [f"downloads/{parquet_name(month)}", f"downloads/{csv_name(month)}"]
-    verify_release(staged, expected, shared_with=baseline)
+    verify_release(staged, expected, book)
     metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
     published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
     if metrics_rows != published:

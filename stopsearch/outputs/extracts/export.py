@@ -16,6 +16,7 @@ The same warehouse always gives the same bytes: no timestamps, deterministic row
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,11 +101,11 @@ class ExportReport:
         raise KeyError(name)
 
 
-def _finish(entry: Entry, folder: Path) -> Entry:
+def _finish(entry: Entry, folder: Path, hasher: Callable[[Path], str]) -> Entry:
     """Size and SHA-256 of the entry's file, unless known already (month files: hashed once)."""
     if not entry.sha256:
         entry.bytes = (folder / entry.path).stat().st_size
-        entry.sha256 = sha256_file(folder / entry.path)
+        entry.sha256 = hasher(folder / entry.path)
     return entry
 
 
@@ -182,6 +183,7 @@ def export(
     demo: bool,
     period_label: str | None = None,
     reuse: Reuse | None = None,
+    hasher: Callable[[Path], str] = sha256_file,
 ) -> ExportReport:
     """Write every extract into `downloads_dir` (created if needed) and report the files.
 
@@ -190,12 +192,16 @@ def export(
     `period_label` is the human label of the period covered (default: first to last month).
     `reuse`: the downloads of a verified earlier release; each record-level month made from the
     same inputs is hard-linked from it instead of written (see records.write_months).
+    `hasher` computes each written file's SHA-256 from disk, once (the publish job passes its
+    digest book, so that verification trusts the file while it is unchanged).
     """
     started = time.perf_counter()
     progress = fetch_one(con.execute("SELECT current_setting('enable_progress_bar')"), "setting")[0]
     con.execute("SET enable_progress_bar = false")
     try:
-        report = _export(con, Path(downloads_dir), record_level, demo, period_label, reuse)
+        report = _export(
+            con, Path(downloads_dir), record_level, demo, period_label, reuse, hasher
+        )
     finally:
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     report.seconds = round(time.perf_counter() - started, 3)
@@ -227,14 +233,17 @@ def _bytes(size: str) -> float:
 
 
 def _stream_records(
-    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None,
+    hasher: Callable[[Path], str],
 ) -> list[MonthPart]:
     """The month files, with bounded memory (see EXPORT_MEMORY_LIMIT)."""
     previous = fetch_one(con.execute("SELECT current_setting('memory_limit')"), "setting")[0]
     if _bytes(previous) > EXPORT_MEMORY_LIMIT:
         con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
     try:
-        return write_months(con, folder, reuse)
+        return write_months(con, folder, reuse, hasher)
     finally:
         con.execute(f"SET memory_limit = '{previous}'")
 
@@ -249,10 +258,13 @@ _RECORDS = (
 
 
 def _records(
-    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None,
+    hasher: Callable[[Path], str],
 ) -> tuple[list[Entry], list[MonthPart]]:
     """searches/month=YYYY-MM/part-0.parquet and searches-csv/month=YYYY-MM/part-0.csv."""
-    parts = _stream_records(con, folder, reuse)
+    parts = _stream_records(con, folder, reuse, hasher)
     columns = csv_columns(SEARCH_COLUMNS, wkt=False)
     enums = record_enums(con)
     entries = []
@@ -410,6 +422,7 @@ def _export(
     demo: bool,
     period_label: str | None,
     reuse: Reuse | None,
+    hasher: Callable[[Path], str],
 ) -> ExportReport:
     folder.mkdir(parents=True, exist_ok=True)
     ctx = _context(con, demo=demo, record_level=record_level, period_label=period_label)
@@ -418,7 +431,7 @@ def _export(
     parts: list[MonthPart] = []
     started = time.perf_counter()
     if record_level:
-        entries, parts = _records(con, folder, reuse)
+        entries, parts = _records(con, folder, reuse, hasher)
     else:
         remove_stale(folder)
     records_seconds = round(time.perf_counter() - started, 3)
@@ -436,7 +449,7 @@ def _export(
     for name in stale:
         (folder / name).unlink(missing_ok=True)
     for entry in entries:
-        _finish(entry, folder)
+        _finish(entry, folder, hasher)
 
     # README, then the package describing everything (README included).
     text = readme(ctx, entries)
@@ -453,12 +466,13 @@ def _export(
                 "text/plain",
             ),
             folder,
+            hasher,
         )
     )
     descriptor = datapackage(ctx, entries)
     with atomic_path(folder / DATAPACKAGE) as tmp:
         write_datapackage(tmp, descriptor)
-    size, digest = (folder / DATAPACKAGE).stat().st_size, sha256_file(folder / DATAPACKAGE)
+    size, digest = (folder / DATAPACKAGE).stat().st_size, hasher(folder / DATAPACKAGE)
     files = [
         ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows, e.month)
         for e in entries
