@@ -37,6 +37,8 @@ from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.outputs.extracts.export import ExportReport
+from stopsearch.outputs.extracts.metric_files import csv_name as period_csv
+from stopsearch.outputs.extracts.metric_files import parquet_name as period_parquet
 from stopsearch.outputs.extracts.records import MonthPart, Reuse, csv_name, parquet_name
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
@@ -57,7 +59,6 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
-from stopsearch.sqlfiles import fetch_one
 from stopsearch.status import (
     GATES_KEY,
     QUARANTINE_KEY,
@@ -89,13 +90,13 @@ RELEASE_FILES = (
     *EXPECTED_PAGES,
     "manifest.json",
     "changelog.json",
-    "downloads/metrics.parquet",
     "downloads/datapackage.json",
 )
 STAGES = ("fetch", "prepare", "export", "site", "verify", "switch")
 QUARANTINE_DIR = "quarantine"  # under the output folder: copies of quarantined re-supplies
 ACCEPTED_KEY = "accepted_resupplies"  # pipeline_state: re-supplies applied on the operator's word
 RECORD_MONTHS = "record_months"  # manifest.json: each month file's inputs and digests (reuse)
+METRIC_PERIODS = "metric_periods"  # manifest.json: each metrics period file's, likewise
 _DEPENDENCIES = ("duckdb", "pyarrow", "geopandas", "shapely", "folium", "jinja2", "click")
 
 
@@ -535,13 +536,25 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
     entry = {"published_at": now[:10], "lines": result.changes} if result.changes else None
     changelog = _changelog(run.baseline, entry)
     try:
-        reuse = _reuse(run.baseline, run.previous) if config.record_level_extract else None
+        reuse = _reuse(run.baseline, run.previous, RECORD_MONTHS)
+        if not config.record_level_extract:
+            reuse = None
+        metric_reuse = _reuse(run.baseline, run.previous, METRIC_PERIODS)
         built = _build(
-            con, config, staged, changelog, result.durations, run.stage, rules, reuse, run.book
+            con,
+            config,
+            staged,
+            changelog,
+            result.durations,
+            run.stage,
+            rules,
+            (reuse, metric_reuse),
+            run.book,
         )
         result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
         manifest_data[RECORD_MONTHS] = [part.as_json() for part in built.months]
+        manifest_data[METRIC_PERIODS] = [part.as_json() for part in built.periods]
         (staged / "changelog.json").write_text(
             json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
@@ -554,7 +567,7 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         sums = write_checksums(staged, known, run.book)
         if run.baseline is not None:  # what did not change is shared with the verified baseline
             link_unchanged(staged, sums, run.baseline, run.book)
-        _verify(con, staged, config, run.book)
+        _verify(con, staged, config, run.book, built)
         result.durations["verify"] = round(time.perf_counter() - started, 3)
         run.stage("switch")
         final = finalise(out, staged, release_id)
@@ -620,16 +633,17 @@ def _manifest(
     }
 
 
-def _reuse(baseline: Path | None, previous: dict | None) -> Reuse | None:
-    """The month files the new release may link from `baseline`, the release this run verified
-    in full at its start (never one that failed verification); None when there is none or it
-    recorded no month files (a release of an older version: every month is written)."""
+def _reuse(baseline: Path | None, previous: dict | None, key: str) -> Reuse | None:
+    """The month (or metrics period) files, recorded under `key` of its manifest, that the new
+    release may link from `baseline`, the release this run verified at its start (never one that
+    failed verification); None when there is none or it recorded no such files (a release of an
+    older version: every file is written)."""
     if baseline is None or previous is None:
         return None
     try:
         parts = {
             part.month: part
-            for part in (MonthPart.from_json(item) for item in previous.get(RECORD_MONTHS, []))
+            for part in (MonthPart.from_json(item) for item in previous.get(key, []))
         }
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -649,7 +663,7 @@ def _build(
     durations: dict[str, float],
     stage: Callable[[str], None],
     rules: SuppressionRules,
-    reuse: Reuse | None = None,
+    reuse: tuple[Reuse | None, Reuse | None] = (None, None),
     book: DigestBook | None = None,
 ) -> ExportReport:
     """Write extracts and pages into the staging folder; the export's report.
@@ -666,7 +680,8 @@ def _build(
         staged / "downloads",
         record_level=config.record_level_extract,
         demo=config.demo,
-        reuse=reuse,
+        reuse=reuse[0],
+        metric_reuse=reuse[1],
         hasher=book.hash if book is not None else sha256_file,
     )
     durations["export"] = round(time.perf_counter() - started, 3)
@@ -681,6 +696,7 @@ def _build(
             "sha256": f.sha256,
             "description": f.description,
             "month": f.month,
+            "period": f.period,
             "rows": f.rows,
         }
         for f in exported.files
@@ -711,7 +727,11 @@ def _last_changed(changelog: list[dict]) -> date | None:
 
 
 def _verify(
-    con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig, book: DigestBook
+    con: duckdb.DuckDBPyConnection,
+    staged: Path,
+    config: PublishConfig,
+    book: DigestBook,
+    built: ExportReport,
 ) -> None:
     """Every expected page and file exists, checksums hold, row counts match the warehouse.
 
@@ -719,8 +739,10 @@ def _verify(
     release was hashed once from disk (written by this run: by the export or SHA256SUMS; linked
     from the verified live release: when it was first written) and is not read again while its
     stamp (device, inode, size, mtime) is unchanged; any other file is read again. The row
-    counts come from the Parquet footers: every month with records has both of its files, no
-    other month has any, and each month file holds that month's records.
+    counts: every month with records and every period with published rows has both of its files
+    and no other has any; each file written by this run holds, by its Parquet footer, that
+    month's records or that period's rows; a linked file's footer was checked when it was written
+    (same bytes), so its recorded count is compared instead.
     """
     import pyarrow.parquet as pq
 
@@ -732,28 +754,37 @@ def _verify(
                 "SELECT strftime(month, '%Y-%m'), count(*) FROM searches GROUP BY ALL"
             ).fetchall()
         )
-        for month in sorted(months):
-            expected += [f"downloads/{parquet_name(month)}", f"downloads/{csv_name(month)}"]
-    verify_release(staged, expected, book)
-    metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
-    published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
-    if metrics_rows != published:
-        raise PublishError(
-            f"{staged}: metrics.parquet has {metrics_rows} rows, the warehouse {published}"
-        )
-    downloads = staged / "downloads"
-    written = sorted(
-        p.relative_to(downloads).as_posix()
-        for top in ("searches", "searches-csv")
-        for p in (downloads / top).glob("*/*")
+    periods = dict(
+        con.execute("SELECT period, count(*) FROM published_metrics GROUP BY ALL").fetchall()
     )
-    wanted = sorted(name for m in months for name in (parquet_name(m), csv_name(m)))
-    if written != wanted:
-        extra = sorted(set(written) - set(wanted))
-        raise PublishError(f"{staged}: record files of months without records, e.g. {extra[:3]}")
-    for month, count in sorted(months.items()):
-        rows = pq.ParquetFile(downloads / parquet_name(month)).metadata.num_rows
-        if rows != count:
-            raise PublishError(
-                f"{staged}: {parquet_name(month)} has {rows} rows, the warehouse {count}"
+    layouts = (
+        ("record", months, built.months, ("searches", "searches-csv"), parquet_name, csv_name),
+        ("metrics", periods, built.periods, ("metrics", "metrics-csv"), period_parquet, period_csv),
+    )
+    for _, counts, _, _, parquet, csv in layouts:
+        expected += [f"downloads/{name(key)}" for key in sorted(counts) for name in (parquet, csv)]
+    verify_release(staged, expected, book)
+    downloads = staged / "downloads"
+    for what, counts, parts, tops, parquet, csv in layouts:
+        written = sorted(
+            p.relative_to(downloads).as_posix()
+            for top in tops
+            for p in (downloads / top).rglob("*")
+            if p.is_file()
+        )
+        wanted = sorted(name(key) for key in counts for name in (parquet, csv))
+        if written != wanted:
+            extra = sorted(set(written) - set(wanted))
+            raise PublishError(f"{staged}: {what} files without rows, e.g. {extra[:3]}")
+        recorded = {part.month: part for part in parts}
+        for key, count in sorted(counts.items()):
+            part = recorded.get(key)
+            rows = (
+                part.rows
+                if part is not None and part.linked
+                else pq.ParquetFile(downloads / parquet(key)).metadata.num_rows
             )
+            if rows != count:
+                raise PublishError(
+                    f"{staged}: {parquet(key)} has {rows} rows, the warehouse {count}"
+                )

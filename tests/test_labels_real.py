@@ -79,7 +79,7 @@ def test_ten_months_are_labelled_as_ten_everywhere(real):
     assert TEN_MONTHS in readme and "10 months with data" in readme
     package = json.loads((site / "downloads" / "datapackage.json").read_text(encoding="utf-8"))
     assert package["period"]["latest_12_label"] == TEN_MONTHS
-    with (site / "downloads" / "metrics.csv").open(encoding="utf-8") as handle:
+    with (site / "downloads" / "metrics-csv" / "latest-12.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     latest = {r["period_label"] for r in rows if r["period"] == "latest-12"}
     assert TEN_MONTHS in latest and not any("12 months" in label for label in latest)

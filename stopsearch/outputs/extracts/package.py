@@ -25,6 +25,7 @@ from stopsearch.metrics.suppression import REASONS
 from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION
+from stopsearch.outputs.extracts.metric_files import METRICS_QUERY
 from stopsearch.outputs.extracts.records import DUCKDB_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.sqlfiles import SqlFile
@@ -91,6 +92,7 @@ class Entry:
     enums: dict[str, list[str]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     month: str | None = None  # YYYY-MM of a record-level month file
+    period: str | None = None  # the period id of a metrics file
 
 
 @dataclass
@@ -121,7 +123,7 @@ def record_enums(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 
 def metric_enums() -> dict[str, list[str]]:
-    """Allowed values of metrics.parquet's coded columns."""
+    """Allowed values of the metrics files' coded columns."""
     return {
         "area_kind": list(AREA_KINDS),
         "period_kind": list(PERIOD_KINDS),
@@ -255,7 +257,9 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             else "no record-level file (the records did not come from an already-public"
             " record-level source), "
         )
-        + "the published metrics in long form (metrics.parquet/csv) and one layer per area"
+        + "the published metrics in long form, one Parquet and one CSV file per period"
+        f" (metrics/<period>.parquet, metrics-csv/<period>.csv; all at once: {METRICS_QUERY})"
+        " and one layer per area"
         " kind with the latest-12 period's metrics (GeoParquet, CSV with WKT, GeoJSON).",
         "Every figure is after disclosure control: a withheld value is null and its reason"
         " code says why.",
@@ -345,8 +349,10 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
     months = [e for e in entries if e.month is not None]
     return _readme_template().render(
         ctx=ctx,
-        entries=[e for e in entries if e.month is None],
+        entries=[e for e in entries if e.month is None and e.period is None],
         months=months,
+        periods=[e for e in entries if e.period is not None],
+        metrics_query=METRICS_QUERY,
         month=months[-1].month if months else "YYYY-MM",
         duckdb_query=DUCKDB_QUERY,
         demo_notice=DEMO_NOTICE,

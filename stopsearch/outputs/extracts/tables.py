@@ -168,7 +168,7 @@ def area_table(
     """One area layer: newest polygon of every code in force during the latest 12 months,
     with that period's published metrics in wide form.
 
-    None when the warehouse has no polygons of the kind (its figures stay in metrics.parquet).
+    None when the warehouse has no polygons of the kind (its figures stay in the metrics files).
     """
     if not SQL.scalar(con, "has_areas", {"kind": kind}):
         return None

@@ -29,6 +29,7 @@ from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
 from stopsearch.outputs.csvsafe import safe_text
+from stopsearch.outputs.extracts.metric_files import METRICS_QUERY
 from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
@@ -676,11 +677,12 @@ def _coverage_page(writer: _Writer, site: _Site) -> None:
     )
 
 
-def _record_months(files: list[dict]) -> list[dict]:
-    """One row per month of the record-level files: its rows and its Parquet and CSV files."""
+def _record_months(files: list[dict], key: str = "month") -> list[dict]:
+    """One row per month of the record-level files (or per period of the metrics files, with
+    `key` "period"): its rows and its Parquet and CSV files."""
     months: dict[str, dict] = {}
     for d in files:
-        row = months.setdefault(str(d["month"]), {"month": d["month"], "rows": d.get("rows")})
+        row = months.setdefault(str(d[key]), {"month": d[key], "rows": d.get("rows")})
         row["parquet" if str(d["name"]).endswith(".parquet") else "csv"] = d
     return [months[m] for m in sorted(months)]
 
@@ -713,9 +715,11 @@ def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> 
         title="Downloads",
         description="Download the published stop-and-search figures as open data: extracts for"
         " every area and period, and one CSV per area.",
-        downloads=[d for d in files if not d.get("month")],
+        downloads=[d for d in files if not d.get("month") and not d.get("period")],
         record_months=_record_months([d for d in files if d.get("month")]),
         record_query=RECORD_QUERY,
+        metric_periods=_record_months([d for d in files if d.get("period")], "period"),
+        metrics_query=METRICS_QUERY,
         area_downloads=area_downloads,
         force_csv=f"downloads/areas/force/{text.slug(site.force)}.csv" if site.force else None,
         record_level=site.record_level,
