@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,7 +20,10 @@ from stopsearch import disk
 from stopsearch import release as release_mod
 from stopsearch.cli import main
 from stopsearch.digests import BOOK, DigestBook
+from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.outputs.extracts import records as records_mod
+from stopsearch.outputs.site.build import _START, area_csv_parts
+from stopsearch.outputs.site.data import Period
 from stopsearch.release import (
     current_release,
     list_files,
@@ -121,6 +125,18 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
             assert hashes[name] == f"sha256:{digest}"
             assert (second / "downloads" / name).stat().st_size == entry[kind]["bytes"]
     assert release_problem(second) is None and release_problem(first) is None
+    # Metrics: the periods whose rows did not change (the two earlier months) are linked; the
+    # latest-12 period, the year and the new month are written.
+    periods = {m["month"]: m for m in manifest["metric_periods"]}
+    assert sorted(periods) == ["2023", "2023-01", "2023-02", "2023-03", "latest-12"]
+    for period in periods:
+        old = first / "downloads" / "metrics" / f"{period}.parquet"
+        new = second / "downloads" / "metrics" / f"{period}.parquet"
+        linked = period in ("2023-01", "2023-02")
+        assert old.exists() is (period != "2023-03"), period
+        assert (old.exists() and _inode(old) == _inode(new)) is linked, period
+        assert (new.stat().st_nlink == 2) is linked, period
+        assert sums[f"downloads/metrics/{period}.parquet"] == periods[period]["parquet"]["sha256"]
     # Every other file with the bytes of the same file of the live release is linked too.
     before = read_checksums(first)
     same = [name for name, digest in sums.items() if before.get(name) == digest]
@@ -349,3 +365,28 @@ def test_the_scrub_finds_damage_the_stamp_cannot_see(tmp_path):
     problems = [release_problem(root, [], book, scrub=0.25) for _ in range(4)]
     assert problems == [None, None, None, f"{root}: checksum mismatch for downloads/m3.csv"]
     assert release_problem(root) == problems[-1]  # a full read (rollback, self-healing)
+
+
+def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
+    """Per-area CSVs: each calendar year before the latest month's year in its own file (the
+    same bytes night after night, so shared); the latest 12 months, the months and the latest
+    year in <code>.csv."""
+    latest = Period("latest-12", "rolling", date(2023, 6, 1), date(2024, 5, 1), 12)
+
+    def row(kind: str, start: date) -> tuple:
+        values = ["x"] * len(PUBLISHED_COLUMNS)
+        values[PUBLISHED_COLUMNS.index("period_kind")] = kind
+        values[_START] = start
+        return tuple(values)
+
+    rows = [
+        row("rolling", date(2023, 6, 1)),
+        row("year", date(2022, 1, 1)),
+        row("year", date(2023, 1, 1)),
+        row("year", date(2024, 1, 1)),
+        row("month", date(2023, 7, 1)),
+        row("month", date(2024, 5, 1)),
+    ]
+    parts = area_csv_parts(rows, latest)
+    assert parts == {None: [rows[0], rows[3], rows[4], rows[5]], 2022: [rows[1]], 2023: [rows[2]]}
+    assert area_csv_parts(rows, None) == {None: rows}

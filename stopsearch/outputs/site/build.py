@@ -223,6 +223,7 @@ class _Site:
     area_names: dict[tuple[str, str], str] = field(default_factory=dict)
     parent_of: dict[tuple[str, str], str] = field(default_factory=dict)
     csv_sizes: dict[tuple[str, str], int] = field(default_factory=dict)  # of downloads/areas/
+    csv_years: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     references: list[ReferenceTable] = field(default_factory=list)  # declared comparison tables
     last_month: date | None = None  # the force's last month with data
 
@@ -375,13 +376,38 @@ def _map_files(writer: _Writer, view: MapView | None) -> None:
         )
 
 
+_KIND = data.PUBLISHED_COLUMNS.index("period_kind")
+_START = data.PUBLISHED_COLUMNS.index("period_start")
+
+
+def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | None, list[tuple]]:
+    """An area's published rows by file: None for <code>.csv (the latest 12 months, the months
+    and the year of the latest month: what a new month changes), each earlier calendar year for
+    <code>-<year>.csv (closed: the same bytes every night, so releases share the file)."""
+    parts: dict[int | None, list[tuple]] = {None: []}
+    for row in rows:
+        start = row[_START]
+        year = start.year if row[_KIND] == "year" and isinstance(start, date) else None
+        if year is not None and (latest is None or year >= latest.end.year):
+            year = None
+        parts.setdefault(year, []).append(row)
+    return parts
+
+
 def _write_area_csvs(writer: _Writer, site: _Site) -> None:
-    """downloads/areas/<kind>/<code>.csv: the published rows of every area and the force."""
+    """downloads/areas/<kind>/<code>.csv and <code>-<year>.csv (earlier years) of every area
+    and the force: its published rows (see area_csv_parts)."""
     for kind in (*data.SITE_KINDS, "force"):
         for code in site.store.areas(kind):
-            content = area_csv(site.store.rows(kind, code))
-            writer.file(f"downloads/areas/{kind}/{text.slug(code)}.csv", content)
-            site.csv_sizes[(kind, code)] = len(content)
+            parts = area_csv_parts(site.store.rows(kind, code), site.latest)
+            for year, rows in sorted(parts.items(), key=lambda item: item[0] or 0):
+                content = area_csv(rows)
+                suffix = "" if year is None else f"-{year}"
+                writer.file(f"downloads/areas/{kind}/{text.slug(code)}{suffix}.csv", content)
+                if year is None:
+                    site.csv_sizes[(kind, code)] = len(content)
+                else:
+                    site.csv_years.setdefault((kind, code), []).append((year, len(content)))
 
 
 def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
@@ -531,6 +557,14 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
                 layers=pages.area_layers(site.areas, layer_by_id, kind, code),
                 csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
                 csv_bytes=site.csv_sizes[(kind, code)],
+                csv_years=[
+                    {
+                        "year": year,
+                        "href": f"../../downloads/areas/{kind}/{text.slug(code)}-{year}.csv",
+                        "bytes": size,
+                    }
+                    for year, size in sorted(site.csv_years.get((kind, code), []), reverse=True)
+                ],
                 near=near,
                 withheld_note=_withheld_note(site, kind, code, name, parent, writer.base),
                 record_level=site.record_level,
