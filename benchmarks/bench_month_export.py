@@ -4,12 +4,14 @@
 
 With month files (this code): a full export into WORKDIR/a plays the previous release; then the
 nightly export into WORKDIR/b with the newest month treated as new (written and hashed) and every
-other month linked from a, as the publish job does; then SHA256SUMS of b from the known digests,
-the files equal to a's linked, and the verification of b (by the digest book when the code has
-one: files hashed once are not re-read). Code without month files (before issue 18)
-exports everything into WORKDIR/b, then SHA256SUMS and verify hash every file. Only the
-downloads folder is checksummed here (the job adds the site's pages). Prints one JSON line:
-wall and CPU seconds of each step. Compare codes with PYTHONPATH=<checkout of the other code>.
+other month linked from a, as the publish job does (with metrics per period: the latest-12
+period, the newest month's year and month written, every other period linked); then SHA256SUMS
+of b from the known digests, the files equal to a's linked, and the verification of b (by the
+digest book when the code has one: files hashed once are not re-read). Code without month files
+(before issue 18) exports everything into WORKDIR/b, then SHA256SUMS and verify hash every
+file. Only the downloads folder is checksummed here (the job adds the site's pages). Prints one
+JSON line: wall and CPU seconds of each step. Compare codes with PYTHONPATH=<checkout of the
+other code>.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def main(warehouse: Path, work: Path) -> None:
             parts = {p.month: p for p in full.months if p.month != newest}
             digests = {name: f.sha256 for f in full.files for name in [f.name]}
             options["reuse"] = Reuse(a / "downloads", parts, digests)
+            if getattr(full, "periods", None):  # a new month changes these three periods
+                changed = {"latest-12", newest[:4], newest}
+                kept = {p.month: p for p in full.periods if p.month not in changed}
+                options["metric_reuse"] = Reuse(a / "downloads", kept, digests)
         report = _timed(result, "export", export, con, b / "downloads", record_level=True,
                         demo=False, **options, **hashing)
     names = [f"downloads/{f.name}" for f in report.files]
@@ -72,6 +78,7 @@ def main(warehouse: Path, work: Path) -> None:
             _timed(result, "sums", release.write_checksums, b, known)
             _timed(result, "verify", release.verify_release, b, names, shared_with=a)
         result["linked_months"] = sum(p.linked for p in report.months)
+        result["linked_periods"] = sum(p.linked for p in getattr(report, "periods", []))
     else:
         _timed(result, "sums", release.write_checksums, b)
         _timed(result, "verify", release.verify_release, b, names)
