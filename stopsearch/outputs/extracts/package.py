@@ -191,7 +191,9 @@ def _sources(ctx: Context) -> list[dict]:
     return out
 
 
-def _resource(entry: Entry) -> dict:
+def _resource(entry: Entry, fields: dict[tuple[int, bool, int], list[dict]]) -> dict:
+    """One resource; `fields` caches field lists by (columns, CSV or not, enums): hundreds of
+    month and period files share a handful of them."""
     out: dict = {
         "name": entry.resource,
         "path": entry.path,
@@ -214,12 +216,11 @@ def _resource(entry: Entry) -> dict:
     if entry.rows is not None and entry.tabular:
         out["rows"] = entry.rows  # Frictionless checks it against the CSV
     if entry.columns is not None:
-        schema: dict = {
-            "fields": [
-                _field(c, csv=entry.format == "csv", enums=entry.enums) for c in entry.columns
-            ],
-            "missingValues": [""],
-        }
+        csv = entry.format == "csv"
+        key = (id(entry.columns), csv, id(entry.enums))
+        if key not in fields:
+            fields[key] = [_field(c, csv=csv, enums=entry.enums) for c in entry.columns]
+        schema: dict = {"fields": fields[key], "missingValues": [""]}
         if entry.primary_key:
             schema["primaryKey"] = entry.primary_key
         out["schema"] = schema
@@ -267,6 +268,7 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
     ]
     if ctx.demo:
         description.insert(0, DEMO_NOTICE)
+    fields: dict[tuple[int, bool, int], list[dict]] = {}
     measures = [
         {
             "name": m.name,
@@ -311,12 +313,25 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             "figures": ctx.dispersion,
         },
         "provenance": ctx.provenance,
-        "resources": [_resource(e) for e in entries],
+        "resources": [_resource(e, fields) for e in entries],
     }
 
 
 def write_datapackage(path: Path, descriptor: dict) -> None:
-    path.write_text(json.dumps(descriptor, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """The descriptor indented, each resource on one line: Python's JSON encoder is C code only
+    without indentation, and the hundreds of month and period resources (MBs) take seconds
+    indented."""
+    head = {k: v for k, v in descriptor.items() if k != "resources"}
+    text = json.dumps(head, indent=1, ensure_ascii=False)
+    resources = ",\n  ".join(
+        json.dumps(r, ensure_ascii=False, separators=(", ", ": "))
+        for r in descriptor.get("resources", [])
+    )
+    if resources:
+        text = text[: -len("\n}")] + f',\n "resources": [\n  {resources}\n ]\n}}'
+    elif "resources" in descriptor:
+        text = text[: -len("\n}")] + ',\n "resources": []\n}'
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 # -- README.txt ---------------------------------------------------------------------------------
