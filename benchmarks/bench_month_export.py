@@ -37,11 +37,11 @@ def main(warehouse: Path, work: Path) -> None:
     from stopsearch.outputs.extracts import export
     from stopsearch.warehouse import connect
 
-    try:
+    book = None
+    if "hasher" in inspect.signature(export).parameters:  # code with the digest book
         from stopsearch.digests import DigestBook
-    except ImportError:  # code before the digest book
-        DigestBook = None  # noqa: N806
-    book = DigestBook() if DigestBook is not None else None
+
+        book = DigestBook()
     hashing = {"hasher": book.hash} if book is not None else {}
 
     shutil.rmtree(work, ignore_errors=True)
