@@ -46,6 +46,21 @@ def shared_demo_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteRepor
     return folder / "site", report
 
 
+def shared_real_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
+    """One build of the real site (with its record-level extracts in `downloads/`) per test
+    run, from the shared real warehouse; read-only for the tests."""
+    from stopsearch.outputs.extracts import export
+    from tests.shared import build_once
+
+    def build(out: Path) -> SiteReport:
+        with connect(warehouse, read_only=True) as con:
+            export(con, out / "site" / "downloads", record_level=True, demo=False)
+            return build_site(con, out / "site", demo=False)
+
+    folder, report = build_once(tmp_path_factory, "real-site", build)
+    return folder / "site", report
+
+
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
