@@ -1,0 +1,154 @@
+"""The "find your area" index: static JSON files beside the pages, split so that little is loaded.
+
+`assets/search.js` (the combobox on the overview, map and areas pages) fetches nothing until the
+search box is used. It then reads `search/index.json` (which shards exist, and the kinds' labels)
+and, for each query, one shard:
+
+* `search/n-<key>.json`: every area with a page that has a word (of its name or code) starting
+  with the two letters or digits `<key>`; a query is looked up in the shard of one of its words.
+* `search/p-<key>.json`: postcodes whose first three characters (without the space) are `<key>`,
+  each with the areas it lies in (its small area's ward and neighbourhood), when the boundary
+  manifest declares a postcode lookup (`[[postcodes]]`).
+
+So a force with 600 wards and 100,000 postcodes serves each query from one file of a few
+kilobytes. The index holds names, codes and links only, never a figure. Names are folded as
+`fold` says; `assets/search.js` folds queries the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from stopsearch.outputs.site import text
+
+FOLDER = "search"
+INDEX = f"{FOLDER}/index.json"
+KEY_LENGTH = 2  # letters of a word that choose a name shard
+POSTCODE_KEY_LENGTH = 3  # characters of a postcode (without its space) that choose its shard
+KIND_ORDER = ("ward", "neighbourhood", "priority_area", "local_authority")
+_APOSTROPHES = re.compile(r"['\u2019]")
+_OTHER = re.compile(r"[^a-z0-9]+")
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+
+
+def fold(name: str) -> str:
+    """Lower case, accents and apostrophes dropped, anything else but a-z and 0-9 a space.
+
+    "King's Norton" -> "kings norton", "Llanfihangel-y-Creuddyn" -> "llanfihangel y creuddyn",
+    "Ynys Môn" -> "ynys mon".
+    """
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _OTHER.sub(" ", _APOSTROPHES.sub("", plain)).strip()
+
+
+def words(*names: str) -> list[str]:
+    """The folded words of these names, in order, each once."""
+    return list(dict.fromkeys(w for name in names for w in fold(name).split()))
+
+
+def normal_postcode(postcode: str) -> str | None:
+    """'B6 4AA' from ' b64aa ' (the outward code, one space, the inward code); None when it is not
+    a postcode in form."""
+    squeezed = re.sub(r"\s+", "", postcode).upper()
+    match = _POSTCODE.match(squeezed)
+    return f"{match.group(1)} {match.group(2)}" if match else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One area a search can find: its name, kind, code, page (from the site root), council."""
+
+    name: str
+    kind: str
+    code: str
+    href: str
+    parent: str = ""
+
+    def row(self) -> list[str]:
+        return [self.name, self.kind, self.code, self.href, self.parent]
+
+
+@dataclass
+class SearchIndex:
+    """The index files (path -> bytes) and what the pages say about the search."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    areas: int = 0
+    postcodes: int = 0
+
+    @property
+    def has_postcodes(self) -> bool:
+        return self.postcodes > 0
+
+
+def _json(data: object) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _order(entry: Entry) -> tuple:
+    return (fold(entry.name), KIND_ORDER.index(entry.kind), entry.code)
+
+
+def name_shards(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
+    """Entries by the first two characters of each word of their name and code."""
+    shards: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        for key in dict.fromkeys(w[:KEY_LENGTH] for w in words(entry.name, entry.code)):
+            shards[key].append(entry)
+    return {key: sorted(found, key=_order) for key, found in sorted(shards.items())}
+
+
+def postcode_shards(
+    postcodes: Iterable[tuple[str, list[Entry]]],
+) -> dict[str, dict[str, dict]]:
+    """Postcodes (normalised, with their areas) by the first three characters without the space;
+    each shard carries the areas it names, so that it is read alone."""
+    shards: dict[str, dict[str, dict]] = {}
+    for postcode, targets in sorted(postcodes, key=lambda item: item[0]):
+        if not targets:
+            continue
+        squeezed = postcode.replace(" ", "")
+        key = squeezed[:POSTCODE_KEY_LENGTH].lower()
+        shard = shards.get(key)
+        if shard is None:
+            shard = shards[key] = {"areas": {}, "postcodes": {}}
+        areas = shard["areas"]
+        ids = []
+        for target in targets:
+            ident = f"{target.kind}:{target.code}"
+            if ident not in areas:
+                areas[ident] = target.row()
+            ids.append(ident)
+        shard["postcodes"][squeezed] = [postcode, ids]
+    return shards
+
+
+def build_index(
+    entries: Iterable[Entry], postcodes: Iterable[tuple[str, list[Entry]]] = ()
+) -> SearchIndex:
+    """Every file of the search index, from the areas with pages and the postcodes' areas."""
+    entries = sorted(entries, key=_order)
+    names = name_shards(entries)
+    codes = postcode_shards(postcodes)
+    index = SearchIndex(areas=len(entries))
+    for key, found in names.items():
+        index.files[f"{FOLDER}/n-{key}.json"] = _json({"areas": [e.row() for e in found]})
+    for key, shard in codes.items():
+        index.files[f"{FOLDER}/p-{key}.json"] = _json(shard)
+        index.postcodes += len(shard["postcodes"])
+    index.files[INDEX] = _json(
+        {
+            "names": sorted(names),
+            "postcodes": sorted(codes),
+            "kinds": {kind: text.KIND_LABELS[kind] for kind in KIND_ORDER},
+            "key_length": KEY_LENGTH,
+            "postcode_key_length": POSTCODE_KEY_LENGTH,
+        }
+    )
+    return index

@@ -1,0 +1,192 @@
+"""Issue 16, "find your area": the static search index and the combobox that reads it.
+
+The index is read from the shared demo site build; the browser tests drive the one shared
+chromium (tests/conftest.py) on the same build.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from stopsearch.outputs.site import DEFAULT_TEMPLATES, search
+from stopsearch.outputs.site.search import Entry, build_index, fold, normal_postcode, words
+from tests.site_support import Visit, shared_demo_site
+
+WARD, WARD_NAME = "D05000020", "Marramwick (fictional)"
+
+
+@pytest.fixture(scope="module")
+def demo_site(demo_warehouse_path, tmp_path_factory) -> Path:
+    return shared_demo_site(demo_warehouse_path, tmp_path_factory)[0]
+
+
+def _shard(site: Path, name: str) -> dict:
+    return json.loads((site / search.FOLDER / name).read_text(encoding="utf-8"))
+
+
+def test_names_are_folded_as_the_script_folds_queries():
+    assert fold("King's Norton") == "kings norton"
+    assert fold("Llanfihangel-y-Creuddyn") == "llanfihangel y creuddyn"
+    assert fold("Ynys Môn") == "ynys mon"
+    assert fold("St. Mary’s (fictional)") == "st marys fictional"
+    assert words("Aston", "E05001179") == ["aston", "e05001179"]
+    source = (DEFAULT_TEMPLATES / "assets" / "search.js").read_text(encoding="utf-8")
+    # The same three steps in search.js: marks dropped, apostrophes dropped, others a space.
+    assert r'.replace(/[\u0300-\u036f]/g, "")' in source
+    assert r""".replace(/['\u2019]/g, "")""" in source
+    assert r'.replace(/[^a-z0-9]+/g, " ")' in source
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("b64aa", "B6 4AA"),
+        (" B64 5AA ", "B64 5AA"),
+        ("sw1a1aa", "SW1A 1AA"),
+        ("DS1  2AB", "DS1 2AB"),
+        ("B6", None),
+        ("123 4AA", None),
+        ("B6 4A1", None),
+    ],
+)
+def test_postcodes_are_normalised_to_one_form(text, expected):
+    assert normal_postcode(text) == expected
+
+
+def test_every_area_page_is_found_by_each_word_of_its_name_and_its_code(demo_site):
+    index = _shard(demo_site, "index.json")
+    files = sorted(p.name for p in (demo_site / search.FOLDER).glob("n-*.json"))
+    assert files == [f"n-{key}.json" for key in index["names"]]
+    pages = sorted((demo_site / "areas").glob("*/*.html"))
+    pages = [p for p in pages if p.name != "index.html"]
+    assert len(pages) == 78
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        name = html.split("<h1>", 1)[1].split("</h1>", 1)[0].replace("&#39;", "'")
+        kind, code = page.parent.name, page.stem
+        for word in words(name, code):
+            rows = _shard(demo_site, f"n-{word[:2]}.json")["areas"]
+            found = [r for r in rows if r[1:4] == [kind, code, f"areas/{kind}/{code}.html"]]
+            assert [r[0] for r in found] == [name], (page, word)
+    ward = [r for r in _shard(demo_site, "n-ma.json")["areas"] if r[2] == WARD]
+    assert ward == [[WARD_NAME, "ward", WARD, f"areas/ward/{WARD}.html", "Gullhaven (fictional)"]]
+
+
+def test_the_index_holds_no_figures(demo_site):
+    """Only names, kinds, codes and links: a number in the index could only be a figure."""
+    for path in sorted((demo_site / search.FOLDER).glob("n-*.json")):
+        for row in json.loads(path.read_text(encoding="utf-8"))["areas"]:
+            name, kind, code, href, parent = row
+            assert not re.search(r"\d", name + parent), row
+            assert kind in search.KIND_ORDER and href.endswith(f"/{code}.html")
+
+
+def test_a_large_force_loads_a_few_kilobytes_per_query():
+    """600 wards and 100,000 postcodes: no shard, nor the shard list, is large."""
+    syllables = ["ash", "bro", "cal", "den", "elm", "fal", "gro", "hal", "ing", "kel", "lan"]
+    wards = [
+        Entry(f"{a.title()}{b}{c} Ward {n}", "ward", f"E05{n:06d}", f"areas/ward/E05{n:06d}.html")
+        for n, (a, b, c) in enumerate(
+            ((a, b, c) for a in syllables for b in syllables for c in syllables), 1
+        )
+        if n <= 600
+    ]
+    postcodes = [
+        (f"B{d} {s}{a}{b}", [wards[(d * 31 + s) % 600]])
+        for d in range(1, 100)
+        for s in range(10)
+        for a in "ABDEFGHJLNPQRSTUWXYZ"[:10]
+        for b in "ABDEFGHJLNPQRSTUWXYZ"[:10]
+        if len(f"B{d}") <= 3
+    ]
+    assert len(postcodes) == 99_000
+    index = build_index(wards, postcodes)
+    assert (index.areas, index.postcodes) == (600, 99_000)
+    sizes = {name: len(content) for name, content in index.files.items()}
+    assert sizes[search.INDEX] < 16_000
+    assert max(sizes.values()) < 200_000
+    assert sum(sizes.values()) / len(sizes) < 60_000
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+def _type(page, text: str) -> None:
+    box = page.locator("#ss-search-input")
+    box.click()
+    box.fill("")
+    box.press_sequentially(text)
+    page.wait_for_function(
+        """(text) => {
+          const status = document.getElementById("ss-search-status").textContent;
+          return document.getElementById("ss-search-input").value === text && status !== "";
+        }""",
+        arg=text,
+    )
+
+
+@pytest.mark.browser
+def test_three_letters_and_the_keyboard_open_a_ward_page(demo_site_url, browser):
+    visit = Visit(browser, demo_site_url + "index.html")
+    page = visit.page
+    try:
+        box = page.locator("#ss-search-input")
+        assert box.get_attribute("role") == "combobox"
+        assert box.get_attribute("aria-expanded") == "false"
+        _type(page, "Mar")
+        options = page.locator("#ss-search-list [role=option]")
+        assert box.get_attribute("aria-expanded") == "true"
+        assert options.count() >= 1
+        assert options.first.get_attribute("data-code") == WARD
+        assert WARD_NAME in options.first.inner_text()
+        status = page.locator("#ss-search-status")
+        assert status.get_attribute("aria-live") == "polite"
+        count = options.count()
+        assert status.inner_text().startswith(f"{count} area{'s' if count > 1 else ''} found")
+        # Escape closes the list and keeps the text; Down opens it on the first suggestion.
+        box.press("Escape")
+        assert box.get_attribute("aria-expanded") == "false"
+        assert box.input_value() == "Mar"
+        box.press("ArrowDown")
+        assert box.get_attribute("aria-expanded") == "true"
+        first = options.first
+        assert box.get_attribute("aria-activedescendant") == first.get_attribute("id")
+        assert first.get_attribute("aria-selected") == "true"
+        with page.expect_navigation():
+            box.press("Enter")
+        assert page.url == demo_site_url + f"areas/ward/{WARD}.html"
+        assert page.locator("h1").inner_text() == WARD_NAME
+        assert visit.errors == []
+        assert visit.foreign(demo_site_url) == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_the_search_says_when_nothing_matches_and_escape_clears(demo_site_url, browser):
+    visit = Visit(browser, demo_site_url + "areas/index.html")
+    page = visit.page
+    try:
+        _type(page, "zzq")
+        assert page.locator("#ss-search-status").inner_text() == "No area found for “zzq”."
+        box = page.locator("#ss-search-input")
+        assert box.get_attribute("aria-expanded") == "false"
+        box.press("Escape")
+        assert box.input_value() == ""
+        # From a page one folder down, a council opens at its own address (codes work too).
+        _type(page, "D06000002")
+        option = page.locator("#ss-search-list [role=option]").first
+        assert option.get_attribute("data-code") == "D06000002"
+        with page.expect_navigation():
+            option.click()
+        assert page.url == demo_site_url + "areas/local_authority/D06000002.html"
+        assert visit.errors == []
+        # Only the shard list and the shards typed for were fetched, never the whole index.
+        fetched = sorted(u.rsplit("/", 1)[1] for u in visit.requests if "/search/" in u)
+        assert fetched == ["index.json", "n-d0.json"]  # there is no n-zz.json
+    finally:
+        page.close()
