@@ -6,14 +6,16 @@ chromium (tests/conftest.py) on the same build.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from stopsearch.geography.postcodes import normal_postcode
 from stopsearch.outputs.site import DEFAULT_TEMPLATES, search
-from stopsearch.outputs.site.search import Entry, build_index, fold, normal_postcode, words
+from stopsearch.outputs.site.search import Entry, build_index, fold, words
 from tests.site_support import Visit, shared_demo_site
 
 WARD, WARD_NAME = "D05000020", "Marramwick (fictional)"
@@ -74,6 +76,31 @@ def test_every_area_page_is_found_by_each_word_of_its_name_and_its_code(demo_sit
             assert [r[0] for r in found] == [name], (page, word)
     ward = [r for r in _shard(demo_site, "n-ma.json")["areas"] if r[2] == WARD]
     assert ward == [[WARD_NAME, "ward", WARD, f"areas/ward/{WARD}.html", "Gullhaven (fictional)"]]
+
+
+def test_every_demo_postcode_leads_to_the_ward_and_neighbourhood_of_its_small_area(
+    demo_site, demo_dir
+):
+    """Checked against the generator's own truth (small areas nest in the 2024 wards and in the
+    neighbourhoods), not against the point-in-area placing the site uses."""
+    truth = json.loads((demo_dir / "truth.json").read_text(encoding="utf-8"))["small_areas"]
+    with (demo_dir / "boundaries" / "postcodes.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if not r["doterm"]]
+    index = _shard(demo_site, "index.json")
+    assert index["postcodes"] == [f"ds{n}" for n in range(1, 10)]  # DS1 holds DS10 to DS13
+    found = {}
+    for key in index["postcodes"]:
+        shard = _shard(demo_site, f"p-{key}.json")
+        for squeezed, (postcode, ids) in shard["postcodes"].items():
+            assert squeezed == postcode.replace(" ", "") and squeezed.lower().startswith(key)
+            found[postcode] = [shard["areas"][i][1:3] for i in ids]
+    assert len(found) == len(rows) == 910
+    for row in rows:
+        home = truth[row["lsoa21"]]
+        assert found[row["pcds"]] == [
+            ["ward", home["ward_2024"]],
+            ["neighbourhood", home["neighbourhood"]],
+        ], row
 
 
 def test_the_index_holds_no_figures(demo_site):
@@ -188,5 +215,32 @@ def test_the_search_says_when_nothing_matches_and_escape_clears(demo_site_url, b
         # Only the shard list and the shards typed for were fetched, never the whole index.
         fetched = sorted(u.rsplit("/", 1)[1] for u in visit.requests if "/search/" in u)
         assert fetched == ["index.json", "n-d0.json"]  # there is no n-zz.json
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_demo_postcode_finds_its_ward(demo_site_url, browser, demo_dir):
+    truth = json.loads((demo_dir / "truth.json").read_text(encoding="utf-8"))["small_areas"]
+    with (demo_dir / "boundaries" / "postcodes.csv").open(encoding="utf-8", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["pcds"].startswith("DS4 ") and not r["doterm"])
+    ward = truth[row["lsoa21"]]["ward_2024"]
+    visit = Visit(browser, demo_site_url + "areas/index.html")
+    page = visit.page
+    try:
+        _type(page, row["pcds"].replace(" ", "").lower())  # as people type them
+        options = page.locator("#ss-search-list [role=option]")
+        assert options.count() == 2
+        assert [options.nth(i).get_attribute("data-code") for i in range(2)] == [
+            ward,
+            truth[row["lsoa21"]]["neighbourhood"],
+        ]
+        assert options.first.inner_text().startswith(row["pcds"])
+        box = page.locator("#ss-search-input")
+        box.press("ArrowDown")
+        with page.expect_navigation():
+            box.press("Enter")
+        assert page.url == demo_site_url + f"areas/ward/{ward}.html"
+        assert visit.errors == []
     finally:
         page.close()

@@ -309,7 +309,11 @@ def build_site(
         "data_to": text.full_month(site.last_month) if site.last_month else "",
         "updated": text.long_day(updated) if updated else "",
     }
-    search = _search_index(site)
+    search = _search_index(con, site)
+    base["boundary_attributions"] = sorted(
+        {layer.attribution for layer in site.layers if layer.attribution}
+        | set(site_search.attributions(con))
+    )
     base["search"] = {"index": site_search.INDEX, "postcodes": search.has_postcodes}
     latest_period = site.latest.period if site.latest else None
     base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
@@ -388,8 +392,8 @@ def _write_area_csvs(writer: _Writer, site: _Site) -> None:
             site.csv_sizes[(kind, code)] = len(content)
 
 
-def _search_index(site: _Site) -> site_search.SearchIndex:
-    """The "find your area" index: every area with a page, by name and code."""
+def _search_index(con: duckdb.DuckDBPyConnection, site: _Site) -> site_search.SearchIndex:
+    """The "find your area" index: every area with a page, by name and code, and postcodes."""
     entries = []
     for kind in data.SITE_KINDS:
         for code in site.area_pages[kind]:
@@ -404,7 +408,16 @@ def _search_index(site: _Site) -> site_search.SearchIndex:
                     council,
                 )
             )
-    return site_search.build_index(entries)
+    postcodes: list[tuple[str, list[site_search.Entry]]] = []
+    if site.latest is not None:
+        postcodes = site_search.postcode_targets(
+            con,
+            site.layers,
+            site.areas,
+            site.latest.end_day,
+            {(e.kind, e.code): e for e in entries},
+        )
+    return site_search.build_index(entries, postcodes)
 
 
 def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:

@@ -21,19 +21,27 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import shapely
 
 from stopsearch.outputs.site import text
+from stopsearch.outputs.site.data import Area, Layer, layer_for, load_areas
+from stopsearch.sqlfiles import SqlFile
+
+SQL = SqlFile("stopsearch.outputs.site", "search.sql")
 
 FOLDER = "search"
 INDEX = f"{FOLDER}/index.json"
 KEY_LENGTH = 2  # letters of a word that choose a name shard
 POSTCODE_KEY_LENGTH = 3  # characters of a postcode (without its space) that choose its shard
 KIND_ORDER = ("ward", "neighbourhood", "priority_area", "local_authority")
+POSTCODE_KINDS = ("ward", "neighbourhood")  # what a postcode leads to
 _APOSTROPHES = re.compile(r"['\u2019]")
 _OTHER = re.compile(r"[^a-z0-9]+")
-_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 
 
 def fold(name: str) -> str:
@@ -50,14 +58,6 @@ def fold(name: str) -> str:
 def words(*names: str) -> list[str]:
     """The folded words of these names, in order, each once."""
     return list(dict.fromkeys(w for name in names for w in fold(name).split()))
-
-
-def normal_postcode(postcode: str) -> str | None:
-    """'B6 4AA' from ' b64aa ' (the outward code, one space, the inward code); None when it is not
-    a postcode in form."""
-    squeezed = re.sub(r"\s+", "", postcode).upper()
-    match = _POSTCODE.match(squeezed)
-    return f"{match.group(1)} {match.group(2)}" if match else None
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,44 @@ def build_index(
         }
     )
     return index
+
+
+def postcode_targets(
+    con: duckdb.DuckDBPyConnection,
+    layers: list[Layer],
+    areas: list[Area],
+    day: date,
+    entries: Mapping[tuple[str, str], Entry],
+) -> list[tuple[str, list[Entry]]]:
+    """Each postcode of the warehouse's lookups with the ward and neighbourhood (with pages) that
+    hold its small area on `day`: the areas of the layer in force then that contain the small
+    area's representative point (shapely's point_on_surface; on a tie, the lowest code)."""
+    rows = SQL.execute(con, "postcodes").fetchall()
+    if not rows:
+        return []
+    smalls = {(a.layer_id, a.code): a for a in load_areas(con, ["small_area"])}
+    keys = sorted({(layer_id, code) for _, layer_id, code in rows if (layer_id, code) in smalls})
+    points = shapely.point_on_surface(shapely.from_wkb([smalls[k].wkb for k in keys]))
+    homes: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for kind in POSTCODE_KINDS:
+        layer = layer_for([x for x in layers if x.kind == kind], day)
+        if layer is None:
+            continue
+        members = sorted(
+            (a for a in areas if a.layer_id == layer.layer_id and (kind, a.code) in entries),
+            key=lambda a: a.code,
+        )
+        if not members:
+            continue
+        tree = shapely.STRtree(shapely.from_wkb([a.wkb for a in members]))
+        placed: dict[int, int] = {}
+        for point, member in zip(*tree.query(points, predicate="within"), strict=True):
+            placed[int(point)] = min(int(member), placed.get(int(point), len(members)))
+        for point, member in sorted(placed.items()):
+            homes[keys[point]].append(entries[(kind, members[member].code)])
+    return [(postcode, homes[(layer_id, code)]) for postcode, layer_id, code in rows]
+
+
+def attributions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The postcode lookups' attributions (e.g. the ONS Postcode Directory's)."""
+    return [str(a) for (a,) in SQL.execute(con, "attributions").fetchall()]
