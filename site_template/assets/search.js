@@ -2,7 +2,7 @@
 
    Nothing is fetched until the box is used. Then search/index.json says which shards exist and
    each query reads one shard: search/n-<first two letters of a word>.json for names and codes,
-   search/p-<first three characters>.json for postcodes (see stopsearch/outputs/site/search.py,
+   search/p-<first four characters>.json for postcodes (see stopsearch/outputs/site/search.py,
    whose fold() this file's fold() repeats). Keys: Down and Up move through the suggestions,
    Enter opens the one chosen, Escape closes the list (a second Escape clears the box). On the
    map page a chosen ward, neighbourhood or council is selected on the map instead
@@ -108,10 +108,10 @@
       var found = [];
       Object.keys(shard.postcodes).sort().forEach(function (code) {
         if (code.indexOf(squeezed) !== 0) { return; }
-        var item = shard.postcodes[code];
-        item[1].forEach(function (id) {
-          var entry = shard.areas[id];
-          found.push({ entry: entry, label: entry[0], postcode: item[0] });
+        var shown = code.slice(0, -3) + " " + code.slice(-3);
+        shard.postcodes[code].forEach(function (place) {
+          var entry = shard.areas[place];
+          found.push({ entry: entry, label: entry[0], postcode: shown });
         });
       });
       return found;
@@ -229,7 +229,7 @@
     var entry = result.entry;
     close();
     input.value = result.postcode || entry[0];
-    if (window.ssMapSelect && window.ssMapSelect(entry[1], entry[2])) {
+    if (window.ssMapSelect && window.ssMapSelect(entry[1], entry[2], root + entry[3])) {
       say(entry[0] + " is selected on the map.");
       return;
     }

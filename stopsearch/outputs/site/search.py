@@ -6,9 +6,9 @@ and, for each query, one shard:
 
 * `search/n-<key>.json`: every area with a page that has a word (of its name or code) starting
   with the two letters or digits `<key>`; a query is looked up in the shard of one of its words.
-* `search/p-<key>.json`: postcodes whose first three characters (without the space) are `<key>`,
-  each with the areas it lies in (its small area's ward and neighbourhood), when the boundary
-  manifest declares a postcode lookup (`[[postcodes]]`).
+* `search/p-<key>.json`: postcodes whose first four characters (without the space) are `<key>`
+  (about a postcode sector), each with the areas it lies in (its small area's ward and
+  neighbourhood), when the boundary manifest declares a postcode lookup (`[[postcodes]]`).
 
 So a force with 600 wards and 100,000 postcodes serves each query from one file of a few
 kilobytes. The index holds names, codes and links only, never a figure. Names are folded as
@@ -37,7 +37,7 @@ SQL = SqlFile("stopsearch.outputs.site", "search.sql")
 FOLDER = "search"
 INDEX = f"{FOLDER}/index.json"
 KEY_LENGTH = 2  # letters of a word that choose a name shard
-POSTCODE_KEY_LENGTH = 3  # characters of a postcode (without its space) that choose its shard
+POSTCODE_KEY_LENGTH = 4  # characters of a postcode (without its space) that choose its shard
 KIND_ORDER = ("ward", "neighbourhood", "priority_area", "local_authority")
 POSTCODE_KINDS = ("ward", "neighbourhood")  # what a postcode leads to
 _APOSTROPHES = re.compile(r"['\u2019]")
@@ -106,10 +106,12 @@ def name_shards(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
 
 def postcode_shards(
     postcodes: Iterable[tuple[str, list[Entry]]],
-) -> dict[str, dict[str, dict]]:
-    """Postcodes (normalised, with their areas) by the first three characters without the space;
-    each shard carries the areas it names, so that it is read alone."""
-    shards: dict[str, dict[str, dict]] = {}
+) -> dict[str, dict[str, list | dict]]:
+    """Postcodes by their first four characters without the space; each shard lists the areas
+    it names (`areas`) and gives each postcode, without its space, their places in that list
+    (`postcodes`), so that it is read alone. The space goes before the last three characters."""
+    shards: dict[str, dict[str, list | dict]] = {}
+    places: dict[str, dict[str, int]] = {}
     for postcode, targets in sorted(postcodes, key=lambda item: item[0]):
         if not targets:
             continue
@@ -117,15 +119,20 @@ def postcode_shards(
         key = squeezed[:POSTCODE_KEY_LENGTH].lower()
         shard = shards.get(key)
         if shard is None:
-            shard = shards[key] = {"areas": {}, "postcodes": {}}
-        areas = shard["areas"]
+            shard = shards[key] = {"areas": [], "postcodes": {}}
+            places[key] = {}
+        areas, place = shard["areas"], places[key]
+        assert isinstance(areas, list)
         ids = []
         for target in targets:
             ident = f"{target.kind}:{target.code}"
-            if ident not in areas:
-                areas[ident] = target.row()
-            ids.append(ident)
-        shard["postcodes"][squeezed] = [postcode, ids]
+            if ident not in place:
+                place[ident] = len(areas)
+                areas.append(target.row())
+            ids.append(place[ident])
+        listed = shard["postcodes"]
+        assert isinstance(listed, dict)
+        listed[squeezed] = ids
     return shards
 
 
