@@ -103,6 +103,20 @@ def _monthly_series(monthly: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _area_month_matrix(areas: np.ndarray, months: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Areas x months, rows and columns in code order, NaN where an area had no row that month:
+    what ``pivot_table(index=area, columns=month, aggfunc="sum")`` gives, without its cost (it
+    runs for every period, area kind and count)."""
+    area_rows, area_at = np.unique(areas, return_inverse=True)
+    month_cols, month_at = np.unique(months, return_inverse=True)
+    matrix = np.zeros((len(area_rows), len(month_cols)))
+    np.add.at(matrix, (area_at, month_at), values)
+    present = np.zeros(matrix.shape, dtype=bool)
+    present[area_at, month_at] = True
+    matrix[~present] = np.nan
+    return matrix
+
+
 def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.DataFrame:
     """phi_t per (period, area kind, count), pooled over the areas of the kind.
 
@@ -125,11 +139,14 @@ def within_time_table(monthly: pd.DataFrame, area_months: pd.DataFrame) -> pd.Da
             how="left",
         )
         grid["count"] = grid["count"].fillna(0.0).astype(float)
-        for (period, kind), part in grid.groupby(["period", "area_kind"], sort=True):
-            matrix = part.pivot_table(
-                index="area_code", columns="month", values="count", aggfunc="sum"
-            )
-            result = dispersion.within_time(matrix.to_numpy(float))
+        areas = pd.factorize(grid.area_code, sort=True)[0]
+        months = pd.factorize(grid.month, sort=True)[0]
+        values = grid["count"].to_numpy(float)
+        for (period, kind), rows_at in grid.groupby(
+            ["period", "area_kind"], sort=True
+        ).indices.items():
+            matrix = _area_month_matrix(areas[rows_at], months[rows_at], values[rows_at])
+            result = dispersion.within_time(matrix)
             rows.append(
                 (
                     period,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,7 +98,15 @@ def csp(tile_url: str | None = None) -> str:
 
 def environment(template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     """Jinja environment: the user's folders first, then the shipped `site_template/`."""
-    search = [str(Path(d)) for d in template_dirs] + [str(DEFAULT_TEMPLATES)]
+    return _environment(tuple(str(Path(d).resolve()) for d in template_dirs))
+
+
+@cache
+def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
+    """One environment per template search path and process, so that each template is compiled
+    once, not once per build (a second build in the same process, as the tests and a long-lived
+    caller make, reuses them). Jinja re-reads a template whose file changed (`auto_reload`)."""
+    search = [*template_dirs, str(DEFAULT_TEMPLATES)]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         autoescape=True,
