@@ -62,6 +62,18 @@ def shared_demo_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteRepor
     return folder / "site", report
 
 
+def shared_real_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
+    """One site built from the real West Midlands warehouse per test run (read it only)."""
+    from tests.shared import build_once
+
+    folder, report = build_once(
+        tmp_path_factory,
+        "real-site",
+        lambda out: build_demo_site(warehouse, out / "site", demo=False),
+    )
+    return folder / "site", report
+
+
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

@@ -6,10 +6,16 @@ import re
 
 import pytest
 
-from stopsearch.outputs.site import build_site
 from stopsearch.warehouse import connect
 from tests.golden import golden
-from tests.site_support import CSP, codes_without_names, csp_of, external_urls, visible_text
+from tests.site_support import (
+    CSP,
+    codes_without_names,
+    csp_of,
+    external_urls,
+    shared_real_site,
+    visible_text,
+)
 
 pytestmark = pytest.mark.realdata
 
@@ -18,10 +24,8 @@ COUNCILS = ("Birmingham", "Coventry", "Dudley", "Sandwell", "Solihull", "Walsall
 OVERVIEW_LIMIT = 1_500_000
 
 
-def test_real_data_site(real_warehouse_path, tmp_path):
-    with connect(real_warehouse_path, read_only=True) as con:
-        report = build_site(con, tmp_path / "site", demo=False)
-    site = tmp_path / "site"
+def test_real_data_site(real_warehouse_path, tmp_path_factory):
+    site, report = shared_real_site(real_warehouse_path, tmp_path_factory)
     wards = sorted((site / "areas" / "ward").glob("*.html"))
     assert len(wards) == golden("wards")
     assert len(list((site / "downloads" / "areas" / "ward").glob("*.csv"))) == golden("wards")
@@ -42,18 +46,17 @@ def test_real_data_site(real_warehouse_path, tmp_path):
     )
 
 
-def test_real_site_names_every_area(real_warehouse_path, tmp_path):
+def test_real_site_names_every_area(real_warehouse_path, tmp_path_factory):
     """Every council page is titled by its name, and no page shows an area code without its
     name near it (titles, breadcrumbs, tables, tooltips' labels)."""
+    site, _ = shared_real_site(real_warehouse_path, tmp_path_factory)
     with connect(real_warehouse_path, read_only=True) as con:
-        build_site(con, tmp_path / "site", demo=False)
         names = dict(
             con.execute(
                 "SELECT DISTINCT area_code, area_name FROM published_metrics"
                 " WHERE area_kind IN ('ward', 'local_authority')"
             ).fetchall()
         )
-    site = tmp_path / "site"
     titles = []
     for page in sorted((site / "areas" / "local_authority").glob("*.html")):
         html = page.read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stopsearch.geography.postcodes import normal_postcode
-from stopsearch.outputs.site import DEFAULT_TEMPLATES, build_site, search
+from stopsearch.outputs.site import DEFAULT_TEMPLATES, search
 from stopsearch.outputs.site.search import Entry, build_index, fold, words
 from tests.site_support import Visit, shared_demo_site
 
@@ -254,17 +254,11 @@ def test_a_demo_postcode_finds_its_ward(demo_site_url, browser, demo_dir):
 
 @pytest.fixture(scope="module")
 def real_site_url(real_warehouse_path, tmp_path_factory):
-    """The site built once from the real West Midlands warehouse (skipped without the data)."""
-    from stopsearch.warehouse import connect
-    from tests.shared import build_once
-    from tests.site_support import serve
+    """The shared real-data site build (also read by test_site_real.py), served on 127.0.0.1."""
+    from tests.site_support import serve, shared_real_site
 
-    def build(out: Path) -> None:
-        with connect(real_warehouse_path, read_only=True) as con:
-            build_site(con, out / "site", demo=False)
-
-    folder, _ = build_once(tmp_path_factory, "real-site", build)
-    with serve(folder / "site") as base:
+    site, _ = shared_real_site(real_warehouse_path, tmp_path_factory)
+    with serve(site) as base:
         yield base
 
 
