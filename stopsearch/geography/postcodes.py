@@ -95,19 +95,19 @@ def read_postcodes(lookup: PostcodeLookup, known: set[str]) -> PostcodeRead:
                         f"{_where(path, line, lookup.small_area_field)}: {area[:MAX_FIELD]!r}..."
                         " is too long for an area code"
                     )
-                if postcode in area_of:
-                    if area_of[postcode] != area:
+                if postcode in area_of:  # (only postcodes kept are remembered: a national
+                    if area_of[postcode] != area:  # file has millions of others)
                         raise GeographyError(
                             f"{_where(path, line, lookup.small_area_field)}: {postcode} is in"
                             f" {area!r} here but in {area_of[postcode]!r} on line"
                             f" {first_line[postcode]}"
                         )
                     continue
-                area_of[postcode] = area
-                first_line[postcode] = line
                 if not area or area not in known:
                     result.outside += 1
                     continue
+                area_of[postcode] = area
+                first_line[postcode] = line
                 result.rows.append((postcode, area))
     except UnicodeDecodeError as exc:
         raise GeographyError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
