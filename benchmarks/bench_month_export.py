@@ -4,11 +4,14 @@
 
 With month files (this code): a full export into WORKDIR/a plays the previous release; then the
 nightly export into WORKDIR/b with the newest month treated as new (written and hashed) and every
-other month linked from a, as the publish job does; then SHA256SUMS of b from the known digests
-and the verification of b (shared files not re-read). Code without month files (before issue 18)
-exports everything into WORKDIR/b, then SHA256SUMS and verify hash every file. Only the
-downloads folder is checksummed here (the job adds the site's pages). Prints one JSON line:
-wall and CPU seconds of each step. Compare codes with PYTHONPATH=<checkout of the other code>.
+other month linked from a, as the publish job does (with metrics per period: the latest-12
+period, the newest month's year and month written, every other period linked); then SHA256SUMS
+of b from the known digests, the files equal to a's linked, and the verification of b (by the
+digest book when the code has one: files hashed once are not re-read). Code without month files
+(before issue 18) exports everything into WORKDIR/b, then SHA256SUMS and verify hash every
+file. Only the downloads folder is checksummed here (the job adds the site's pages). Prints one
+JSON line: wall and CPU seconds of each step. Compare codes with PYTHONPATH=<checkout of the
+other code>.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def main(warehouse: Path, work: Path) -> None:
     from stopsearch.outputs.extracts import export
     from stopsearch.warehouse import connect
 
+    book = None
+    if "hasher" in inspect.signature(export).parameters:  # code with the digest book
+        from stopsearch.digests import DigestBook
+
+        book = DigestBook()
+    hashing = {"hasher": book.hash} if book is not None else {}
+
     shutil.rmtree(work, ignore_errors=True)
     a, b = work / "a", work / "b"
     result: dict = {"code": str(Path(release.__file__).parent)}
@@ -44,21 +54,31 @@ def main(warehouse: Path, work: Path) -> None:
             from stopsearch.outputs.extracts.records import Reuse
 
             full = _timed(result, "full_export", export, con, a / "downloads",
-                          record_level=True, demo=False)
+                          record_level=True, demo=False, **hashing)
             known = {f"downloads/{f.name}": f.sha256 for f in full.files}
-            release.write_checksums(a, known)
+            release.write_checksums(a, known, *([book] if book else []))
             newest = max(p.month for p in full.months)
             parts = {p.month: p for p in full.months if p.month != newest}
             digests = {name: f.sha256 for f in full.files for name in [f.name]}
             options["reuse"] = Reuse(a / "downloads", parts, digests)
+            if getattr(full, "periods", None):  # a new month changes these three periods
+                changed = {"latest-12", newest[:4], newest}
+                kept = {p.month: p for p in full.periods if p.month not in changed}
+                options["metric_reuse"] = Reuse(a / "downloads", kept, digests)
         report = _timed(result, "export", export, con, b / "downloads", record_level=True,
-                        demo=False, **options)
+                        demo=False, **options, **hashing)
     names = [f"downloads/{f.name}" for f in report.files]
     if months:
         known = {f"downloads/{f.name}": f.sha256 for f in report.files}
-        _timed(result, "sums", release.write_checksums, b, known)
-        _timed(result, "verify", release.verify_release, b, names, shared_with=a)
+        if book is not None:
+            sums = _timed(result, "sums", release.write_checksums, b, known, book)
+            _timed(result, "link", release.link_unchanged, b, sums, a, book)
+            _timed(result, "verify", release.verify_release, b, names, book)
+        else:
+            _timed(result, "sums", release.write_checksums, b, known)
+            _timed(result, "verify", release.verify_release, b, names, shared_with=a)
         result["linked_months"] = sum(p.linked for p in report.months)
+        result["linked_periods"] = sum(p.linked for p in getattr(report, "periods", []))
     else:
         _timed(result, "sums", release.write_checksums, b)
         _timed(result, "verify", release.verify_release, b, names)

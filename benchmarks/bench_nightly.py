@@ -14,7 +14,9 @@ Per run it prints the seconds of each stage, timed from the job's own stage call
     verify   SHA256SUMS written, then the staged release verified
     switch   rename into releases/, `current` switched, old releases pruned
 
-and, after the last night, the disk the output folder takes (each file counted once however
+and the same in CPU seconds of the process (all its threads: steadier than wall seconds on a
+loaded machine), with `export+hash` = check + export + verify, the issue's "export and hashing
+stages"; and, after the last night, the disk the output folder takes (each file counted once however
 many releases link it) against one release. Everything goes to benchmarks/work/nightly-*/
 (ignored by git); one JSON line with every figure is printed last.
 """
@@ -35,7 +37,18 @@ from inputs import REPO, WORK, make_inputs, source_folder  # noqa: E402
 
 MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
 SHARED = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / "data"))
-STAGES = ("check", "fetch", "prepare", "export", "export_records", "site", "verify", "switch")
+STAGES = (
+    "check",
+    "fetch",
+    "prepare",
+    "export",
+    "export_records",
+    "site",
+    "verify",
+    "switch",
+    "export+hash",
+)
+CPU_STAGES = ("check", "fetch", "prepare", "export", "site", "verify", "switch", "export+hash")
 
 
 def disk_bytes(root: Path) -> tuple[int, int]:
@@ -65,16 +78,25 @@ def offline_manifest(folder: Path) -> Path:
 def _publish(config) -> dict[str, float]:  # noqa: ANN001 - PublishConfig, imported late
     from stopsearch.publish import run_publish
 
-    marks: list[tuple[str, float]] = [("check", time.perf_counter())]
-    result = run_publish(config, on_stage=lambda name: marks.append((name, time.perf_counter())))
-    end = time.perf_counter()
+    def mark(name: str) -> None:
+        marks.append((name, time.perf_counter(), time.process_time()))
+
+    marks: list[tuple[str, float, float]] = []
+    mark("check")
+    result = run_publish(config, on_stage=mark)
+    mark("end")
     if result.exit_code != 0 or not result.changed:
         raise RuntimeError(f"publish exit {result.exit_code}, changed {result.changed}")
-    stages = {
-        name: round(marks[i + 1][1] - at if i + 1 < len(marks) else end - at, 3)
-        for i, (name, at) in enumerate(marks)
-    }
-    stages["total"] = round(end - marks[0][1], 3)
+    stages = {}
+    for (name, wall, cpu), (_, wall_next, cpu_next) in zip(marks, marks[1:], strict=False):
+        stages[name] = round(wall_next - wall, 3)
+        stages[f"{name}_cpu"] = round(cpu_next - cpu, 3)
+    stages["total"] = round(marks[-1][1] - marks[0][1], 3)
+    stages["total_cpu"] = round(marks[-1][2] - marks[0][2], 3)
+    for suffix in ("", "_cpu"):
+        stages[f"export+hash{suffix}"] = round(
+            sum(stages.get(f"{s}{suffix}", 0.0) for s in ("check", "export", "verify")), 3
+        )
     if "export_records" in result.durations:  # the month files, within export (issue 18 on)
         stages["export_records"] = result.durations["export_records"]
     return stages
@@ -146,6 +168,14 @@ def table(report: dict) -> str:
     for name, stages in runs:
         cells = " | ".join(f"{stages.get(s, 0.0):.2f}" for s in STAGES)
         lines.append(f"| {name} | {cells} | {stages['total']:.2f} |")
+    lines += [
+        "\nCPU seconds (process, all threads):",
+        "| run | " + " | ".join(CPU_STAGES) + " | total |",
+        "|---|" + "---:|" * (len(CPU_STAGES) + 1),
+    ]
+    for name, stages in runs:
+        cells = " | ".join(f"{stages.get(f'{s}_cpu', 0.0):.2f}" for s in CPU_STAGES)
+        lines.append(f"| {name} | {cells} | {stages.get('total_cpu', 0.0):.2f} |")
     one = report["last_release_bytes"][0]
     kept = report["releases_bytes"][0]
     lines.append(

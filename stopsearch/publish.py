@@ -30,17 +30,23 @@ import duckdb
 
 from stopsearch import __version__
 from stopsearch.config import PublishConfig
+from stopsearch.digests import BOOK, DigestBook
+from stopsearch.disk import sha256_file
 from stopsearch.errors import ConfigError, StopsearchError, error_text
 from stopsearch.gates import Thresholds, Trip, check_gates
 from stopsearch.geography.manifest import Manifest, load_manifest
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.outputs.extracts.export import ExportReport
+from stopsearch.outputs.extracts.metric_files import csv_name as period_csv
+from stopsearch.outputs.extracts.metric_files import parquet_name as period_parquet
 from stopsearch.outputs.extracts.records import MonthPart, Reuse, csv_name, parquet_name
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
     choose_rollback,
     current_release,
     finalise,
+    link_unchanged,
+    list_files,
     live_problem,
     new_release_id,
     newest_verified,
@@ -53,7 +59,6 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
-from stopsearch.sqlfiles import fetch_one
 from stopsearch.status import (
     GATES_KEY,
     QUARANTINE_KEY,
@@ -85,13 +90,13 @@ RELEASE_FILES = (
     *EXPECTED_PAGES,
     "manifest.json",
     "changelog.json",
-    "downloads/metrics.parquet",
     "downloads/datapackage.json",
 )
 STAGES = ("fetch", "prepare", "export", "site", "verify", "switch")
 QUARANTINE_DIR = "quarantine"  # under the output folder: copies of quarantined re-supplies
 ACCEPTED_KEY = "accepted_resupplies"  # pipeline_state: re-supplies applied on the operator's word
 RECORD_MONTHS = "record_months"  # manifest.json: each month file's inputs and digests (reuse)
+METRIC_PERIODS = "metric_periods"  # manifest.json: each metrics period file's, likewise
 _DEPENDENCIES = ("duckdb", "pyarrow", "geopandas", "shapely", "folium", "jinja2", "click")
 
 
@@ -409,6 +414,7 @@ class _Run:
     overrides: frozenset[str]
     force_rebuild: bool
     stage: Callable[[str], None]
+    book: DigestBook  # digests by file identity (stopsearch.digests): each file hashed once
 
 
 def _start(
@@ -421,7 +427,8 @@ def _start(
     out = config.output
     result = PublishResult(demo=config.demo, prepared=None)
     live = current_release(out)
-    problem = live_problem(out, RELEASE_FILES)
+    book = DigestBook.load(out / BOOK)
+    problem = live_problem(out, RELEASE_FILES, book)
     baseline = live
     if problem is not None:
         baseline = newest_verified(out, RELEASE_FILES)[0]
@@ -434,7 +441,9 @@ def _start(
         config.resupply_max_loss_percent, config.accepted_resupplies, out / QUARANTINE_DIR
     )
     previous = read_manifest(baseline) if baseline is not None else None
-    return _Run(config, result, live, baseline, previous, guard, overrides, force_rebuild, stage)
+    return _Run(
+        config, result, live, baseline, previous, guard, overrides, force_rebuild, stage, book
+    )
 
 
 def _run_locked(
@@ -445,9 +454,6 @@ def _run_locked(
     overrides: frozenset[str],
     today: date | None = None,
 ) -> PublishResult:
-    from stopsearch.sources import PoliceAPI
-    from stopsearch.warehouse import connect
-
     def stage(name: str) -> None:
         _fault_point(name)
         if on_stage is not None:
@@ -455,7 +461,33 @@ def _run_locked(
 
     started = time.perf_counter()
     run = _start(config, force_rebuild, overrides, stage)
-    result = run.result
+    try:
+        return _run_started(config, run, police_api, today, started)
+    finally:
+        _save_book(config.output, run.book)
+
+
+def _save_book(out: Path, book: DigestBook) -> None:
+    """Keep the digests of the live release's files (what the next run's check trusts).
+
+    The book is only a cache of reads: failing to write it costs the next run a full read.
+    """
+    live = current_release(out)
+    with contextlib.suppress(OSError):
+        book.save(out / BOOK, keep=list_files(live) if live is not None and live.is_dir() else [])
+
+
+def _run_started(
+    config: PublishConfig,
+    run: _Run,
+    police_api: Any,
+    today: date | None,
+    started: float,
+) -> PublishResult:
+    from stopsearch.sources import PoliceAPI
+    from stopsearch.warehouse import connect
+
+    stage, result = run.stage, run.result
     stage("fetch")
     api = police_api or PoliceAPI(base_url=config.police_api_url)  # one rate limit for all
     inputs, manifest_path = _inputs(config, result, api)
@@ -506,11 +538,25 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
     entry = {"published_at": now[:10], "lines": result.changes} if result.changes else None
     changelog = _changelog(run.baseline, entry)
     try:
-        reuse = _reuse(run.baseline, run.previous) if config.record_level_extract else None
-        built = _build(con, config, staged, changelog, result.durations, run.stage, rules, reuse)
+        reuse = _reuse(run.baseline, run.previous, RECORD_MONTHS)
+        if not config.record_level_extract:
+            reuse = None
+        metric_reuse = _reuse(run.baseline, run.previous, METRIC_PERIODS)
+        built = _build(
+            con,
+            config,
+            staged,
+            changelog,
+            result.durations,
+            run.stage,
+            rules,
+            (reuse, metric_reuse),
+            run.book,
+        )
         result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
         manifest_data[RECORD_MONTHS] = [part.as_json() for part in built.months]
+        manifest_data[METRIC_PERIODS] = [part.as_json() for part in built.periods]
         (staged / "changelog.json").write_text(
             json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
@@ -519,8 +565,11 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         )
         run.stage("verify")
         started = time.perf_counter()
-        write_checksums(staged, {f"downloads/{f.name}": f.sha256 for f in built.files})
-        _verify(con, staged, config, run.baseline)
+        known = {f"downloads/{f.name}": f.sha256 for f in built.files}
+        sums = write_checksums(staged, known, run.book)
+        if run.baseline is not None:  # what did not change is shared with the verified baseline
+            link_unchanged(staged, sums, run.baseline, run.book)
+        _verify(con, staged, config, run.book, built)
         result.durations["verify"] = round(time.perf_counter() - started, 3)
         run.stage("switch")
         final = finalise(out, staged, release_id)
@@ -586,16 +635,17 @@ def _manifest(
     }
 
 
-def _reuse(baseline: Path | None, previous: dict | None) -> Reuse | None:
-    """The month files the new release may link from `baseline`, the release this run verified
-    in full at its start (never one that failed verification); None when there is none or it
-    recorded no month files (a release of an older version: every month is written)."""
+def _reuse(baseline: Path | None, previous: dict | None, key: str) -> Reuse | None:
+    """The month (or metrics period) files, recorded under `key` of its manifest, that the new
+    release may link from `baseline`, the release this run verified at its start (never one that
+    failed verification); None when there is none or it recorded no such files (a release of an
+    older version: every file is written)."""
     if baseline is None or previous is None:
         return None
     try:
         parts = {
             part.month: part
-            for part in (MonthPart.from_json(item) for item in previous.get(RECORD_MONTHS, []))
+            for part in (MonthPart.from_json(item) for item in previous.get(key, []))
         }
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -615,9 +665,13 @@ def _build(
     durations: dict[str, float],
     stage: Callable[[str], None],
     rules: SuppressionRules,
-    reuse: Reuse | None = None,
+    reuse: tuple[Reuse | None, Reuse | None] = (None, None),
+    book: DigestBook | None = None,
 ) -> ExportReport:
-    """Write extracts and pages into the staging folder; the export's report."""
+    """Write extracts and pages into the staging folder; the export's report.
+
+    With `book`, each extract is hashed once, from disk, into it (see stopsearch.digests).
+    """
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.site import build_site
 
@@ -628,7 +682,9 @@ def _build(
         staged / "downloads",
         record_level=config.record_level_extract,
         demo=config.demo,
-        reuse=reuse,
+        reuse=reuse[0],
+        metric_reuse=reuse[1],
+        hasher=book.hash if book is not None else sha256_file,
     )
     durations["export"] = round(time.perf_counter() - started, 3)
     durations["export_records"] = exported.records_seconds  # of which: the month files
@@ -642,6 +698,7 @@ def _build(
             "sha256": f.sha256,
             "description": f.description,
             "month": f.month,
+            "period": f.period,
             "rows": f.rows,
         }
         for f in exported.files
@@ -674,14 +731,22 @@ def _last_changed(changelog: list[dict]) -> date | None:
 
 
 def _verify(
-    con: duckdb.DuckDBPyConnection, staged: Path, config: PublishConfig, baseline: Path | None
+    con: duckdb.DuckDBPyConnection,
+    staged: Path,
+    config: PublishConfig,
+    book: DigestBook,
+    built: ExportReport,
 ) -> None:
     """Every expected page and file exists, checksums hold, row counts match the warehouse.
 
-    The checksums: see release.verify_release (the month files shared with `baseline`, verified
-    at the start of this run, are not re-read; everything written by this run is). The row
-    counts come from the Parquet footers: every month with records has both of its files, no
-    other month has any, and each month file holds that month's records.
+    The checksums: see release.verify_release with the run's digest book. Every file of the new
+    release was hashed once from disk (written by this run: by the export or SHA256SUMS; linked
+    from the verified live release: when it was first written) and is not read again while its
+    stamp (device, inode, size, mtime) is unchanged; any other file is read again. The row
+    counts: every month with records and every period with published rows has both of its files
+    and no other has any; each file written by this run holds, by its Parquet footer, that
+    month's records or that period's rows; a linked file's footer was checked when it was written
+    (same bytes), so its recorded count is compared instead.
     """
     import pyarrow.parquet as pq
 
@@ -693,28 +758,37 @@ def _verify(
                 "SELECT strftime(month, '%Y-%m'), count(*) FROM searches GROUP BY ALL"
             ).fetchall()
         )
-        for month in sorted(months):
-            expected += [f"downloads/{parquet_name(month)}", f"downloads/{csv_name(month)}"]
-    verify_release(staged, expected, shared_with=baseline)
-    metrics_rows = pq.ParquetFile(staged / "downloads" / "metrics.parquet").metadata.num_rows
-    published = fetch_one(con.execute("SELECT count(*) FROM published_metrics"), "count")[0]
-    if metrics_rows != published:
-        raise PublishError(
-            f"{staged}: metrics.parquet has {metrics_rows} rows, the warehouse {published}"
-        )
-    downloads = staged / "downloads"
-    written = sorted(
-        p.relative_to(downloads).as_posix()
-        for top in ("searches", "searches-csv")
-        for p in (downloads / top).glob("*/*")
+    periods = dict(
+        con.execute("SELECT period, count(*) FROM published_metrics GROUP BY ALL").fetchall()
     )
-    wanted = sorted(name for m in months for name in (parquet_name(m), csv_name(m)))
-    if written != wanted:
-        extra = sorted(set(written) - set(wanted))
-        raise PublishError(f"{staged}: record files of months without records, e.g. {extra[:3]}")
-    for month, count in sorted(months.items()):
-        rows = pq.ParquetFile(downloads / parquet_name(month)).metadata.num_rows
-        if rows != count:
-            raise PublishError(
-                f"{staged}: {parquet_name(month)} has {rows} rows, the warehouse {count}"
+    layouts = (
+        ("record", months, built.months, ("searches", "searches-csv"), parquet_name, csv_name),
+        ("metrics", periods, built.periods, ("metrics", "metrics-csv"), period_parquet, period_csv),
+    )
+    for _, counts, _, _, parquet, csv in layouts:
+        expected += [f"downloads/{name(key)}" for key in sorted(counts) for name in (parquet, csv)]
+    verify_release(staged, expected, book)
+    downloads = staged / "downloads"
+    for what, counts, parts, tops, parquet, csv in layouts:
+        written = sorted(
+            p.relative_to(downloads).as_posix()
+            for top in tops
+            for p in (downloads / top).rglob("*")
+            if p.is_file()
+        )
+        wanted = sorted(name(key) for key in counts for name in (parquet, csv))
+        if written != wanted:
+            extra = sorted(set(written) - set(wanted))
+            raise PublishError(f"{staged}: {what} files without rows, e.g. {extra[:3]}")
+        recorded = {part.month: part for part in parts}
+        for key, count in sorted(counts.items()):
+            part = recorded.get(key)
+            rows = (
+                part.rows
+                if part is not None and part.linked
+                else pq.ParquetFile(downloads / parquet(key)).metadata.num_rows
             )
+            if rows != count:
+                raise PublishError(
+                    f"{staged}: {parquet(key)} has {rows} rows, the warehouse {count}"
+                )

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stopsearch.disk import fsync_dir, sha256_file, write_atomic
+from stopsearch.digests import SCRUB_RUNS, DigestBook, scrub_choice
+from stopsearch.disk import fsync_dir, sha256_file, temp_sibling, write_atomic
 from stopsearch.errors import StopsearchError
 
 RELEASES = "releases"
@@ -80,21 +81,61 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS)
 
 
-def write_checksums(root: Path, known: Mapping[str, str] | None = None) -> dict[str, str]:
+def list_files(root: Path) -> list[Path]:
+    """Every file of a release, SHA256SUMS included."""
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def write_checksums(
+    root: Path, known: Mapping[str, str] | None = None, book: DigestBook | None = None
+) -> dict[str, str]:
     """Write SHA256SUMS for every file of a release; returns {relative path: sha256}.
 
     `known` gives digests already computed for some files (relative path: sha256): the export
     hashes each file it writes once, and a file linked from an earlier release keeps the digest
-    verified there; only the other files are read here. Verification checks them all.
+    verified there; only the other files are read here (through `book`, when given, so that
+    verification need not read them again). Verification checks them all.
     """
     known = known or {}
     sums = {}
     for path in _files(root):
         name = path.relative_to(root).as_posix()
-        sums[name] = known.get(name) or sha256_file(path)
+        sums[name] = known.get(name) or (book.hash(path) if book else sha256_file(path))
     text = "".join(f"{digest}  {name}\n" for name, digest in sums.items())
     write_atomic(root / CHECKSUMS, text)
     return sums
+
+
+def link_unchanged(
+    root: Path, sums: Mapping[str, str], baseline: Path, book: DigestBook
+) -> list[str]:
+    """Replace each file of `root` whose bytes equal the same-named file of `baseline` with a
+    hard link to that file, so that releases share whatever did not change (pages, metric
+    periods, area files). Returns the names linked.
+
+    `baseline` must be a release verified by this run; its file is taken only when the book
+    trusts it to hold the digest its SHA256SUMS lists (hashed, stamp unchanged) and that digest
+    is the new file's (computed from the new file's bytes on disk), so the link holds the very
+    bytes that were written. Where links are impossible the written file stays.
+    """
+    try:
+        before = read_checksums(baseline)
+    except ReleaseError:
+        return []
+    linked = []
+    for name, digest in sums.items():
+        old, new = baseline / name, root / name
+        if before.get(name) != digest or _same_file(old, new) or not book.trusted(old, digest):
+            continue
+        tmp = temp_sibling(new)
+        try:
+            os.link(old, tmp)
+            os.replace(tmp, new)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            continue
+        linked.append(name)
+    return linked
 
 
 def read_checksums(root: Path) -> dict[str, str]:
@@ -125,18 +166,23 @@ def _same_file(path: Path, other: Path) -> bool:
 
 
 def verify_release(
-    root: Path, expected_files: Sequence[str], shared_with: Path | None = None
+    root: Path,
+    expected_files: Sequence[str],
+    book: DigestBook | None = None,
+    scrub: float = 0.0,
 ) -> None:
     """Every expected file exists, is non-empty and listed, and every checksum matches.
 
-    What is re-read: every file SHA256SUMS lists is read and hashed again, except a file that
-    is the very same file on disk (a hard link: same device and inode) as the file of the same
-    name in `shared_with`, listed there with the same digest. `shared_with` must be a release
-    this run has just verified in full (the publish job passes the release it verified at its
-    start and linked the unchanged months from), so those bytes were hashed against that digest
-    minutes ago and a hard link cannot differ from them; reading them again would re-hash the
-    whole unchanged history every night. Everything this run wrote is re-read: it has never been
-    verified. Without `shared_with` (rollback, self-healing, tests) every file is re-read.
+    What is re-read: without `book` (rollback, self-healing, `release_problem`), every file
+    SHA256SUMS lists is read and hashed again. With `book` (the publish job), a file is not read
+    again when the book holds its digest from an earlier read of its bytes *and* its stamp
+    (device, inode, size, modification time) is unchanged since that read; see
+    stopsearch.digests for why an unchanged stamp means unchanged bytes and what it cannot see.
+    In a nightly run that is every file: the new release's files were each hashed once, from
+    disk, when written (export, SHA256SUMS) and the files linked from the live release were
+    hashed when first written; the live release's check passes `scrub`, so that the files hashed
+    longest ago (at least that share of the bytes) are re-read anyway. Every other file (stamp
+    changed, not in the book, or digest differing from SHA256SUMS) is read and hashed again.
     """
     missing = [name for name in expected_files if not (root / name).is_file()]
     if missing:
@@ -148,31 +194,39 @@ def verify_release(
     unlisted = [name for name in expected_files if name not in sums]
     if unlisted:
         raise ReleaseError(f"{root}: files not in {CHECKSUMS}, e.g. {unlisted[:5]}")
-    trusted = read_checksums(shared_with) if shared_with is not None else {}
+    scrubbed: set[Path] = set()
+    if book is not None and scrub > 0:
+        scrubbed = scrub_choice(book, [root / name for name in sums], scrub)
     for name, digest in sums.items():
         path = root / name
         if not path.is_file():
             raise ReleaseError(f"{root}: checksum mismatch for {name}")
-        if (
-            shared_with is not None
-            and trusted.get(name) == digest
-            and _same_file(path, shared_with / name)
-        ):
-            continue  # the bytes verified at the start of the run (see above)
-        if sha256_file(path) != digest:
+        if book is None:
+            actual = sha256_file(path)
+        elif path not in scrubbed and book.trusted(path, digest):
+            continue  # hashed to this digest before, unchanged since (see above)
+        else:
+            actual = book.hash(path)
+        if actual != digest:
             raise ReleaseError(f"{root}: checksum mismatch for {name}")
 
 
-def release_problem(root: Path, expected_files: Sequence[str] = ()) -> str | None:
+def release_problem(
+    root: Path,
+    expected_files: Sequence[str] = (),
+    book: DigestBook | None = None,
+    scrub: float = 0.0,
+) -> str | None:
     """Why a finished release fails verification, or None when it passes.
 
-    Verification: `verify_release`, and every expected .json file parses.
+    Verification: `verify_release` (with `book` and `scrub`), and every expected .json file
+    parses.
     """
     if not root.is_dir():
         return f"{root}: missing"
     try:
-        verify_release(root, expected_files)
-    except ReleaseError as exc:
+        verify_release(root, expected_files, book, scrub)
+    except (ReleaseError, OSError) as exc:
         return str(exc)
     for name in expected_files:  # checksummed, yet unreadable (written broken): still damage
         if name.endswith(".json"):
@@ -199,8 +253,14 @@ def current_release(out: Path) -> Path | None:
     return (out / os.readlink(link)).resolve()
 
 
-def live_problem(out: Path, expected_files: Sequence[str] = ()) -> str | None:
-    """Why the live release is missing or damaged; None when it verifies or none was published."""
+def live_problem(
+    out: Path, expected_files: Sequence[str] = (), book: DigestBook | None = None
+) -> str | None:
+    """Why the live release is missing or damaged; None when it verifies or none was published.
+
+    With `book`, files hashed before and unchanged since are trusted, and 1/SCRUB_RUNS of the
+    bytes (those hashed longest ago) is re-read (see verify_release).
+    """
     link = out / CURRENT
     if not link.is_symlink():
         if link.exists():
@@ -210,7 +270,8 @@ def live_problem(out: Path, expected_files: Sequence[str] = ()) -> str | None:
     assert live is not None
     if not live.is_dir():
         return f"the live release {live.name} is missing"
-    problem = release_problem(live, expected_files)
+    scrub = 1 / SCRUB_RUNS if book is not None else 0.0
+    problem = release_problem(live, expected_files, book, scrub)
     return None if problem is None else f"the live release fails verification: {problem}"
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from stopsearch.outputs.site import SiteReport, build_site
 from stopsearch.warehouse import connect
@@ -62,16 +63,30 @@ def shared_demo_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteRepor
     return folder / "site", report
 
 
-def shared_real_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
-    """One site built from the real West Midlands warehouse per test run (read it only)."""
+def _real_site_build(warehouse: Path, tmp_path_factory) -> tuple[Path, tuple]:
+    """One build of the real site, with its record-level extracts in `downloads/`, per test run
+    from the shared real warehouse: (folder, (export report, site report)); read-only."""
+    from stopsearch.outputs.extracts import export
     from tests.shared import build_once
 
-    folder, report = build_once(
-        tmp_path_factory,
-        "real-site",
-        lambda out: build_demo_site(warehouse, out / "site", demo=False),
-    )
+    def build(out: Path) -> tuple:
+        with connect(warehouse, read_only=True) as con:
+            exported = export(con, out / "site" / "downloads", record_level=True, demo=False)
+            return exported, build_site(con, out / "site", demo=False)
+
+    return build_once(tmp_path_factory, "real-site", build)
+
+
+def shared_real_site(warehouse: Path, tmp_path_factory) -> tuple[Path, SiteReport]:
+    """The shared real site (read-only) and its build report."""
+    folder, (_, report) = _real_site_build(warehouse, tmp_path_factory)
     return folder / "site", report
+
+
+def shared_real_export(warehouse: Path, tmp_path_factory) -> tuple[Path, Any]:
+    """The shared real site's record-level extracts folder (read-only) and its export report."""
+    folder, (report, _) = _real_site_build(warehouse, tmp_path_factory)
+    return folder / "site" / "downloads", report
 
 
 class _Quiet(SimpleHTTPRequestHandler):

@@ -65,7 +65,10 @@ def test_every_published_csv_of_a_build_with_the_payloads_is_safe(tmp_path):
     assert run.exit_code == 0, run.output
     release = current_release(tmp_path / "site")
     files = sorted(release.rglob("*.csv"))
-    assert {"downloads/searches-csv/month=2023-01/part-0.csv", "downloads/metrics.csv"} <= {
+    assert {
+        "downloads/searches-csv/month=2023-01/part-0.csv",
+        "downloads/metrics-csv/latest-12.csv",
+    } <= {
         f.relative_to(release).as_posix() for f in files
     }
     assert any("downloads/areas/" in f.as_posix() for f in files)

@@ -102,15 +102,15 @@ def test_data_package_version_moves_with_columns_and_definitions():
     assert data_package_version(3) != data_package_version(2)
 
 
-def test_extracts_and_site_carry_the_versions(demo_warehouse_path, tmp_path):
+def test_extracts_and_site_carry_the_versions(demo_warehouse_path, tmp_path, tmp_path_factory):
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
-    from stopsearch.outputs.site import build_site
     from stopsearch.warehouse import connect
+    from tests.site_support import shared_demo_site
 
     with connect(demo_warehouse_path, read_only=True) as con:
         export(con, tmp_path / "downloads", record_level=False, demo=True)
-        build_site(con, tmp_path, demo=True)
+    site, _ = shared_demo_site(demo_warehouse_path, tmp_path_factory)
     package = json.loads((tmp_path / "downloads" / "datapackage.json").read_text("utf-8"))
     assert package["version"] == data_package_version(SCHEMA_VERSION)
     assert package["definitions_version"] == DEFINITIONS_VERSION
@@ -119,7 +119,7 @@ def test_extracts_and_site_carry_the_versions(demo_warehouse_path, tmp_path):
     ]
     readme = (tmp_path / "downloads" / "README.txt").read_text("utf-8")
     assert f"Data package version {data_package_version(SCHEMA_VERSION)}" in readme
-    page = (tmp_path / "methodology.html").read_text("utf-8")
+    page = (site / "methodology.html").read_text("utf-8")
     assert 'id="changelog">Methodology changelog' in page
     for change in CHANGELOG:
         assert f"{change.date}: definitions version {change.version}" in page

@@ -34,8 +34,8 @@ def _attack(published: pd.DataFrame, truth: pd.DataFrame, parents: dict) -> dict
 
 def test_record_level_release_does_not_hide_small_counts(demo_export, demo_warehouse_path):  # noqa: F811
     """The default (public records): primary thresholds only, and the attacker recovers many
-    "<5" cells exactly from metrics.parquet alone, which is why nothing claims otherwise."""
-    published = pq.read_table(demo_export.folder / "metrics.parquet").to_pandas()
+    "<5" cells exactly from the metrics files alone, which is why nothing claims otherwise."""
+    published = pq.read_table(demo_export.folder / "metrics").to_pandas()  # every period
     with connect(demo_warehouse_path, read_only=True) as con:
         truth = con.execute("SELECT * FROM metrics").df()
         parents = _parents(con)

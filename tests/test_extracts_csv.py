@@ -62,6 +62,14 @@ def _twin_paths(folder, stem):
         assert len(pairs) == 24
         assert all(c.parent.name == p.parent.name for c, p in pairs)
         return pairs
+    if stem == "metrics":  # one pair per period
+        csvs, parquets = sorted((folder / "metrics-csv").iterdir()), sorted(
+            (folder / "metrics").iterdir()
+        )
+        assert [c.stem for c in csvs] == [p.stem for p in parquets] and "latest-12" in {
+            c.stem for c in csvs
+        }
+        return list(zip(csvs, parquets, strict=True))
     return [(folder / f"{stem}.csv", folder / f"{stem}.parquet")]
 
 
@@ -108,8 +116,15 @@ def test_record_counts_equal_warehouse(demo_export, warehouse):  # noqa: F811
             assert sum(1 for _ in handle) == rows + 1  # no newline inside any published field
         assert demo_export.report.file(path.relative_to(folder).as_posix()).rows == rows
     assert sum(per_month.values()) == records
-    assert pq.ParquetFile(folder / "metrics.parquet").metadata.num_rows == metrics
-    assert demo_export.report.file("metrics.csv").rows == metrics
+    # Metrics: one Parquet and one CSV file per period, each with that period's rows.
+    periods = {p.month: p.rows for p in demo_export.report.periods}
+    assert sum(periods.values()) == metrics and "latest-12" in periods
+    for period, rows in periods.items():
+        assert pq.ParquetFile(folder / "metrics" / f"{period}.parquet").metadata.num_rows == rows
+        assert demo_export.report.file(f"metrics-csv/{period}.csv").rows == rows
+        with (folder / "metrics-csv" / f"{period}.csv").open(encoding="utf-8") as handle:
+            assert sum(1 for _ in handle) == rows + 1
+    assert sorted(p.stem for p in (folder / "metrics").iterdir()) == sorted(periods)
 
 
 @pytest.mark.parametrize("stem", AREA_STEMS)

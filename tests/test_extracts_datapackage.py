@@ -153,10 +153,17 @@ def test_written_files_match_the_recorded_schemas(demo_export):  # noqa: F811
         files = recorded[stem]["files"]
         parquet = files[f"{'<layer>' if stem == 'areas' else stem}.parquet"]
         csv = files[f"{'<layer>' if stem == 'areas' else stem}.csv"]
-        # The recorded "searches.parquet"/"searches.csv" describe every month's file.
+        # The recorded "searches.parquet"/"searches.csv" describe every month's file, and
+        # "metrics.parquet"/"metrics.csv" every period's.
         pairs = (
             zip(month_files(folder), month_files(folder, "csv"), strict=True)
             if stem == "searches"
+            else zip(
+                sorted((folder / "metrics").iterdir()),
+                sorted((folder / "metrics-csv").iterdir()),
+                strict=True,
+            )
+            if stem == "metrics"
             else [(folder / f"{layer}.parquet", folder / f"{layer}.csv")]
         )
         for parquet_path, csv_path in pairs:
@@ -187,17 +194,9 @@ def test_schema_change_needs_a_version_bump(tmp_path, monkeypatch):
 
 
 def test_empty_warehouse_exports_valid_empty_files(con, tmp_path):
-    # No month has records, so there is no month file (the record files are one per month).
+    # No month has records and no period has figures, so there is no month or period file (the
+    # record files are one per month, the metrics files one per period).
     report = export(con, tmp_path / "downloads", record_level=True, demo=False)
-    assert [f.name for f in report.files] == [
-        "metrics.parquet",
-        "metrics.csv",
-        "README.txt",
-        "datapackage.json",
-    ]
-    assert report.months == []
-    assert report.file("metrics.parquet").rows == 0
+    assert [f.name for f in report.files] == ["README.txt", "datapackage.json"]
+    assert report.months == [] and report.periods == []
     assert frictionless.validate(tmp_path / "downloads" / "datapackage.json").valid
-    schema = pq.read_schema(tmp_path / "downloads" / "metrics.parquet")
-    live = schema_mod.live_schemas()["metrics"]["metrics.parquet"]
-    assert schema.names == [c["name"] for c in live]

@@ -24,14 +24,14 @@ def test_councils_are_named_in_every_extract(demo_export, demo_warehouse_path): 
     placed = records[records.la_code.notna()]
     assert len(placed) > 1000 and (placed["la_name"] == placed["la_code"].map(names)).all()
     metrics = pq.read_table(
-        demo_export.folder / "metrics.parquet", columns=["area_kind", "area_code", "area_name"]
+        demo_export.folder / "metrics", columns=["area_kind", "area_code", "area_name"]
     ).to_pandas()
     councils = metrics[metrics.area_kind == "local_authority"].drop_duplicates("area_code")
     assert (councils["area_name"] == councils["area_code"].map(names)).all()
 
 
 def test_ethnic_group_and_period_columns_in_every_long_table(demo_export):  # noqa: F811
-    with (demo_export.folder / "metrics.csv").open(encoding="utf-8") as handle:
+    with (demo_export.folder / "metrics-csv" / "latest-12.csv").open(encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert "ethnic_group" in header and "grp" not in header
     assert header[3:6] == ["period", "period_label", "period_kind"]

@@ -144,7 +144,7 @@ def test_every_withheld_area_value_is_null_with_a_reason(demo_export, warehouse)
 
 
 def test_withheld_metrics_rows_carry_no_figures(demo_export):  # noqa: F811
-    table = pq.read_table(demo_export.folder / "metrics.parquet")
+    table = pq.read_table(demo_export.folder / "metrics")  # every period's file
     suppressed = table.filter(pc.is_valid(table.column("reason")))
     assert suppressed.num_rows > 0
     for column in ("value", "ci_low", "ci_high", "numerator", "denominator"):
@@ -179,7 +179,8 @@ def test_record_level_off_writes_no_record_files(aggregates_only):
     readme = (folder / "README.txt").read_text(encoding="utf-8")
     assert "Record-level file: no" in readme
     files = readme.split("Files\n")[1].split("QGIS")[0]
-    assert "searches/" not in files and "searches-csv" not in files and ".parquet  " not in files
+    assert "searches/" not in files and "searches-csv" not in files and "month=" not in files
+    assert "metrics/latest-12.parquet  " in files  # the metrics are listed file by file
     assert not (folder / "searches").exists() and not (folder / "searches-csv").exists()
 
 

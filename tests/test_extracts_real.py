@@ -8,18 +8,17 @@ import geopandas as gpd
 import pyarrow.parquet as pq
 import pytest
 
-from stopsearch.outputs.extracts import export
 from stopsearch.warehouse import connect
 from tests.golden import golden
+from tests.site_support import shared_real_export
 
 pytestmark = pytest.mark.realdata
 
 
-def test_real_export(real_warehouse_path, tmp_path):
-    folder = tmp_path / "downloads"
+def test_real_export(real_warehouse_path, tmp_path_factory):
+    folder, report = shared_real_export(real_warehouse_path, tmp_path_factory)
     with connect(real_warehouse_path, read_only=True) as con:
         records = con.execute("SELECT count(*) FROM searches").fetchone()[0]
-        report = export(con, folder, record_level=True, demo=False)
     assert records == golden("rows")
     wards = gpd.read_parquet(folder / "wards.parquet")
     assert len(wards) == golden("wards")

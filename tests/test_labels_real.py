@@ -18,31 +18,23 @@ import pandas as pd
 import pytest
 import shapely
 
-from stopsearch.outputs.extracts import export
-from stopsearch.outputs.site import build_site
-from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
 from tests.independent import independent_group
+from tests.site_support import shared_real_site
 
 pytestmark = pytest.mark.realdata
-MANIFEST = Path(__file__).resolve().parents[1] / "boundaries" / "west-midlands-2013.toml"
 TEN_MONTHS = "Latest 10 months (Sep 2016 to Jun 2017)"
 NOISE = 1e-6  # the documented boundary-noise share of the apportionment
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
+def real(real_warehouse_path, tmp_path_factory):
+    """The shared real warehouse (read-only) and the shared real site built from it."""
     from tests.shared import REAL_STOPS, SHARED_DATA
 
-    if not REAL_STOPS.is_dir():
-        pytest.skip("real data absent")
-    out = tmp_path_factory.mktemp("labels-real")
-    con = connect(out / "real.duckdb")
-    prepare(con, [REAL_STOPS], MANIFEST)
-    export(con, out / "site" / "downloads", record_level=True, demo=False)
-    build_site(con, out / "site", demo=False)
-    yield con, SHARED_DATA, REAL_STOPS, out / "site"
-    con.close()
+    site, _ = shared_real_site(real_warehouse_path, tmp_path_factory)
+    with connect(real_warehouse_path, read_only=True) as con:
+        yield con, SHARED_DATA, REAL_STOPS, site
 
 
 def _force(con, measure: str, period: str = "latest-12", basis: str = "self_defined"):
@@ -79,7 +71,7 @@ def test_ten_months_are_labelled_as_ten_everywhere(real):
     assert TEN_MONTHS in readme and "10 months with data" in readme
     package = json.loads((site / "downloads" / "datapackage.json").read_text(encoding="utf-8"))
     assert package["period"]["latest_12_label"] == TEN_MONTHS
-    with (site / "downloads" / "metrics.csv").open(encoding="utf-8") as handle:
+    with (site / "downloads" / "metrics-csv" / "latest-12.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     latest = {r["period_label"] for r in rows if r["period"] == "latest-12"}
     assert TEN_MONTHS in latest and not any("12 months" in label for label in latest)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from stopsearch.metrics.build import build_metrics
 from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
 
@@ -36,15 +33,13 @@ def grown(demo_dir, tmp_path_factory):
     con.close()
 
 
-def test_incremental_build_equals_a_full_rebuild(grown):
-    con, _, report, folder = grown
+def test_incremental_build_equals_a_full_rebuild(grown, demo_warehouse_path):
+    """The 24th month added to 23 gives exactly what the shared demo warehouse holds: all 24
+    months prepared in one cold run (a different warehouse file, so nothing is shared)."""
+    con, _, report, _ = grown
     assert report.metrics_rebuilt
     incremental = {t: _rows(con, t) for t in TABLES}
-    con.execute("CHECKPOINT")  # the copy must not miss what is still in the WAL
-    shutil.copy(folder / "w.duckdb", folder / "full.duckdb")
-    with connect(folder / "full.duckdb") as full:
-        full.execute("DELETE FROM metrics_units")  # forget the cache: recompute everything
-        build_metrics(full)
+    with connect(demo_warehouse_path, read_only=True) as full:
         assert {t: _rows(full, t) for t in TABLES} == incremental
 
 

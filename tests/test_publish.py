@@ -142,7 +142,7 @@ def test_first_publish_makes_a_verified_current_release(reference):
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert set(manifest["versions"]) >= {"stopsearch", "duckdb", "pyarrow"}
     assert {"ingest", "metrics", "export", "site"} <= set(manifest["durations"])
-    assert "index.html" in content and "downloads/metrics.parquet" in content
+    assert "index.html" in content and "downloads/metrics/latest-12.parquet" in content
     changelog = json.loads((live / "changelog.json").read_text())
     assert len(changelog[0]["lines"]) == MONTHS
 

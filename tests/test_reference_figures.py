@@ -11,8 +11,8 @@ from stopsearch.demo import reference as demo_reference
 from stopsearch.errors import GeographyError
 from stopsearch.geography.manifest import load_manifest
 from stopsearch.metrics.reference import load_references, reference_tables
-from stopsearch.outputs.site import build_site
 from stopsearch.warehouse import connect
+from tests.site_support import shared_demo_site
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = '"Ethnicity","Rate of stop and search","Number of stop and searches"\r\n'
@@ -112,16 +112,18 @@ def test_real_manifest_declares_the_england_and_wales_table_under_the_shared_roo
     assert not (REPO / "official").exists()  # never copied into the repository
 
 
-def test_demo_force_page_shows_the_fictional_table_as_fictional(demo_warehouse_path, tmp_path):
+def test_demo_force_page_shows_the_fictional_table_as_fictional(
+    demo_warehouse_path, tmp_path_factory
+):
+    site, _ = shared_demo_site(demo_warehouse_path, tmp_path_factory)
     with connect(demo_warehouse_path, read_only=True) as con:
         (table,) = reference_tables(con)
-        build_site(con, tmp_path, demo=True)
         comparable = con.execute(
             "SELECT display FROM published_metrics WHERE area_kind = 'force'"
             " AND measure = 'search_rate_all_persons' AND period = 'latest-12'"
         ).fetchone()[0]
     assert table.fictional and table.title == demo_reference.AREA
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    page = (site / "index.html").read_text(encoding="utf-8")
     section = page.split('class="reference"', 1)[1].split("</section>", 1)[0]
     assert "Fictional figures for the demonstration, not Home Office statistics." in section
     assert demo_reference.PERIOD in section and "a different period" in section

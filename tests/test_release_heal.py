@@ -121,12 +121,15 @@ def test_rollback_goes_to_the_newest_release_that_verifies(published):
     first, second = list_releases(site)
     assert publish(published, "--rebuild").exit_code == 0
     third = current_release(site)
-    (second / "index.html").write_text("damaged")
+    # The rebuild's pages are the second's bytes: shared (one file, hard-linked), so damage to
+    # one would be damage to both; the run report is each release's own.
+    assert (second / "index.html").stat().st_ino == (third / "index.html").stat().st_ino
+    (second / "manifest.json").write_text("{}")
     code, out, _ = _rollback(site)
     assert code == 0
     assert current_release(site) == first.resolve()
     assert json.loads(out)["skipped"] == [
-        {"release": second.name, "problem": f"{second}: checksum mismatch for index.html"}
+        {"release": second.name, "problem": f"{second}: checksum mismatch for manifest.json"}
     ]
     shutil.rmtree(first)  # now the live release is gone: the newest that verifies is third
     code, out, _ = _rollback(site)

@@ -3,12 +3,13 @@ prune, rollback and verification staying correct when releases share files."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
-import importlib
 import json
 import os
 import shutil
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,18 +19,23 @@ from click.testing import CliRunner
 from stopsearch import disk
 from stopsearch import release as release_mod
 from stopsearch.cli import main
+from stopsearch.digests import BOOK, DigestBook
+from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.outputs.extracts import records as records_mod
+from stopsearch.outputs.site.build import _START, area_csv_parts
+from stopsearch.outputs.site.data import Period
 from stopsearch.release import (
     current_release,
+    list_files,
     list_releases,
     prune,
     read_checksums,
     release_problem,
     verify_release,
 )
+from tests.shared import build_once
 from tests.tiny_county import config, county, publish, records
 
-export_mod = importlib.import_module("stopsearch.outputs.extracts.export")  # not the function
 MONTH_FILES = ("searches/month={}/part-0.parquet", "searches-csv/month={}/part-0.csv")
 
 
@@ -48,17 +54,43 @@ def _publish(settings: Path, *options: str) -> dict:
     return json.loads(run.stdout)
 
 
+_EXTRA = "[extracts]\nrecord_level = true\n"
+
+
+def fresh_book(site: Path, oldest: str | None = None) -> DigestBook:
+    """A digest book of the live release's files, as its publish left it (a copied folder's
+    files are new inodes, so the book written there does not describe them); `oldest`, a file
+    name of the release, is recorded as hashed longest ago (the first a scrub re-reads)."""
+    live = current_release(site)
+    assert live is not None
+    book = DigestBook()
+    for path in list_files(live):
+        book.hash(path)
+    if oldest is not None:
+        key = next(k for k, e in book.entries.items() if book.entry(live / oldest) == e)
+        book.entries[key] = dataclasses.replace(book.entries[key], hashed_at=0.0)
+    book.save(site / BOOK)
+    return book
+
+
 @pytest.fixture
-def county_site(tmp_path) -> tuple[Path, Path]:
+def county_site(tmp_path, tmp_path_factory) -> tuple[Path, Path]:
     """A tiny county whose first two months are published (release 1); returns (config, police
-    folder). The tests add months and publish again."""
-    manifest = county(tmp_path / "county")
-    police = tmp_path / "police"
-    records(police, "2023-01", rows=6)
-    records(police, "2023-02", rows=8)
-    settings = config(tmp_path, police, manifest, extra="[extracts]\nrecord_level = true\n")
-    _publish(settings)
-    return settings, police
+    folder). Published once per run and copied for each test; the tests add months and publish
+    again."""
+
+    def build(folder: Path) -> None:
+        manifest = county(folder / "county")
+        police = folder / "police"
+        records(police, "2023-01", rows=6)
+        records(police, "2023-02", rows=8)
+        _publish(config(folder, police, manifest, extra=_EXTRA))
+
+    prepared = build_once(tmp_path_factory, "release-share-county", build)[0]
+    shutil.copytree(prepared, tmp_path, symlinks=True, dirs_exist_ok=True)
+    settings = config(tmp_path, tmp_path / "police", tmp_path / "county" / "manifest.toml", _EXTRA)
+    fresh_book(tmp_path / "site")
+    return settings, tmp_path / "police"
 
 
 def test_a_new_month_links_the_unchanged_ones(county_site):
@@ -93,6 +125,26 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
             assert hashes[name] == f"sha256:{digest}"
             assert (second / "downloads" / name).stat().st_size == entry[kind]["bytes"]
     assert release_problem(second) is None and release_problem(first) is None
+    # Metrics: the periods whose rows did not change (the two earlier months) are linked; the
+    # latest-12 period, the year and the new month are written.
+    periods = {m["month"]: m for m in manifest["metric_periods"]}
+    assert sorted(periods) == ["2023", "2023-01", "2023-02", "2023-03", "latest-12"]
+    for period in periods:
+        old = first / "downloads" / "metrics" / f"{period}.parquet"
+        new = second / "downloads" / "metrics" / f"{period}.parquet"
+        linked = period in ("2023-01", "2023-02")
+        assert old.exists() is (period != "2023-03"), period
+        assert (old.exists() and _inode(old) == _inode(new)) is linked, period
+        assert (new.stat().st_nlink == 2) is linked, period
+        assert sums[f"downloads/metrics/{period}.parquet"] == periods[period]["parquet"]["sha256"]
+    # Every other file with the bytes of the same file of the live release is linked too.
+    before = read_checksums(first)
+    same = [name for name, digest in sums.items() if before.get(name) == digest]
+    assert any(n.startswith("assets/") for n in same)
+    for name in same:
+        assert _inode(first / name) == _inode(second / name), name
+    for name in set(sums) - set(same):
+        assert (second / name).stat().st_nlink == 1, name
     # The downloads page and the README list every month file with its size and SHA-256, and
     # both (and the data package) give the one-line DuckDB query reading them all.
     page = html.unescape((second / "downloads.html").read_text(encoding="utf-8"))
@@ -108,39 +160,45 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
             assert f"{line} {file['sha256']}\n" in readme
 
 
-def test_each_month_file_is_hashed_once_per_night(county_site, monkeypatch):
-    """A nightly run adding one month: every month file shared with the live release is hashed
-    once (the start-of-run verification of the live release), never by the export, SHA256SUMS
-    or the new release's verification; the new month's files by the export and the new
-    release's verification (their bytes were never verified)."""
+def test_each_file_is_hashed_once(county_site, monkeypatch):
+    """A nightly run adding one month reads each file it writes once (to hash it, from disk)
+    and no other: the live release's files are trusted by their stamps (the digest book), its
+    months are linked, not written, and the new release is verified by stamps. The live check's
+    scrub re-reads the file hashed longest ago (here made README.txt), and only that one."""
     settings, police = county_site
     site = settings.parent / "site"
     first = current_release(site)
+    fresh_book(site, oldest="downloads/README.txt")
+    monkeypatch.setattr(release_mod, "SCRUB_RUNS", 10**9)  # the smallest scrub: one file
     hashed: Counter[str] = Counter()
-    real = disk.sha256_file
+    real_hash, real_sha = DigestBook.hash, release_mod.sha256_file
 
-    def counting(path: Path) -> str:
-        name = Path(path).resolve().relative_to(site.resolve()).as_posix()
-        hashed[name.replace("/.building-", "/")] += 1  # staged, then renamed into releases/
-        return real(path)
+    def name(path: Path) -> str:
+        relative = Path(path).resolve().relative_to(site.resolve()).as_posix()
+        return relative.replace("/.building-", "/")  # staged, then renamed into releases/
 
-    for module in (records_mod, export_mod, release_mod):
-        monkeypatch.setattr(module, "sha256_file", counting)
+    def counting(book: DigestBook, path: Path) -> str:
+        hashed[name(path)] += 1
+        return real_hash(book, path)
+
+    def full_read(path: Path) -> str:  # release.verify_release without a book
+        hashed[f"full read {name(path)}"] += 1
+        return real_sha(path)
+
+    monkeypatch.setattr(DigestBook, "hash", counting)
+    monkeypatch.setattr(release_mod, "sha256_file", full_read)
     records(police, "2023-03", rows=4)
     _publish(settings)
     second = current_release(site)
-    for month in ("2023-01", "2023-02"):
-        for name in MONTH_FILES:
-            path = f"downloads/{name.format(month)}"
-            assert hashed[f"releases/{first.name}/{path}"] == 1  # the live check
-            assert hashed[f"releases/{second.name}/{path}"] == 0
-    for name in MONTH_FILES:
-        path = f"downloads/{name.format('2023-03')}"
-        assert hashed[f"releases/{second.name}/{path}"] == 2  # written, then verified
-    # Everything else of the new release: hashed when written, and once more by verification.
-    for name in read_checksums(second):
-        if "/month=" not in name:
-            assert hashed[f"releases/{second.name}/{name}"] == 2, name
+    assert second is not None and first is not None and second != first
+    assert {n for n, count in hashed.items() if n.startswith(f"releases/{first.name}/")} == {
+        f"releases/{first.name}/downloads/README.txt"
+    }
+    reused = {f"downloads/{f.format(m)}" for m in ("2023-01", "2023-02") for f in MONTH_FILES}
+    for listed in read_checksums(second):
+        expected = 0 if listed in reused else 1
+        assert hashed[f"releases/{second.name}/{listed}"] == expected, listed
+    assert sum(hashed.values()) == 1 + len(read_checksums(second)) - len(reused)
 
 
 def test_pruning_the_oldest_release_keeps_shared_files_alive(county_site):
@@ -247,20 +305,88 @@ def test_a_resupplied_month_is_written_again(county_site):
     assert pq.ParquetFile(feb_old).metadata.num_rows == 8
 
 
-def test_verify_rereads_a_shared_file_unless_it_is_the_same_file(tmp_path):
-    """verify_release skips re-reading only a hard link to the trusted release's file with the
-    same digest; a copy with the same name and digest is read (and caught when it differs)."""
+def _one_file_release(root: Path, text: str = "month\n") -> Path:
+    (root / "downloads").mkdir(parents=True)
+    path = root / "downloads" / "m.csv"
+    path.write_text(text)
+    (root / "SHA256SUMS").write_text(f"{disk.sha256_file(path)}  downloads/m.csv\n")
+    return path
+
+
+def test_verify_rereads_a_file_unless_its_stamp_is_unchanged(tmp_path, monkeypatch):
+    """verify_release with a digest book skips re-reading only a file hashed to the listed
+    digest whose device, inode, size and mtime are unchanged (a hard link shares them); a
+    different file of the same name and size, or the same file written again, is read (and
+    caught when it differs)."""
     trusted, staged = tmp_path / "a", tmp_path / "b"
-    for root in (trusted, staged):
-        (root / "downloads").mkdir(parents=True)
-    (trusted / "downloads" / "m.csv").write_text("month\n")
-    (trusted / "SHA256SUMS").write_text(
-        f"{disk.sha256_file(trusted / 'downloads' / 'm.csv')}  downloads/m.csv\n"
-    )
-    os.link(trusted / "downloads" / "m.csv", staged / "downloads" / "m.csv")
+    original = _one_file_release(trusted)
+    book = DigestBook()
+    book.hash(original)
+    (staged / "downloads").mkdir(parents=True)
+    os.link(original, staged / "downloads" / "m.csv")
     shutil.copy(trusted / "SHA256SUMS", staged / "SHA256SUMS")
-    verify_release(staged, ["downloads/m.csv"], shared_with=trusted)
+    reads: list[Path] = []
+    real = DigestBook.hash
+    monkeypatch.setattr(DigestBook, "hash", lambda b, p: reads.append(p) or real(b, p))
+    verify_release(staged, ["downloads/m.csv"], book)
+    assert reads == []  # the link: trusted by its stamp
     (staged / "downloads" / "m.csv").unlink()
     (staged / "downloads" / "m.csv").write_text("MONTH\n")  # a different file, same size
     with pytest.raises(Exception, match="checksum mismatch for downloads/m.csv"):
-        verify_release(staged, ["downloads/m.csv"], shared_with=trusted)
+        verify_release(staged, ["downloads/m.csv"], book)
+    assert reads == [staged / "downloads" / "m.csv"]
+    stat = original.stat()
+    original.write_text("MONTH\n")  # written in place: same inode and size, mtime moves
+    os.utime(original, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert release_problem(trusted, [], book) == f"{trusted}: checksum mismatch for downloads/m.csv"
+
+
+def test_the_scrub_finds_damage_the_stamp_cannot_see(tmp_path):
+    """Damage with the mtime put back (or below the file system) keeps the stamp; the live
+    check's scrub re-reads the files hashed longest ago, at least `scrub` of the bytes per check,
+    so it is found within 1/scrub checks."""
+    root = tmp_path / "r"
+    (root / "downloads").mkdir(parents=True)
+    book = DigestBook()
+    lines = []
+    for i in range(4):  # four files of equal size, hashed in order
+        path = root / "downloads" / f"m{i}.csv"
+        path.write_text(f"month {i}\n")
+        lines.append(f"{book.hash(path)}  downloads/m{i}.csv\n")
+        book.entries[next(reversed(book.entries))] = dataclasses.replace(
+            book.entries[next(reversed(book.entries))], hashed_at=float(i)
+        )
+    (root / "SHA256SUMS").write_text("".join(lines))
+    damaged = root / "downloads" / "m3.csv"  # hashed last: the last a scrub reaches
+    stat = damaged.stat()
+    damaged.write_text("MONTH 3\n")
+    os.utime(damaged, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert release_problem(root, [], book, scrub=0.0) is None  # the stamp alone cannot see it
+    problems = [release_problem(root, [], book, scrub=0.25) for _ in range(4)]
+    assert problems == [None, None, None, f"{root}: checksum mismatch for downloads/m3.csv"]
+    assert release_problem(root) == problems[-1]  # a full read (rollback, self-healing)
+
+
+def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
+    """Per-area CSVs: each calendar year before the latest month's year in its own file (the
+    same bytes night after night, so shared); the latest 12 months, the months and the latest
+    year in <code>.csv."""
+    latest = Period("latest-12", "rolling", date(2023, 6, 1), date(2024, 5, 1), 12)
+
+    def row(kind: str, start: date) -> tuple:
+        values = ["x"] * len(PUBLISHED_COLUMNS)
+        values[PUBLISHED_COLUMNS.index("period_kind")] = kind
+        values[_START] = start
+        return tuple(values)
+
+    rows = [
+        row("rolling", date(2023, 6, 1)),
+        row("year", date(2022, 1, 1)),
+        row("year", date(2023, 1, 1)),
+        row("year", date(2024, 1, 1)),
+        row("month", date(2023, 7, 1)),
+        row("month", date(2024, 5, 1)),
+    ]
+    parts = area_csv_parts(rows, latest)
+    assert parts == {None: [rows[0], rows[3], rows[4], rows[5]], 2022: [rows[1]], 2023: [rows[2]]}
+    assert area_csv_parts(rows, None) == {None: rows}

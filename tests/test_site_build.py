@@ -178,13 +178,25 @@ def test_area_page_content_and_extract(demo_site, published):
         assert f">{heading}</h" in html, heading
     assert f"../../downloads/areas/ward/{WARD}.csv" in html
     assert html.count('<svg class="chart"') >= 4
-    rows = list(
-        csv.reader(
-            io.StringIO(
-                (out / "downloads" / "areas" / "ward" / f"{WARD}.csv").read_text(encoding="utf-8")
+    # The ward's rows: the current file and, linked beside it, the closed year 2023's file.
+    assert f"../../downloads/areas/ward/{WARD}-2023.csv" in html
+    files = ("", "-2023")
+    tables = [
+        list(
+            csv.reader(
+                io.StringIO(
+                    (out / "downloads" / "areas" / "ward" / f"{WARD}{suffix}.csv").read_text(
+                        encoding="utf-8"
+                    )
+                )
             )
         )
-    )
+        for suffix in files
+    ]
+    assert tables[0][0] == tables[1][0]
+    assert {r[3] for r in tables[1][1:]} == {"2023"}  # period: the year 2023 only
+    assert "2023" not in {r[3] for r in tables[0][1:]}
+    rows = [tables[0][0], *tables[0][1:], *tables[1][1:]]
     assert rows[0][:3] == ["area_kind", "area_code", "area_name"]
     assert len(rows) - 1 == published["ward_rows"]
     reason, value = rows[0].index("reason"), rows[0].index("value")

@@ -225,7 +225,7 @@ SEARCH_COLUMNS: tuple[Column, ...] = (
     _BBOX,
 )
 
-# -- metrics.parquet: the published metrics in long form -----------------------------------------
+# -- metrics/<period>.parquet: the published metrics in long form ---------------------------------
 
 METRIC_COLUMNS: tuple[Column, ...] = (
     Column(

@@ -5,7 +5,8 @@
 - searches/month=YYYY-MM/part-0.parquet and searches-csv/month=YYYY-MM/part-0.csv (only when
   `record_level`; see records.py): one row per record, published fields, area codes, location
   flags and provenance, one file per month; GeoParquet 1.1 points, Hilbert-ordered;
-- metrics.parquet / .csv: `published_metrics` in long form (every period);
+- metrics/<period>.parquet and metrics-csv/<period>.csv: `published_metrics` in long form, one
+  file per period (see metric_files.py; unchanged periods linked, not written);
 - <layer>.parquet / .csv / .geojson per area kind with polygons: one row per area with the
   latest-12 period's published metrics in wide form (each value with a `_reason` column);
 - README.txt and datapackage.json (Frictionless Data Package with sizes and SHA-256).
@@ -16,6 +17,7 @@ The same warehouse always gives the same bytes: no timestamps, deterministic row
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from stopsearch.outputs.extracts.columns import (
 )
 from stopsearch.outputs.extracts.formats import csv_table, write_csv, write_geojson
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION, geo_metadata, write_parquet
+from stopsearch.outputs.extracts.metric_files import METRICS_QUERY, write_periods
 from stopsearch.outputs.extracts.package import (
     Context,
     Entry,
@@ -55,7 +58,6 @@ from stopsearch.outputs.extracts.tables import (
     WKT,
     area_table,
     latest_period,
-    metrics_table,
 )
 from stopsearch.sqlfiles import SqlFile, fetch_one
 
@@ -81,15 +83,18 @@ class ExportedFile:
     sha256: str
     rows: int | None = None
     month: str | None = None  # YYYY-MM of a record-level month file
+    period: str | None = None  # the period id of a metrics file
 
 
 @dataclass
 class ExportReport:
-    """What `export` wrote and how long it took; `months`: the record-level month files."""
+    """What `export` wrote and how long it took; `months`: the record-level month files;
+    `periods`: the metrics files (parts whose `month` is the period id)."""
 
     files: list[ExportedFile] = field(default_factory=list)
     seconds: float = 0.0
     months: list[MonthPart] = field(default_factory=list)
+    periods: list[MonthPart] = field(default_factory=list)
     records_seconds: float = 0.0  # of `seconds`: the record-level month files
 
     def file(self, name: str) -> ExportedFile:
@@ -100,11 +105,11 @@ class ExportReport:
         raise KeyError(name)
 
 
-def _finish(entry: Entry, folder: Path) -> Entry:
+def _finish(entry: Entry, folder: Path, hasher: Callable[[Path], str]) -> Entry:
     """Size and SHA-256 of the entry's file, unless known already (month files: hashed once)."""
     if not entry.sha256:
         entry.bytes = (folder / entry.path).stat().st_size
-        entry.sha256 = sha256_file(folder / entry.path)
+        entry.sha256 = hasher(folder / entry.path)
     return entry
 
 
@@ -182,6 +187,8 @@ def export(
     demo: bool,
     period_label: str | None = None,
     reuse: Reuse | None = None,
+    hasher: Callable[[Path], str] = sha256_file,
+    metric_reuse: Reuse | None = None,
 ) -> ExportReport:
     """Write every extract into `downloads_dir` (created if needed) and report the files.
 
@@ -189,13 +196,24 @@ def export(
     `demo=True` marks every description as FICTIONAL DEMONSTRATION DATA.
     `period_label` is the human label of the period covered (default: first to last month).
     `reuse`: the downloads of a verified earlier release; each record-level month made from the
-    same inputs is hard-linked from it instead of written (see records.write_months).
+    same inputs is hard-linked from it instead of written (see records.write_months);
+    `metric_reuse` likewise for the metrics' period files (see metric_files.write_periods).
+    `hasher` computes each written file's SHA-256 from disk, once (the publish job passes its
+    digest book, so that verification trusts the file while it is unchanged).
     """
     started = time.perf_counter()
     progress = fetch_one(con.execute("SELECT current_setting('enable_progress_bar')"), "setting")[0]
     con.execute("SET enable_progress_bar = false")
     try:
-        report = _export(con, Path(downloads_dir), record_level, demo, period_label, reuse)
+        report = _export(
+            con,
+            Path(downloads_dir),
+            record_level,
+            demo,
+            period_label,
+            (reuse, metric_reuse),
+            hasher,
+        )
     finally:
         con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     report.seconds = round(time.perf_counter() - started, 3)
@@ -227,14 +245,17 @@ def _bytes(size: str) -> float:
 
 
 def _stream_records(
-    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None,
+    hasher: Callable[[Path], str],
 ) -> list[MonthPart]:
     """The month files, with bounded memory (see EXPORT_MEMORY_LIMIT)."""
     previous = fetch_one(con.execute("SELECT current_setting('memory_limit')"), "setting")[0]
     if _bytes(previous) > EXPORT_MEMORY_LIMIT:
         con.execute(f"SET memory_limit = '{EXPORT_MEMORY_LIMIT}B'")
     try:
-        return write_months(con, folder, reuse)
+        return write_months(con, folder, reuse, hasher)
     finally:
         con.execute(f"SET memory_limit = '{previous}'")
 
@@ -249,10 +270,13 @@ _RECORDS = (
 
 
 def _records(
-    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None,
+    hasher: Callable[[Path], str],
 ) -> tuple[list[Entry], list[MonthPart]]:
     """searches/month=YYYY-MM/part-0.parquet and searches-csv/month=YYYY-MM/part-0.csv."""
-    parts = _stream_records(con, folder, reuse)
+    parts = _stream_records(con, folder, reuse, hasher)
     columns = csv_columns(SEARCH_COLUMNS, wkt=False)
     enums = record_enums(con)
     entries = []
@@ -295,47 +319,59 @@ def _records(
     return entries, parts
 
 
-def _metrics(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Entry]:
-    """metrics.parquet and metrics.csv: published_metrics in long form."""
-    metrics = metrics_table(con)
-    with atomic_path(folder / "metrics.parquet") as tmp:
-        write_parquet(metrics, tmp)
+_METRICS = (
+    " One row per area, period (latest-12, each year, each month of the latest-12 window at"
+    " area level), ethnicity basis and group, breakdown category and measure; period_label"
+    " and months_with_data say which months each figure covers. Withheld values are null"
+    " with a reason code. One file per period; read every period as one table: " + METRICS_QUERY
+)
+
+
+def _metrics(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None,
+    hasher: Callable[[Path], str],
+) -> tuple[list[Entry], list[MonthPart]]:
+    """metrics/<period>.parquet and metrics-csv/<period>.csv: published_metrics in long form."""
+    parts = write_periods(con, folder, reuse, hasher)
     columns = csv_columns(METRIC_COLUMNS, wkt=False)
-    flat = csv_table(metrics, columns)
-    with atomic_path(folder / "metrics.csv") as tmp:
-        write_csv(flat, tmp)
     enums = metric_enums()
-    common = (
-        " One row per area, period (latest-12, each year, each month of the latest-12 window at"
-        " area level), ethnicity basis and group, breakdown category and measure; period_label"
-        " and months_with_data say which months each figure covers. Withheld values are null"
-        " with a reason code."
-    )
-    return [
-        Entry(
-            "metrics.parquet",
-            "metrics-parquet",
-            "Published metrics, long form (Parquet)",
-            "Every published figure." + common,
-            "parquet",
-            _PARQUET,
-            METRIC_COLUMNS,
-            rows=metrics.num_rows,
-            enums=enums,
-        ),
-        Entry(
-            "metrics.csv",
-            "metrics-csv",
-            "Published metrics, long form (CSV)",
-            "The rows and columns of metrics.parquet." + common,
-            "csv",
-            "text/csv",
-            columns,
-            tabular=True,
-            rows=metrics.num_rows,
-            enums=enums,
-        ),
-    ]
+    entries = []
+    for part in parts:
+        period = part.month
+        entries += [
+            Entry(
+                part.parquet.name,
+                f"metrics-{period}-parquet",
+                f"Published metrics, period {period}, long form (Parquet)",
+                f"Every published figure of period {period}." + _METRICS,
+                "parquet",
+                _PARQUET,
+                METRIC_COLUMNS,
+                rows=part.rows,
+                bytes=part.parquet.bytes,
+                sha256=part.parquet.sha256,
+                enums=enums,
+                period=period,
+            ),
+            Entry(
+                part.csv.name,
+                f"metrics-{period}-csv",
+                f"Published metrics, period {period}, long form (CSV)",
+                f"The rows and columns of {part.parquet.name}.",
+                "csv",
+                "text/csv",
+                columns,
+                tabular=True,
+                rows=part.rows,
+                bytes=part.csv.bytes,
+                sha256=part.csv.sha256,
+                enums=enums,
+                period=period,
+            ),
+        ]
+    return entries, parts
 
 
 def _layer(
@@ -362,7 +398,7 @@ def _layer(
         f" of each code) with that period's published metrics"
         f" ({ctx.latest_label or 'no months with data'}); each withheld value is null with"
         f" its reason in the matching _reason column. Other periods and breakdowns:"
-        f" metrics.parquet (area_kind = '{kind}')."
+        f" the metrics files (area_kind = '{kind}')."
     )
     return [
         Entry(
@@ -409,7 +445,8 @@ def _export(
     record_level: bool,
     demo: bool,
     period_label: str | None,
-    reuse: Reuse | None,
+    reuses: tuple[Reuse | None, Reuse | None],
+    hasher: Callable[[Path], str],
 ) -> ExportReport:
     folder.mkdir(parents=True, exist_ok=True)
     ctx = _context(con, demo=demo, record_level=record_level, period_label=period_label)
@@ -418,11 +455,12 @@ def _export(
     parts: list[MonthPart] = []
     started = time.perf_counter()
     if record_level:
-        entries, parts = _records(con, folder, reuse)
+        entries, parts = _records(con, folder, reuses[0], hasher)
     else:
         remove_stale(folder)
     records_seconds = round(time.perf_counter() - started, 3)
-    entries += _metrics(con, folder)
+    metric_entries, periods = _metrics(con, folder, reuses[1], hasher)
+    entries += metric_entries
     for kind, stem in AREA_LAYERS.items():
         written = _layer(con, folder, kind, stem, ctx)
         if written is None:
@@ -436,7 +474,7 @@ def _export(
     for name in stale:
         (folder / name).unlink(missing_ok=True)
     for entry in entries:
-        _finish(entry, folder)
+        _finish(entry, folder, hasher)
 
     # README, then the package describing everything (README included).
     text = readme(ctx, entries)
@@ -453,14 +491,15 @@ def _export(
                 "text/plain",
             ),
             folder,
+            hasher,
         )
     )
     descriptor = datapackage(ctx, entries)
     with atomic_path(folder / DATAPACKAGE) as tmp:
         write_datapackage(tmp, descriptor)
-    size, digest = (folder / DATAPACKAGE).stat().st_size, sha256_file(folder / DATAPACKAGE)
+    size, digest = (folder / DATAPACKAGE).stat().st_size, hasher(folder / DATAPACKAGE)
     files = [
-        ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows, e.month)
+        ExportedFile(e.path, e.title, e.description, e.bytes, e.sha256, e.rows, e.month, e.period)
         for e in entries
     ]
     files.append(
@@ -472,4 +511,6 @@ def _export(
             digest,
         )
     )
-    return ExportReport(files=files, months=parts, records_seconds=records_seconds)
+    return ExportReport(
+        files=files, months=parts, periods=periods, records_seconds=records_seconds
+    )

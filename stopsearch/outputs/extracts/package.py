@@ -25,6 +25,7 @@ from stopsearch.metrics.suppression import REASONS
 from stopsearch.outputs.csvsafe import DICTIONARY_NOTE
 from stopsearch.outputs.extracts.columns import GEOMETRY, REASON_CODES, Column
 from stopsearch.outputs.extracts.geoparquet import GEOPARQUET_VERSION
+from stopsearch.outputs.extracts.metric_files import METRICS_QUERY
 from stopsearch.outputs.extracts.records import DUCKDB_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.sqlfiles import SqlFile
@@ -91,6 +92,7 @@ class Entry:
     enums: dict[str, list[str]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     month: str | None = None  # YYYY-MM of a record-level month file
+    period: str | None = None  # the period id of a metrics file
 
 
 @dataclass
@@ -121,7 +123,7 @@ def record_enums(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 
 def metric_enums() -> dict[str, list[str]]:
-    """Allowed values of metrics.parquet's coded columns."""
+    """Allowed values of the metrics files' coded columns."""
     return {
         "area_kind": list(AREA_KINDS),
         "period_kind": list(PERIOD_KINDS),
@@ -189,7 +191,9 @@ def _sources(ctx: Context) -> list[dict]:
     return out
 
 
-def _resource(entry: Entry) -> dict:
+def _resource(entry: Entry, fields: dict[tuple[int, bool, int], list[dict]]) -> dict:
+    """One resource; `fields` caches field lists by (columns, CSV or not, enums): hundreds of
+    month and period files share a handful of them."""
     out: dict = {
         "name": entry.resource,
         "path": entry.path,
@@ -212,12 +216,11 @@ def _resource(entry: Entry) -> dict:
     if entry.rows is not None and entry.tabular:
         out["rows"] = entry.rows  # Frictionless checks it against the CSV
     if entry.columns is not None:
-        schema: dict = {
-            "fields": [
-                _field(c, csv=entry.format == "csv", enums=entry.enums) for c in entry.columns
-            ],
-            "missingValues": [""],
-        }
+        csv = entry.format == "csv"
+        key = (id(entry.columns), csv, id(entry.enums))
+        if key not in fields:
+            fields[key] = [_field(c, csv=csv, enums=entry.enums) for c in entry.columns]
+        schema: dict = {"fields": fields[key], "missingValues": [""]}
         if entry.primary_key:
             schema["primaryKey"] = entry.primary_key
         out["schema"] = schema
@@ -255,7 +258,9 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             else "no record-level file (the records did not come from an already-public"
             " record-level source), "
         )
-        + "the published metrics in long form (metrics.parquet/csv) and one layer per area"
+        + "the published metrics in long form, one Parquet and one CSV file per period"
+        f" (metrics/<period>.parquet, metrics-csv/<period>.csv; all at once: {METRICS_QUERY})"
+        " and one layer per area"
         " kind with the latest-12 period's metrics (GeoParquet, CSV with WKT, GeoJSON).",
         "Every figure is after disclosure control: a withheld value is null and its reason"
         " code says why.",
@@ -263,6 +268,7 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
     ]
     if ctx.demo:
         description.insert(0, DEMO_NOTICE)
+    fields: dict[tuple[int, bool, int], list[dict]] = {}
     measures = [
         {
             "name": m.name,
@@ -307,12 +313,25 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
             "figures": ctx.dispersion,
         },
         "provenance": ctx.provenance,
-        "resources": [_resource(e) for e in entries],
+        "resources": [_resource(e, fields) for e in entries],
     }
 
 
 def write_datapackage(path: Path, descriptor: dict) -> None:
-    path.write_text(json.dumps(descriptor, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """The descriptor indented, each resource on one line: Python's JSON encoder is C code only
+    without indentation, and the hundreds of month and period resources (MBs) take seconds
+    indented."""
+    head = {k: v for k, v in descriptor.items() if k != "resources"}
+    text = json.dumps(head, indent=1, ensure_ascii=False)
+    resources = ",\n  ".join(
+        json.dumps(r, ensure_ascii=False, separators=(", ", ": "))
+        for r in descriptor.get("resources", [])
+    )
+    if resources:
+        text = text[: -len("\n}")] + f',\n "resources": [\n  {resources}\n ]\n}}'
+    elif "resources" in descriptor:
+        text = text[: -len("\n}")] + ',\n "resources": []\n}'
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 # -- README.txt ---------------------------------------------------------------------------------
@@ -345,8 +364,10 @@ def readme(ctx: Context, entries: list[Entry]) -> str:
     months = [e for e in entries if e.month is not None]
     return _readme_template().render(
         ctx=ctx,
-        entries=[e for e in entries if e.month is None],
+        entries=[e for e in entries if e.month is None and e.period is None],
         months=months,
+        periods=[e for e in entries if e.period is not None],
+        metrics_query=METRICS_QUERY,
         month=months[-1].month if months else "YYYY-MM",
         duckdb_query=DUCKDB_QUERY,
         demo_notice=DEMO_NOTICE,

@@ -25,7 +25,7 @@ import itertools
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -266,7 +266,7 @@ class _MonthWriter:
         self.csv.write_table(safe_table(csv_table(table, self.columns)))
         self.rows += table.num_rows
 
-    def close(self, fingerprint: str) -> MonthPart:
+    def close(self, fingerprint: str, hasher: Callable[[Path], str]) -> MonthPart:
         """Finish both files, rename them into place and hash each once (read back from disk)."""
         self.parquet.close()
         self.csv.close()
@@ -277,7 +277,7 @@ class _MonthWriter:
                 MonthFile(
                     path.relative_to(self.folder).as_posix(),
                     path.stat().st_size,
-                    sha256_file(path),
+                    hasher(path),
                 )
             )
         return MonthPart(self.month, fingerprint, self.rows, files[0], files[1])
@@ -295,6 +295,7 @@ def _write(
     folder: Path,
     months: list[str],
     fingerprints: Mapping[str, tuple[str, int]],
+    hasher: Callable[[Path], str],
 ) -> list[MonthPart]:
     """Write the files of `months` (month by month, memory bounded by one row group)."""
     if not months:
@@ -310,13 +311,13 @@ def _write(
     try:
         for month, table in _month_tables(reader, ROW_GROUP_SIZE):
             if writer is not None and writer.month != month:
-                parts.append(writer.close(fingerprints[writer.month][0]))
+                parts.append(writer.close(fingerprints[writer.month][0], hasher))
                 writer = None
             if writer is None:
                 writer = _MonthWriter(folder, month, bounds.get(month))
             writer.write(table)
         if writer is not None:
-            parts.append(writer.close(fingerprints[writer.month][0]))
+            parts.append(writer.close(fingerprints[writer.month][0], hasher))
             writer = None
     finally:
         if writer is not None:
@@ -325,12 +326,16 @@ def _write(
 
 
 def write_months(
-    con: duckdb.DuckDBPyConnection, folder: Path, reuse: Reuse | None = None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    reuse: Reuse | None = None,
+    hasher: Callable[[Path], str] = sha256_file,
 ) -> list[MonthPart]:
     """Every month's files in `folder` (the downloads folder), in month order.
 
     A month `reuse` holds with the same fingerprint is hard-linked from it (no bytes written, its
-    recorded digests reused); every other month is written and hashed once. Month folders of
+    recorded digests reused); every other month is written and hashed once (by `hasher`, which
+    reads the file back from disk: the publish job's digest book). Month folders of
     months that no longer have records are removed.
     """
     fingerprints = month_fingerprints(con)
@@ -343,7 +348,7 @@ def write_months(
             to_write.append(month)
         else:
             parts[month] = linked
-    for part in _write(con, folder, to_write, fingerprints):
+    for part in _write(con, folder, to_write, fingerprints, hasher):
         parts[part.month] = part
     missing = set(fingerprints) - set(parts)
     if missing:

@@ -23,10 +23,12 @@ from stopsearch.outputs.extracts.columns import (
     csv_columns,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Recorded schema file -> the files it describes and their columns ("searches.parquet" and
-# "searches.csv": every month's file, searches/month=YYYY-MM/part-0.parquet and the CSV twin).
+# "searches.csv": every month's file, searches/month=YYYY-MM/part-0.parquet and the CSV twin;
+# "metrics.parquet" and "metrics.csv": every period's file, metrics/<period>.parquet and
+# metrics-csv/<period>.csv).
 SCHEMA_FILES: dict[str, dict[str, tuple[Column, ...]]] = {
     "searches": {
         "searches.parquet": SEARCH_COLUMNS,

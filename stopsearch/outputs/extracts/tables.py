@@ -11,7 +11,6 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from stopsearch.metrics.contract import LATEST_12, MEASURES
 from stopsearch.metrics.suppression import NO_DATA
@@ -63,10 +62,6 @@ def conform(table: pa.Table, columns: tuple[Column, ...], extra: tuple[str, ...]
     return table.cast(schema)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _bounds(row: tuple | None) -> Bounds | None:
     """(min x, min y, max x, max y) of a bounds query; None when there is nothing to bound."""
     if row is None or row[0] is None:
@@ -111,29 +106,60 @@ def latest_period(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     return None if row is None or row[0] is None else (row[0], row[1])
 
 
-def _wide_select() -> str:
-    """Conditional aggregates picking each wide metric out of the long rows of one area."""
-    parts = []
-    for m in WIDE_METRICS:
-        cond = (
-            f"basis = {_literal(m.basis)} AND grp = {_literal(m.grp)} AND breakdown ="
-            f" {_literal(m.breakdown)} AND category = {_literal(m.category)} AND measure ="
-            f" {_literal(m.measure)}"
-        )
-        value = f"first(value) FILTER (WHERE {cond})"
+_WIDE = pa.table(
+    {
+        "idx": pa.array(range(len(WIDE_METRICS)), pa.int32()),
+        "basis": [m.basis for m in WIDE_METRICS],
+        "grp": [m.grp for m in WIDE_METRICS],
+        "breakdown": [m.breakdown for m in WIDE_METRICS],
+        "category": [m.category for m in WIDE_METRICS],
+        "measure": [m.measure for m in WIDE_METRICS],
+        "is_integer": [m.integer for m in WIDE_METRICS],
+    }
+)
+
+
+def _wide_columns(
+    con: duckdb.DuckDBPyConnection, kind: str, codes: list[str]
+) -> dict[str, pa.Array]:
+    """Each wide metric's value (CI) and reason column, aligned with `codes`.
+
+    Per area and metric: the value of the published row that the metric picks; its reason when
+    withheld (no_data when the row has none), no_data when the area has no such row.
+    """
+    con.register("_x_wide", _WIDE)
+    try:
+        rows = SQL.execute(
+            con, "layer_figures", {"kind": kind, "period": LATEST_12}
+        ).fetchall()
+    finally:
+        con.unregister("_x_wide")
+    at = {code: i for i, code in enumerate(codes)}
+    n = len(codes)
+    values: list[list] = [[None] * n for _ in WIDE_METRICS]
+    lows: list[list] = [[None] * n for _ in WIDE_METRICS]
+    highs: list[list] = [[None] * n for _ in WIDE_METRICS]
+    reasons: list[list] = [[NO_DATA] * n for _ in WIDE_METRICS]
+    seen: set[tuple[int, int]] = set()
+    for code, idx, value, low, high, reason in rows:
+        i = at.get(code)
+        if i is None or (i, idx) in seen:
+            continue  # the first row of an area and metric counts (the key is unique)
+        seen.add((i, idx))
+        values[idx][i], lows[idx][i], highs[idx][i] = value, low, high
+        reasons[idx][i] = reason if value is not None else (reason or NO_DATA)
+    out: dict[str, pa.Array] = {}
+    for idx, m in enumerate(WIDE_METRICS):
+        kind_type = pa.int64() if m.integer else pa.float64()
+        column = values[idx]
         if m.integer:
-            value = f"CAST(round({value}) AS BIGINT)"
-        parts.append(f'{value} AS "{m.name}"')
+            column = [None if v is None else int(v) for v in column]
+        out[m.name] = pa.array(column, kind_type)
         if m.with_ci:
-            parts.append(f'first(ci_low) FILTER (WHERE {cond}) AS "{m.name}_ci_low"')
-            parts.append(f'first(ci_high) FILTER (WHERE {cond}) AS "{m.name}_ci_high"')
-        parts.append(
-            f"CASE WHEN count(*) FILTER (WHERE {cond}) = 0 THEN '{NO_DATA}'"
-            f" WHEN first(value) FILTER (WHERE {cond}) IS NULL"
-            f" THEN coalesce(first(reason) FILTER (WHERE {cond}), '{NO_DATA}')"
-            f' ELSE first(reason) FILTER (WHERE {cond}) END AS "{m.name}_reason"'
-        )
-    return ",\n".join(parts)
+            out[f"{m.name}_ci_low"] = pa.array(lows[idx], pa.float64())
+            out[f"{m.name}_ci_high"] = pa.array(highs[idx], pa.float64())
+        out[f"{m.name}_reason"] = pa.array(reasons[idx], pa.string())
+    return out
 
 
 def area_table(
@@ -142,7 +168,7 @@ def area_table(
     """One area layer: newest polygon of every code in force during the latest 12 months,
     with that period's published metrics in wide form.
 
-    None when the warehouse has no polygons of the kind (its figures stay in metrics.parquet).
+    None when the warehouse has no polygons of the kind (its figures stay in the metrics files).
     """
     if not SQL.scalar(con, "has_areas", {"kind": kind}):
         return None
@@ -162,22 +188,10 @@ def area_table(
                 for (name,) in SQL.execute(con, "polygon_types").fetchall()
             )
         )
-        cursor = SQL.execute(
-            con, "layer_rows", {**params, **_box(bounds)}, slots={"wide_metrics": _wide_select()}
-        )
-        table = cursor.to_arrow_table()
+        table = SQL.execute(con, "layer_rows", {**params, **_box(bounds)}).to_arrow_table()
     finally:
         SQL.execute(con, "drop_polygons")
-    table = _fill_missing_reasons(table)
+    codes = table.column("code").to_pylist()
+    for name, column in _wide_columns(con, kind, codes).items():
+        table = table.append_column(name, column)
     return GeoTable(conform(table, AREA_COLUMNS, extra=(WKT,)), bounds, types)
-
-
-def _fill_missing_reasons(table: pa.Table) -> pa.Table:
-    """Areas with polygons but no metric row at all: every metric null with reason no_data."""
-    for m in WIDE_METRICS:
-        name = f"{m.name}_reason"
-        index = table.schema.get_field_index(name)
-        reason = table.column(index).cast(pa.string())
-        missing = pc.and_(pc.is_null(table.column(m.name)), pc.is_null(reason))
-        table = table.set_column(index, name, pc.if_else(missing, NO_DATA, reason))
-    return table

@@ -1,6 +1,6 @@
 -- Statements of stopsearch.outputs.extracts.tables: the rows of each extract, in a fixed order.
--- Only published_metrics is read for figures. `/* wide_metrics */` marks where tables.py inserts
--- one column (and its CI and reason columns) per declared wide metric (columns.WIDE_METRICS).
+-- Only published_metrics is read for figures. The area layers' wide metric columns
+-- (columns.WIDE_METRICS) are picked by `layer_figures` and pivoted in tables.py.
 
 -- name: metrics
 -- metrics.parquet: every row of published_metrics with the unit of its measure (from the
@@ -71,8 +71,7 @@ WITH w AS (
                first(months_with_data) FILTER (
                    WHERE basis = 'none' AND grp = 'All' AND breakdown = 'total'
                    AND measure = 'searches'),
-               max(months_with_data)) AS months_with_data,
-           /* wide_metrics */
+               max(months_with_data)) AS months_with_data
     FROM published_metrics
     WHERE area_kind = $kind AND period = $period
     GROUP BY area_code
@@ -100,6 +99,20 @@ ORDER BY CASE WHEN $has_bounds
                    {'min_x': $min_x, 'min_y': $min_y, 'max_x': $max_x, 'max_y': $max_y}::BOX_2D)
          END NULLS LAST,
          c.code;
+
+-- name: layer_figures
+-- The long rows of $kind's $period that a wide column picks: one join with the registered table
+-- _x_wide (idx, basis, grp, breakdown, category, measure, is_integer) instead of one filtered
+-- aggregate per column (hundreds of them: seconds per layer). Integer columns are rounded here.
+SELECT m.area_code, x.idx,
+       CASE WHEN x.is_integer THEN round(m.value) ELSE m.value END AS value,
+       m.ci_low, m.ci_high, m.reason
+FROM published_metrics AS m
+JOIN _x_wide AS x
+  ON x.basis = m.basis AND x.grp = m.grp AND x.breakdown = m.breakdown
+ AND x.category = m.category AND x.measure = m.measure
+WHERE m.area_kind = $kind AND m.period = $period
+ORDER BY m.area_code, x.idx;
 
 -- name: drop_polygons
 DROP TABLE IF EXISTS _x_polys;

@@ -30,6 +30,7 @@ from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
 from stopsearch.outputs.csvsafe import safe_text
+from stopsearch.outputs.extracts.metric_files import METRICS_QUERY
 from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
@@ -232,6 +233,7 @@ class _Site:
     area_names: dict[tuple[str, str], str] = field(default_factory=dict)
     parent_of: dict[tuple[str, str], str] = field(default_factory=dict)
     csv_sizes: dict[tuple[str, str], int] = field(default_factory=dict)  # of downloads/areas/
+    csv_years: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     references: list[ReferenceTable] = field(default_factory=list)  # declared comparison tables
     last_month: date | None = None  # the force's last month with data
 
@@ -392,13 +394,38 @@ def _map_files(writer: _Writer, view: MapView | None) -> None:
         )
 
 
+_KIND = data.PUBLISHED_COLUMNS.index("period_kind")
+_START = data.PUBLISHED_COLUMNS.index("period_start")
+
+
+def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | None, list[tuple]]:
+    """An area's published rows by file: None for <code>.csv (the latest 12 months, the months
+    and the year of the latest month: what a new month changes), each earlier calendar year for
+    <code>-<year>.csv (closed: the same bytes every night, so releases share the file)."""
+    parts: dict[int | None, list[tuple]] = {None: []}
+    for row in rows:
+        start = row[_START]
+        year = start.year if row[_KIND] == "year" and isinstance(start, date) else None
+        if year is not None and (latest is None or year >= latest.end.year):
+            year = None
+        parts.setdefault(year, []).append(row)
+    return parts
+
+
 def _write_area_csvs(writer: _Writer, site: _Site) -> None:
-    """downloads/areas/<kind>/<code>.csv: the published rows of every area and the force."""
+    """downloads/areas/<kind>/<code>.csv and <code>-<year>.csv (earlier years) of every area
+    and the force: its published rows (see area_csv_parts)."""
     for kind in (*data.SITE_KINDS, "force"):
         for code in site.store.areas(kind):
-            content = area_csv(site.store.rows(kind, code))
-            writer.file(f"downloads/areas/{kind}/{text.slug(code)}.csv", content)
-            site.csv_sizes[(kind, code)] = len(content)
+            parts = area_csv_parts(site.store.rows(kind, code), site.latest)
+            for year, rows in sorted(parts.items(), key=lambda item: item[0] or 0):
+                content = area_csv(rows)
+                suffix = "" if year is None else f"-{year}"
+                writer.file(f"downloads/areas/{kind}/{text.slug(code)}{suffix}.csv", content)
+                if year is None:
+                    site.csv_sizes[(kind, code)] = len(content)
+                else:
+                    site.csv_years.setdefault((kind, code), []).append((year, len(content)))
 
 
 def _search_index(con: duckdb.DuckDBPyConnection, site: _Site) -> site_search.SearchIndex:
@@ -576,6 +603,14 @@ def _area_pages(writer: _Writer, site: _Site) -> dict[str, list[dict]]:
                 layers=pages.area_layers(site.areas, layer_by_id, kind, code),
                 csv_href=f"../../downloads/areas/{kind}/{text.slug(code)}.csv",
                 csv_bytes=site.csv_sizes[(kind, code)],
+                csv_years=[
+                    {
+                        "year": year,
+                        "href": f"../../downloads/areas/{kind}/{text.slug(code)}-{year}.csv",
+                        "bytes": size,
+                    }
+                    for year, size in sorted(site.csv_years.get((kind, code), []), reverse=True)
+                ],
                 near=near,
                 withheld_note=_withheld_note(site, kind, code, name, parent, writer.base),
                 record_level=site.record_level,
@@ -722,11 +757,12 @@ def _coverage_page(writer: _Writer, site: _Site) -> None:
     )
 
 
-def _record_months(files: list[dict]) -> list[dict]:
-    """One row per month of the record-level files: its rows and its Parquet and CSV files."""
+def _record_months(files: list[dict], key: str = "month") -> list[dict]:
+    """One row per month of the record-level files (or per period of the metrics files, with
+    `key` "period"): its rows and its Parquet and CSV files."""
     months: dict[str, dict] = {}
     for d in files:
-        row = months.setdefault(str(d["month"]), {"month": d["month"], "rows": d.get("rows")})
+        row = months.setdefault(str(d[key]), {"month": d[key], "rows": d.get("rows")})
         row["parquet" if str(d["name"]).endswith(".parquet") else "csv"] = d
     return [months[m] for m in sorted(months)]
 
@@ -759,9 +795,11 @@ def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> 
         title="Downloads",
         description="Download the published stop-and-search figures as open data: extracts for"
         " every area and period, and one CSV per area.",
-        downloads=[d for d in files if not d.get("month")],
+        downloads=[d for d in files if not d.get("month") and not d.get("period")],
         record_months=_record_months([d for d in files if d.get("month")]),
         record_query=RECORD_QUERY,
+        metric_periods=_record_months([d for d in files if d.get("period")], "period"),
+        metrics_query=METRICS_QUERY,
         area_downloads=area_downloads,
         force_csv=f"downloads/areas/force/{text.slug(site.force)}.csv" if site.force else None,
         record_level=site.record_level,

@@ -90,6 +90,7 @@ class Store:
         self._figs: dict[tuple, Fig] = {}
         self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         self._cats: dict[tuple, list[str]] = defaultdict(list)
+        self._periods_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # for has()
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
         own: dict[tuple[str, str, str], Period] = {}  # each area's months of each period
@@ -111,6 +112,7 @@ class Store:
                 None if imprecise is None else bool(imprecise),
             )
             self._rows[(kind, code)].append(row)
+            self._periods_of[(kind, code)].add(period)
             names[(kind, code)] = name
             if kind == "force" and period not in periods:
                 periods[period] = Period(period, pkind, start, end, int(months), label)
@@ -155,8 +157,9 @@ class Store:
         return self._own.get((kind, code, period.period), period)
 
     def has(self, kind: str, code: str, period: str | None = None) -> bool:
-        rows = self._rows.get((kind, code), [])
-        return bool(rows) if period is None else any(r[3] == period for r in rows)
+        """Whether the area has any published row (of `period`): a lookup, not a scan."""
+        periods = self._periods_of.get((kind, code), set())
+        return bool(periods) if period is None else period in periods
 
     def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
         return list(self._cats.get((kind, code, period, breakdown), []))
