@@ -466,16 +466,33 @@ def fetch(
     help="Folder of templates that override the shipped ones (repeatable).",
 )
 @click.option("--demo/--no-demo", default=False, help="Show the fictional-data banner.")
+@key_option(KEY_BY_NAME["tile_url"])
+@key_option(KEY_BY_NAME["tile_attribution"])
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
 def build_site_command(
-    ctx: click.Context, out: Path, template_dirs: tuple[Path, ...], demo: bool, as_json: bool
+    ctx: click.Context,
+    out: Path,
+    template_dirs: tuple[Path, ...],
+    demo: bool,
+    tile_url: str | None,
+    tile_attribution: str | None,
+    as_json: bool,
 ) -> None:
     """Render the site from the warehouse's publishable metrics."""
+    from stopsearch.config import PublishConfig, check_tiles
     from stopsearch.outputs.site import build_site
 
+    check_tiles(PublishConfig(tile_url=tile_url, tile_attribution=tile_attribution), "build-site")
     with _connect(ctx) as con:
-        report = build_site(con, out, demo=demo, template_dirs=template_dirs)
+        report = build_site(
+            con,
+            out,
+            demo=demo,
+            template_dirs=template_dirs,
+            tile_url=tile_url,
+            tile_attribution=tile_attribution,
+        )
     _emit(
         as_json,
         {"pages": len(report.pages), "bytes": report.total_bytes},

@@ -69,6 +69,10 @@ accept_resupply = []             # e.g. ["west-midlands-2023-01"]: apply that re
 unplaced_max_percent = 5         # located searches in no area of a layer (else no release)
 vanished_months_max = 0          # months of the live release missing now (else no release)
 population_max_drift_percent = 1 # a layer's population total against its source total
+
+[site]                           # no background map unless you set one: no request leaves the site
+# tile_url = "https://tiles.example.org/{z}/{x}/{y}.png"  # tiles you host or chose (one origin)
+# tile_attribution = "Map data © OpenStreetMap contributors"  # required with tile_url
 """
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -115,6 +119,8 @@ class PublishConfig:
     unplaced_max_percent: float = 5.0
     vanished_months_max: int = 0
     population_max_drift_percent: float = 1.0
+    tile_url: str | None = None
+    tile_attribution: str | None = None
     source_file: Path | None = None
 
     def with_overrides(self, **values: Any) -> PublishConfig:
@@ -242,6 +248,30 @@ def _url(value: Any) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
         raise ConfigError(f"{value!r} is not an http(s) address")
     return text.rstrip("/")
+
+
+_TILE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s\"'<>\\`]*$")
+MAX_ATTRIBUTION = 300
+
+
+def _tile_url(value: Any) -> str:
+    """A tile address with {z}, {x} and {y} on one host (the pages' CSP names that origin)."""
+    text = _text(value).strip()
+    if not _TILE_URL.match(text):
+        raise ConfigError(f"{value!r} is not an http(s) address of one host with a path")
+    for part in ("{z}", "{x}", "{y}"):
+        if part not in text:
+            raise ConfigError(f"{value!r} has no {part}")
+    if "{s}" in text or "@" in text.split("/", 3)[2]:
+        raise ConfigError(f"{value!r}: give one host, without {{s}} or a user name")
+    return text
+
+
+def _tile_attribution(value: Any) -> str:
+    text = _text(value).strip()
+    if not text or len(text) > MAX_ATTRIBUTION or any(c in text for c in "\r\n"):
+        raise ConfigError(f"must be one line of 1 to {MAX_ATTRIBUTION} characters, got {value!r}")
+    return text
 
 
 def memory_bytes(text: str) -> int:
@@ -589,6 +619,25 @@ KEYS: tuple[Key, ...] = (
         kind="number",
         metavar="PERCENT",
     ),
+    Key(
+        "site",
+        "tile_url",
+        _tile_url,
+        'tile_url = "https://tiles.example.org/{z}/{x}/{y}.png"',
+        "--tile-url",
+        "Background map tiles, e.g. https://tiles.example.org/{z}/{x}/{y}.png; the pages'"
+        " Content-Security-Policy allows that origin only [default: no background map].",
+        metavar="URL",
+    ),
+    Key(
+        "site",
+        "tile_attribution",
+        _tile_attribution,
+        'tile_attribution = "Map data © OpenStreetMap contributors"',
+        "--tile-attribution",
+        "Credit line of the background map (required with --tile-url).",
+        metavar="TEXT",
+    ),
 )
 KEY_BY_NAME = {key.name: key for key in KEYS}
 NESTED = ("suppression", "limits")  # sections held in an object of their own
@@ -669,7 +718,18 @@ def load_config(path: Path) -> PublishConfig:
             f"{path}: [publish] force: is required with police_api;"
             ' for example: force = "west-midlands"'
         )
+    check_tiles(config, str(path))
     return config
+
+
+def check_tiles(config: PublishConfig, where: str) -> None:
+    """A background map needs its credit line (tile providers' terms require one)."""
+    if config.tile_url and not config.tile_attribution:
+        key = KEY_BY_NAME["tile_attribution"]
+        raise ConfigError(
+            f"{where}: {key.label}: is required with tile_url (or {key.option});"
+            f" for example: {key.example}"
+        )
 
 
 def with_command_line(base: PublishConfig, values: dict[str, Any]) -> PublishConfig:
@@ -685,4 +745,6 @@ def with_command_line(base: PublishConfig, values: dict[str, Any]) -> PublishCon
     nested = {k: given.pop(k) for k in list(given) if KEY_BY_NAME[k].section in NESTED}
     if given.get("paths") or given.get("police_api") or given.get("force"):
         given["demo"] = False
-    return _nested(base.with_overrides(**given), nested)
+    merged = _nested(base.with_overrides(**given), nested)
+    check_tiles(merged, "command line")
+    return merged

@@ -27,11 +27,13 @@ from stopsearch.geography.manifest import (
     Manifest,
     PopulationPoints,
     PopulationTable,
+    PostcodeLookup,
     Reference,
     load_manifest,
     without_unbuilt,
 )
 from stopsearch.geography.population import load_population
+from stopsearch.geography.postcodes import load_postcodes
 from stopsearch.ingest import IngestReport, ingest_paths
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.metrics.build import MetricsReport, build_metrics, metrics_stale
@@ -67,12 +69,15 @@ def manifest_fingerprint(manifest: Manifest) -> str:
     """
     digest = hashlib.sha256(manifest.path.read_bytes())
     digest.update(f"definitions {DEFINITIONS_VERSION}".encode())  # e.g. apportionment method
-    declared: tuple[Layer | Lookup | PopulationTable | PopulationPoints | Reference, ...] = (
+    declared: tuple[
+        Layer | Lookup | PopulationTable | PopulationPoints | Reference | PostcodeLookup, ...
+    ] = (
         *manifest.layers,
         *manifest.lookups,
         *manifest.populations,
         *manifest.population_points,
         *manifest.references,
+        *manifest.postcodes,
     )
     for item in declared:
         digest.update(item.id.encode() + b"\0" + sha256_tree(item.path).encode())
@@ -127,7 +132,8 @@ def prepare(
             boundaries = stage("boundaries", lambda: load_boundaries(con, manifest))
             population = stage("population", lambda: load_population(con, manifest))
             stage("reference", lambda: load_references(con, manifest))
-            report.notes += boundaries.notes + population.notes
+            postcodes = stage("postcodes", lambda: load_postcodes(con, manifest))
+            report.notes += boundaries.notes + population.notes + postcodes.notes
             set_state(con, BOUNDARY_KEY, fingerprint)
             reload = True
     report.boundaries_reloaded = reload

@@ -251,6 +251,8 @@ def _state(con: duckdb.DuckDBPyConnection, config: PublishConfig) -> str:
         str(config.record_level_extract),
         repr(config.suppression),
     ]
+    if config.tile_url:  # (added only when set: releases without tiles keep their state)
+        parts += [config.tile_url, config.tile_attribution or ""]
     return "|".join(parts)
 
 
@@ -710,6 +712,8 @@ def _build(
         record_level=config.record_level_extract,
         rules=rules,
         updated=_last_changed(changelog),
+        tile_url=config.tile_url,
+        tile_attribution=config.tile_attribution,
     )
     durations["site"] = round(time.perf_counter() - started, 3)
     return exported

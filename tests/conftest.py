@@ -91,3 +91,30 @@ def demo_confidential_warehouse_path(demo_dir, tmp_path_factory) -> Path:
             )
 
     return build_once(tmp_path_factory, "demo-confidential-warehouse", build)[0] / "demo.duckdb"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium per test run (per xdist worker), shared by every browser
+    test; skipped when chromium or playwright is missing."""
+    from tests.site_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def demo_site_url(demo_warehouse_path, tmp_path_factory):
+    """The shared demo site build (tests.site_support.shared_demo_site), served on 127.0.0.1."""
+    from tests.site_support import serve, shared_demo_site
+
+    out, _ = shared_demo_site(demo_warehouse_path, tmp_path_factory)
+    with serve(out) as base:
+        yield base

@@ -31,6 +31,22 @@ CSP = (
 )
 
 
+class Visit:
+    """A page of the shared browser with its console errors and every URL it requested."""
+
+    def __init__(self, browser, url: str, viewport: dict | None = None):
+        self.page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(url, wait_until="load")
+
+    def foreign(self, base: str) -> list[str]:
+        return [u for u in self.requests if not (u.startswith(base) or u.startswith("data:"))]
+
+
 def build_demo_site(warehouse: Path, out: Path, **kwargs) -> SiteReport:
     """Build the site from a (read-only) demo warehouse into `out`."""
     with connect(warehouse, read_only=True) as con:

@@ -91,6 +91,22 @@ BAD = [
         "2023-01",
         "'2023-01' is not FORCE-YYYY-MM",
     ),
+    (
+        "site",
+        "tile_url",
+        '"https://{s}.tiles.example.org/{z}/{x}/{y}.png"',
+        "https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+        "'https://{s}.tiles.example.org/{z}/{x}/{y}.png' is not an http(s) address of one host"
+        " with a path",
+    ),
+    (
+        "site",
+        "tile_url",
+        '"https://t.example.org/{z}.png"',
+        "https://t.example.org/{z}.png",
+        "'https://t.example.org/{z}.png' has no {x}",
+    ),
+    ("site", "tile_attribution", '""', "", "must be one line of 1 to 300 characters, got ''"),
 ]
 
 
@@ -230,3 +246,39 @@ def test_record_level_sets_the_disclosure_mode_of_the_rules(tmp_path, line, reco
     assert record_level_mode(SuppressionRules()) is True  # plain thresholds: records public
     with pytest.raises(ConfigError, match="record_level must be true or false"):
         ReleaseRules(record_level="no")  # type: ignore[arg-type]
+
+
+def test_tiles_need_their_credit_line(tmp_path):
+    """Issue 16: [site] tile_url and tile_attribution (and --tile-url, --tile-attribution)."""
+    path = _toml(tmp_path, "site", 'tile_url = "https://tiles.example.org/{z}/{x}/{y}.png"')
+    with pytest.raises(ConfigError, match=r"\[site\] tile_attribution: is required with tile_url"):
+        load_config(path)
+    path = _toml(
+        tmp_path,
+        "site",
+        'tile_url = "https://tiles.example.org/{z}/{x}/{y}.png"\ntile_attribution = "© Tiles"',
+    )
+    config = load_config(path)
+    assert (config.tile_url, config.tile_attribution) == (
+        "https://tiles.example.org/{z}/{x}/{y}.png",
+        "© Tiles",
+    )
+    with pytest.raises(ConfigError, match="command line: .site. tile_attribution: is required"):
+        with_command_line(PublishConfig(), {"tile_url": "http://127.0.0.1:8/{z}/{x}/{y}"})
+    given = {"tile_url": "http://127.0.0.1:8/{z}/{x}/{y}", "tile_attribution": "Local tiles"}
+    assert with_command_line(config, given).tile_url == "http://127.0.0.1:8/{z}/{x}/{y}"
+    warehouse = tmp_path / "w.duckdb"
+    run = CliRunner().invoke(
+        main,
+        [
+            "--db",
+            str(warehouse),
+            "build-site",
+            "--out",
+            str(tmp_path / "s"),
+            "--tile-url",
+            "https://tiles.example.org/{z}/{x}/{y}.png",
+        ],
+    )
+    assert run.exit_code == 1 and "tile_attribution: is required with tile_url" in run.stderr
+    assert not warehouse.exists()

@@ -163,8 +163,9 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
 def test_each_file_is_hashed_once(county_site, monkeypatch):
     """A nightly run adding one month reads each file it writes once (to hash it, from disk)
     and no other: the live release's files are trusted by their stamps (the digest book), its
-    months are linked, not written, and the new release is verified by stamps. The live check's
-    scrub re-reads the file hashed longest ago (here made README.txt), and only that one."""
+    months and unchanged metrics periods are linked, not written, and the new release is
+    verified by stamps. The live check's scrub re-reads the file hashed longest ago (here made
+    README.txt), and only that one."""
     settings, police = county_site
     site = settings.parent / "site"
     first = current_release(site)
@@ -195,6 +196,11 @@ def test_each_file_is_hashed_once(county_site, monkeypatch):
         f"releases/{first.name}/downloads/README.txt"
     }
     reused = {f"downloads/{f.format(m)}" for m in ("2023-01", "2023-02") for f in MONTH_FILES}
+    reused |= {  # the metrics of the two earlier months: unchanged periods, linked
+        f"downloads/{name}"
+        for m in ("2023-01", "2023-02")
+        for name in (f"metrics/{m}.parquet", f"metrics-csv/{m}.csv")
+    }
     for listed in read_checksums(second):
         expected = 0 if listed in reused else 1
         assert hashed[f"releases/{second.name}/{listed}"] == expected, listed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.site_support import CHROMIUM, CHROMIUM_ARGS, serve, shared_demo_site
+from tests.site_support import CHROMIUM, Visit
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,37 +32,9 @@ PAGE_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def site(demo_warehouse_path, tmp_path_factory):
-    out, _ = shared_demo_site(demo_warehouse_path, tmp_path_factory)
-    with serve(out) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """A page with its console errors and every URL it requested."""
-
-    def __init__(self, browser, url: str):
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(url, wait_until="load")
-
-    def foreign(self, base: str) -> list[str]:
-        return [u for u in self.requests if not (u.startswith(base) or u.startswith("data:"))]
+def site(demo_site_url):
+    """The shared demo site build, served on 127.0.0.1 (one server per run: conftest)."""
+    return demo_site_url
 
 
 def _axe_everything(page):
@@ -339,7 +311,8 @@ def test_force_trend_tables_and_change_sentences_equal_the_published_series(
     page = visit.page
     try:
         headings = page.eval_on_selector_all("main h2", "hs => hs.map(h => h.id)")
-        assert headings[0] == "trends-heading"  # the overview leads with the trends
+        # the overview leads with the trends (after the "Find your area" box)
+        assert [h for h in headings if h != "ss-search-heading"][0] == "trends-heading"
         for table_id, rows in expected.items():
             shown = page.eval_on_selector_all(
                 f"#{table_id} tbody tr",

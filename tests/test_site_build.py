@@ -242,6 +242,7 @@ def test_hostile_text_is_escaped_and_overrides_apply(demo_warehouse_path, tmp_pa
             [HOSTILE_CATEGORY],
         )
         con.execute("UPDATE boundary_layers SET attribution = ?", [HOSTILE])
+        con.execute("UPDATE postcode_lookups SET attribution = ?", [HOSTILE])  # (issue 16)
         con.execute("UPDATE reference_figures SET attribution = ?, note = ?", [HOSTILE, HOSTILE])
         custom = tmp_path / "templates"
         custom.mkdir()

@@ -26,6 +26,7 @@ LOCAL_AUTHORITIES = "boundaries/local-authorities.geojson"
 NEIGHBOURHOODS = "boundaries/neighbourhoods.kml"
 PRIORITY_AREAS = "boundaries/priority-areas.csv"
 SMALL_AREA_TO_WARD = "boundaries/small-area-to-ward.csv"
+POSTCODES = "boundaries/postcodes.csv"
 MANIFEST = "boundaries/manifest.toml"
 POPULATION = "population/small-area-ethnic-group.csv"
 POPULATION_COLUMNS = "population/small-area-ethnic-group.columns.json"
@@ -100,6 +101,33 @@ def boundary_files(geo: Geography) -> dict[str, str]:
     return out
 
 
+# Letters of an inward code's last two characters (the ONS Postcode Directory never uses C, I, K,
+# M, O or V there).
+_UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+POSTCODE_AREA = "DS"  # no real postcode area is "DS": every demo postcode is fictional
+
+
+def postcodes_text(geo: Geography) -> str:
+    """A FICTIONAL postcode lookup in the ONS Postcode Directory's column names (`pcd`, `pcds`,
+    `doterm`, `lsoa21`): 2 to 5 postcodes in each small area, plus a terminated one in every
+    13th. Outward codes DS1 to DS13 (20 small areas each, in code order); no randomness."""
+    rows = []
+    for rank, cell in enumerate(int(c) for c in geo.sa_order):
+        outward = f"{POSTCODE_AREA}{1 + rank // 20}"
+        sector = rank % 10
+        half = (rank // 10) % 2 * 5  # the two small areas of a sector use different letters
+        units = [
+            (_UNIT_LETTERS[half + j] + _UNIT_LETTERS[(rank * 3 + j) % 20], "")
+            for j in range(2 + rank % 4)
+        ]
+        if rank % 13 == 0:
+            units.append((_UNIT_LETTERS[10 + half // 5] + "Z", "202312"))
+        for unit, ended in units:
+            pcds = f"{outward} {sector}{unit}"
+            rows.append((f"{outward:<4}{sector}{unit}", pcds, ended, geo.sa_codes[cell]))
+    return csv_text(("pcd", "pcds", "doterm", "lsoa21"), sorted(rows, key=lambda r: r[1]))
+
+
 def _code0(feature: tuple[dict, object]) -> str:
     return str(next(iter(feature[0].values())))
 
@@ -161,6 +189,11 @@ def manifest_text(geo: Geography, seed: int) -> str:
          "from_field": "small_area_code", "to_field": f"ward_code_{w.label}", **_source()}
         for w in geo.wards
     ]
+    postcodes = {
+        "id": "demo-postcodes", "file": "postcodes.csv", "small_area_layer": SMALL_AREA_LAYER,
+        "small_area_field": "lsoa21", "postcode_field": "pcds", "end_field": "doterm",
+        **_source(),
+    }
     reference = {
         "id": "demo-national-reference", "file": "../" + R.FILE,
         "format": "ethnicity-facts-figures", "area": R.AREA, "period": R.PERIOD,
@@ -184,7 +217,7 @@ def manifest_text(geo: Geography, seed: int) -> str:
     return toml_text(comment, {"title": f"{county} demonstration boundaries"},
                      [("layer", layer) for layer in layers]
                      + [("lookup", lk) for lk in lookups] + [("population", population)]
-                     + [("reference", reference)])
+                     + [("reference", reference)] + [("postcodes", postcodes)])
 
 
 def population_files(geo: Geography, pop: np.ndarray) -> tuple[str, dict]:

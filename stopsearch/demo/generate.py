@@ -73,7 +73,9 @@ def _readme(seed: int, months: int, labels: list[str], records: bool, total: int
         "- `boundaries/small-areas.geojson`, `local-authorities.geojson`, "
         "`wards-2023.geojson` (valid 2022-01-01 to 2023-12-31), `wards-2024.geojson` (from "
         "2024-01-01; one authority re-warded), `neighbourhoods.kml`, `priority-areas.csv`, "
-        "`small-area-to-ward.csv`.\n"
+        "`small-area-to-ward.csv`, `postcodes.csv` (a FICTIONAL postcode lookup in the ONS "
+        "Postcode Directory's column names: postcodes DS1 to DS13, an area no real postcode "
+        "uses, each in one small area; some terminated).\n"
         "- `population/small-area-ethnic-group.csv` (TS021 shape) and its column map "
         "`small-area-ethnic-group.columns.json`.\n"
         f"- `{R.FILE}`: a FICTIONAL national comparison table in the shape of the Home "
@@ -113,6 +115,7 @@ def generate_demo(
 
     texts: dict[str, str] = dict(F.boundary_files(geo))
     texts[F.MANIFEST] = F.manifest_text(geo, seed)
+    texts[F.POSTCODES] = F.postcodes_text(geo)
     pop_csv, pop_columns = F.population_files(geo, pop)
     texts[F.POPULATION] = pop_csv
     texts[F.POPULATION_COLUMNS] = json_text(pop_columns)

@@ -92,6 +92,8 @@ _EXAMPLES = {
     "period_end": "2024-03-31",
     "area": '"England and Wales"',
     "fictional": "false",
+    "postcode_field": '"pcds"',
+    "end_field": '"doterm"',
 }
 
 
@@ -207,6 +209,23 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class PostcodeLookup:
+    """Postcodes to the small areas they lie in (a CSV in the ONS Postcode Directory's column
+    names: `pcds` and e.g. `lsoa11` or `lsoa21`), for the site's "find your area" search."""
+
+    id: str
+    file: str
+    path: Path
+    small_area_layer: str
+    small_area_field: str
+    postcode_field: str
+    end_field: str  # a postcode with a value here (its termination date) is left out
+    source_url: str
+    licence: str
+    attribution: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest: where it came from, the data root and every declaration.
 
@@ -223,6 +242,7 @@ class Manifest:
     fetched: tuple[Layer, ...] = ()
     population_points: tuple[PopulationPoints, ...] = ()
     references: tuple[Reference, ...] = ()
+    postcodes: tuple[PostcodeLookup, ...] = ()
 
     def points_for(self, small_layer: str) -> PopulationPoints | None:
         """The finer population points declared for a small-area layer, if any."""
@@ -405,7 +425,16 @@ _REFERENCE_FIELDS = {
     "note",
     "fictional",
 } | _SOURCE_FIELDS
+_POSTCODE_FIELDS = {
+    "id",
+    "file",
+    "small_area_layer",
+    "small_area_field",
+    "postcode_field",
+    "end_field",
+} | _SOURCE_FIELDS
 _TOP_FIELDS = {
+    "postcodes",
     "title",
     "data_root",
     "data_root_env",
@@ -643,6 +672,25 @@ def _points(section: _Section, root: Path, seen: set[str], check: bool) -> Popul
     )
 
 
+def _postcodes(section: _Section, root: Path, seen: set[str], check: bool) -> PostcodeLookup:
+    lookup_id = _identifier(section, seen)
+    section.what = f"postcodes '{lookup_id}'"
+    path = section.file("file", root, check=check)
+    assert path is not None
+    return PostcodeLookup(
+        id=lookup_id,
+        file=section.required_text("file"),
+        path=path,
+        small_area_layer=section.required_text("small_area_layer"),
+        small_area_field=section.required_text("small_area_field"),
+        postcode_field=section.text("postcode_field", required=False) or "pcds",
+        end_field=section.text("end_field", required=False) or "doterm",
+        source_url=section.required_text("source_url"),
+        licence=section.required_text("licence"),
+        attribution=section.required_text("attribution"),
+    )
+
+
 def _reference(section: _Section, root: Path, seen: set[str], check: bool) -> Reference:
     reference_id = _identifier(section, seen)
     section.what = f"reference '{reference_id}'"
@@ -718,6 +766,8 @@ def _cross_check(manifest: Manifest) -> None:
         need(f"lookup '{lookup.id}'", "to_layer", lookup.to_layer)
     for table in manifest.populations:
         need(f"population '{table.id}'", "layer", table.layer, "small_area")
+    for codes in manifest.postcodes:
+        need(f"postcodes '{codes.id}'", "small_area_layer", codes.small_area_layer, "small_area")
     for points in manifest.population_points:
         what = f"population_points '{points.id}'"
         need(what, "small_area_layer", points.small_area_layer, "small_area")
@@ -802,6 +852,12 @@ def load_manifest(
         )
         for n, entry in enumerate(_entries(path, data, "reference"), 1)
     )
+    postcodes = tuple(
+        _postcodes(
+            _Section(path, f"postcodes #{n}", entry, _POSTCODE_FIELDS), base, seen, check_files
+        )
+        for n, entry in enumerate(_entries(path, data, "postcodes"), 1)
+    )
     manifest = Manifest(
         path=path,
         root=base,
@@ -812,6 +868,7 @@ def load_manifest(
         fetched=tuple(layer for layer in declared if layer.fetched),
         population_points=points,
         references=references,
+        postcodes=postcodes,
     )
     _cross_check(manifest)
     return manifest
@@ -839,12 +896,19 @@ def without_layers(
             notes.append(f"population '{table.id}': left out with its layer")
         else:
             populations.append(table)
+    postcodes = []
+    for postcode_lookup in manifest.postcodes:
+        if postcode_lookup.small_area_layer in layer_ids:
+            notes.append(f"postcodes '{postcode_lookup.id}': left out with its layer")
+        else:
+            postcodes.append(postcode_lookup)
     kept = replace(
         manifest,
         layers=tuple(layer for layer in manifest.layers if layer.id not in layer_ids),
         fetched=tuple(layer for layer in manifest.fetched if layer.id not in layer_ids),
         lookups=tuple(lookups),
         populations=tuple(populations),
+        postcodes=tuple(postcodes),
     )
     return kept, notes
 

@@ -35,6 +35,7 @@ from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.site import data, pages, text
 from stopsearch.outputs.site import funnel as site_funnel
+from stopsearch.outputs.site import search as site_search
 from stopsearch.outputs.site import trends as site_trends
 from stopsearch.outputs.site.webmap import MapView, build_map_view
 
@@ -142,7 +143,7 @@ def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
         shutil.copyfile(leaflet / name, target / name)
     for image in sorted((leaflet / "images").glob("*.png")):
         shutil.copyfile(image, target / "images" / image.name)
-    for name in ("site.css", "map.js"):
+    for name in ("site.css", "map.js", "search.js"):
         shutil.copyfile(_find_asset(name, template_dirs), assets / name)
 
 
@@ -176,7 +177,7 @@ def _force_label(code: str | None) -> str:
 
 def _clean(out_dir: Path) -> None:
     """Remove what an earlier build wrote (never the export step's downloads)."""
-    for name in ("assets", "areas", "map-data"):
+    for name in ("assets", "areas", "map-data", site_search.FOLDER):
         shutil.rmtree(out_dir / name, ignore_errors=True)
     for old in out_dir.glob("table-*.html"):
         old.unlink()
@@ -322,6 +323,12 @@ def build_site(
         "data_to": text.full_month(site.last_month) if site.last_month else "",
         "updated": text.long_day(updated) if updated else "",
     }
+    search = _search_index(con, site)
+    base["boundary_attributions"] = sorted(
+        {layer.attribution for layer in site.layers if layer.attribution}
+        | set(site_search.attributions(con))
+    )
+    base["search"] = {"index": site_search.INDEX, "postcodes": search.has_postcodes}
     latest_period = site.latest.period if site.latest else None
     base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
     base["funnel_unusual"] = site_funnel.UNUSUAL
@@ -335,6 +342,8 @@ def build_site(
         tile_attribution=tile_attribution,
     )
     _write_area_csvs(writer, site)
+    for rel, content in sorted(search.files.items()):
+        writer.file(rel, content)
     _map_files(writer, view)
     _overview_page(writer, site, view)
     writer.page(
@@ -420,6 +429,34 @@ def _write_area_csvs(writer: _Writer, site: _Site) -> None:
                     site.csv_sizes[(kind, code)] = len(content)
                 else:
                     site.csv_years.setdefault((kind, code), []).append((year, len(content)))
+
+
+def _search_index(con: duckdb.DuckDBPyConnection, site: _Site) -> site_search.SearchIndex:
+    """The "find your area" index: every area with a page, by name and code, and postcodes."""
+    entries = []
+    for kind in data.SITE_KINDS:
+        for code in site.area_pages[kind]:
+            parent = site.parent_of.get((kind, code))
+            council = site.area_names.get(("local_authority", parent), "") if parent else ""
+            entries.append(
+                site_search.Entry(
+                    site.area_names[(kind, code)],
+                    kind,
+                    code,
+                    f"areas/{kind}/{text.slug(code)}.html",
+                    council,
+                )
+            )
+    postcodes: list[tuple[str, list[site_search.Entry]]] = []
+    if site.latest is not None:
+        postcodes = site_search.postcode_targets(
+            con,
+            site.layers,
+            site.areas,
+            site.latest.end_day,
+            {(e.kind, e.code): e for e in entries},
+        )
+    return site_search.build_index(entries, postcodes)
 
 
 def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import shapely
+from shapely.ops import polylabel
 
 DEFAULT_TOLERANCE = 1e-4  # degrees, about 7 m east-west and 11 m north-south in Britain
 DIGITS = 5
@@ -87,6 +88,21 @@ def feature_collection(codes: Sequence[str], geoms: Sequence[shapely.Geometry]) 
         if gj is not None:
             features.append({"type": "Feature", "properties": {"code": code}, "geometry": gj})
     return {"type": "FeatureCollection", "features": features}
+
+
+def label_point(geom: shapely.Geometry) -> list[float] | None:
+    """[lat, lon] where a label of the area sits: the pole of inaccessibility of its largest
+    part (inside it, far from its edges), rounded as the coordinates are."""
+    if geom is None or geom.is_empty:
+        return None
+    parts = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
+    polygons = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
+    if not polygons:
+        return None
+    largest = max(polygons, key=lambda p: p.area)
+    minx, miny, maxx, maxy = largest.bounds
+    point = polylabel(largest, tolerance=max(maxx - minx, maxy - miny) / 100 or 1e-6)
+    return [round(float(point.y), DIGITS), round(float(point.x), DIGITS)]
 
 
 def bounds(geoms: Sequence[shapely.Geometry]) -> list[list[float]] | None:

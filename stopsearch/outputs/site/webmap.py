@@ -2,8 +2,9 @@
 
 The map page and the overview carry only the map, its controls and legends. Its data are static
 files beside the pages, fetched by `assets/map.js` when a geography and period are chosen:
-`map-data/<layer>.geojson` (simplified polygons, one file per boundary layer) and
-`map-data/<table>.json` (every map figure of one geography and period, with its colour class).
+`map-data/<layer>.geojson` (simplified polygons, one file per boundary layer, each area with its
+name and a label point) and `map-data/<table>.json` (every map figure of one geography and
+period, with its colour class, and each area's searches and page, for its popup).
 The same figures are published as HTML tables, one page per geography and period
 (`table-<geography>-<period>.html`), so the map never shows anything that a table does not say,
 and the pages stay small enough to load quickly on a phone.
@@ -173,6 +174,7 @@ class Row:
     name: str
     href: str
     cells: list[Cell]
+    searches: str = ""  # the published display of the area's searches (the popup's first line)
 
 
 @dataclass
@@ -206,11 +208,14 @@ class Table:
         return f"{text.KIND_PLURALS[self.kind]}, {self.period.label}"
 
     def json(self) -> bytes:
-        """{code: [name, {metric: [class, value, interval, counts, imprecise]}]}, for map.js."""
+        """{code: [name, {metric: [class, value, interval, counts, imprecise]}, searches, page]},
+        for map.js (its tooltips and popups)."""
         rows = {
             r.code: [
                 r.name,
                 {c.metric: [c.cls, c.value, c.ci, c.counts, c.imprecise] for c in r.cells},
+                r.searches,
+                r.href,
             ]
             for r in self.rows
         }
@@ -404,7 +409,8 @@ def map_tables(
                 ]
                 href = f"{root}areas/{kind}/{text.slug(area.code)}.html"
                 name = store.names.get((kind, area.code), area.name)
-                rows.append(Row(area.code, name, href, cells))
+                searches = store.fig(kind, area.code, p.period, "searches").display
+                rows.append(Row(area.code, name, href, cells, searches))
             tables.append(Table(table_id, kind, p, layer, rows, hidden=bool(tables)))
             geos[kind][p.period] = {"layer": layer.layer_id, "table": table_id}
     return tables, used, geos
@@ -415,8 +421,10 @@ def map_geometry(
     by_layer: dict[str, list[Area]],
     areas: list[Area],
     tolerance: float,
+    names: dict[tuple[str, str], str],
 ) -> _Geometry:
-    """One simplified FeatureCollection per boundary layer used, and the priority areas."""
+    """One simplified FeatureCollection per boundary layer used, and the priority areas; each
+    feature has its name and a point to label it at (`lp`, [lat, lon])."""
     collections: dict[str, dict] = {}
     all_geoms = []
     for layer_id in sorted(used):
@@ -425,6 +433,11 @@ def map_geometry(
         simple = geometry.simplify_layer(geoms, tolerance)
         all_geoms.extend(simple)
         collections[layer_id] = geometry.feature_collection([a.code for a in members], simple)
+        points = {a.code: geometry.label_point(g) for a, g in zip(members, simple, strict=True)}
+        for feature in collections[layer_id]["features"]:
+            code = feature["properties"]["code"]
+            feature["properties"]["lp"] = points[code]
+            feature["properties"]["name"] = names.get((used[layer_id].kind, code), code)
     priority_areas = sorted(
         (a for a in areas if a.kind == "priority_area"), key=lambda a: (a.name, a.code)
     )
@@ -517,7 +530,8 @@ def build_map_view(
     tables, used, geos = map_tables(
         store, kinds, periods, layers_by_kind, by_layer, classes, rules, root
     )
-    shapes = map_geometry(used, by_layer, areas, tolerance)
+    names = {(a.kind, a.code): a.name for a in areas} | store.names
+    shapes = map_geometry(used, by_layer, areas, tolerance, names)
     first = tables[0]
     rendered = folium_map(
         shapes.box, root=root, tile_url=tile_url, tile_attribution=tile_attribution
@@ -557,10 +571,15 @@ def build_map_view(
         },
         "hatch": HATCH,
         "metrics": {
-            metric.id: {"label": metric.label, "colours": classes[metric.id].colours}
+            metric.id: {
+                "label": metric.label,
+                "short": metric.short,
+                "colours": classes[metric.id].colours,
+            }
             for metric in MAP_METRICS
         },
         "kinds": {kind: text.KIND_PLURALS[kind] for kind in kinds},
+        "kind": {kind: text.KIND_LABELS[kind] for kind in kinds},
         "periods": {p.period: p.label for p in periods},
     }
     priority = [
