@@ -344,7 +344,7 @@ def _metrics(
         entries += [
             Entry(
                 part.parquet.name,
-                f"metrics-{period}-parquet",
+                f"metrics-{period.lower()}-parquet",
                 f"Published metrics, period {period}, long form (Parquet)",
                 f"Every published figure of period {period}." + _METRICS,
                 "parquet",
@@ -358,7 +358,7 @@ def _metrics(
             ),
             Entry(
                 part.csv.name,
-                f"metrics-{period}-csv",
+                f"metrics-{period.lower()}-csv",
                 f"Published metrics, period {period}, long form (CSV)",
                 f"The rows and columns of {part.parquet.name}.",
                 "csv",
