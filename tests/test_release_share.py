@@ -125,15 +125,19 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
             assert hashes[name] == f"sha256:{digest}"
             assert (second / "downloads" / name).stat().st_size == entry[kind]["bytes"]
     assert release_problem(second) is None and release_problem(first) is None
-    # Metrics: the periods whose rows did not change (the two earlier months) are linked; the
-    # latest-12 period, the year and the new month are written.
+    # Metrics: the periods whose rows did not change (the two earlier months, and their trend
+    # points: under 13 months each month is its own window, issue 17) are linked; the
+    # latest-12 period, the year, the quarter and the new month (and its point) are written.
     periods = {m["month"]: m for m in manifest["metric_periods"]}
-    assert sorted(periods) == ["2023", "2023-01", "2023-02", "2023-03", "latest-12"]
+    assert sorted(periods) == [
+        "1m-2023-01", "1m-2023-02", "1m-2023-03", "2023", "2023-01", "2023-02", "2023-03",
+        "2023-Q1", "latest-12",
+    ]
     for period in periods:
         old = first / "downloads" / "metrics" / f"{period}.parquet"
         new = second / "downloads" / "metrics" / f"{period}.parquet"
-        linked = period in ("2023-01", "2023-02")
-        assert old.exists() is (period != "2023-03"), period
+        linked = period in ("2023-01", "2023-02", "1m-2023-01", "1m-2023-02")
+        assert old.exists() is (period not in ("2023-03", "1m-2023-03")), period
         assert (old.exists() and _inode(old) == _inode(new)) is linked, period
         assert (new.stat().st_nlink == 2) is linked, period
         assert sums[f"downloads/metrics/{period}.parquet"] == periods[period]["parquet"]["sha256"]
@@ -196,9 +200,10 @@ def test_each_file_is_hashed_once(county_site, monkeypatch):
         f"releases/{first.name}/downloads/README.txt"
     }
     reused = {f"downloads/{f.format(m)}" for m in ("2023-01", "2023-02") for f in MONTH_FILES}
-    reused |= {  # the metrics of the two earlier months: unchanged periods, linked
+    reused |= {  # the metrics of the two earlier months and their trend points (issue 17: one
+        # window per month under 13 months): unchanged periods, linked
         f"downloads/{name}"
-        for m in ("2023-01", "2023-02")
+        for m in ("2023-01", "2023-02", "1m-2023-01", "1m-2023-02")
         for name in (f"metrics/{m}.parquet", f"metrics-csv/{m}.csv")
     }
     for listed in read_checksums(second):
