@@ -41,7 +41,15 @@ def _path(demo_export, stem):  # noqa: F811
 
 
 def _paths(demo_export, stem):  # noqa: F811
-    """The Parquet files of a stem: the records have one per month (24 in the demo)."""
+    """The Parquet files of a stem: the records have one per month (24 in the demo), the
+    metrics one per period (each holding only its period's rows)."""
+    if stem == "metrics":
+        paths = sorted((demo_export.folder / "metrics").glob("*.parquet"))
+        assert len(paths) > 24  # every month, and the years and latest 12 months
+        for path in paths:
+            periods = pq.read_table(path, columns=["period"]).column("period").unique()
+            assert periods.to_pylist() == [path.stem], path
+        return paths
     if stem != "searches":
         return [_path(demo_export, stem)]
     paths = month_files(demo_export.folder)
