@@ -51,13 +51,17 @@ def test_ten_months_are_labelled_as_ten_everywhere(real):
     labels = dict(
         con.execute(
             "SELECT DISTINCT period, period_label FROM published_metrics WHERE area_kind = 'force'"
-            " AND period_kind <> 'month'"
+            " AND period_kind NOT IN ('month', 'window')"  # windows: each month, under 13
         ).fetchall()
     )
     assert labels == {
         "latest-12": TEN_MONTHS,
         "2016": "2016 (Sep to Dec, 4 months)",
         "2017": "2017 (Jan to Jun, 6 months)",
+        "2016-Q3": "Q3 2016 (Sep, 1 month)",  # the one month of the quarter with data
+        "2016-Q4": "Q4 2016",
+        "2017-Q1": "Q1 2017",
+        "2017-Q2": "Q2 2017",
     }
     _, _, months, text = _force(con, "searches", basis="none")
     assert (months, text) == (10, "2016-09/2017-06")
