@@ -40,7 +40,7 @@ from stopsearch.outputs.extracts.records import (
     MonthPart,
     RecordExtractError,
     Reuse,
-    _linked,
+    link_or_write,
 )
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
 from stopsearch.outputs.extracts.tables import conform
@@ -131,9 +131,7 @@ def _write(
             with atomic_path(path) as tmp:
                 writer(rows, tmp)
             files.append(MonthFile(name, path.stat().st_size, hasher(path)))
-        parts.append(
-            MonthPart(period, fingerprints[period][0], rows.num_rows, files[0], files[1])
-        )
+        parts.append(MonthPart(period, fingerprints[period][0], rows.num_rows, files[0], files[1]))
     return parts
 
 
@@ -151,17 +149,12 @@ def write_periods(
     MonthParts whose `month` is the period id.)
     """
     fingerprints = period_fingerprints(con)
-    parts: dict[str, MonthPart] = {}
-    to_write = []
-    for period, (fingerprint, rows) in fingerprints.items():
-        recorded = reuse.usable(period, fingerprint, rows) if reuse is not None else None
-        linked = _linked(folder, recorded, reuse) if recorded and reuse else None
-        if linked is None:
-            to_write.append(period)
-        else:
-            parts[period] = linked
-    for part in _write(con, folder, to_write, fingerprints, hasher):
-        parts[part.month] = part
+    parts = link_or_write(
+        folder,
+        fingerprints,
+        reuse,
+        lambda periods: _write(con, folder, periods, fingerprints, hasher),
+    )
     if set(parts) != set(fingerprints):
         raise RecordExtractError(f"metrics: no files for {sorted(set(fingerprints) - set(parts))}")
     remove_stale(folder, keep=set(parts))

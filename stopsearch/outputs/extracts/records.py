@@ -25,7 +25,7 @@ import itertools
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -195,6 +195,29 @@ def _linked(folder: Path, part: MonthPart, reuse: Reuse) -> MonthPart | None:
     return MonthPart(part.month, part.fingerprint, part.rows, part.parquet, part.csv, linked=True)
 
 
+def link_or_write(
+    folder: Path,
+    fingerprints: Mapping[str, tuple[str, int]],
+    reuse: Reuse | None,
+    write: Callable[[list[str]], Iterable[MonthPart]],
+) -> dict[str, MonthPart]:
+    """{key: part} for every key of `fingerprints` (months, or metric periods): hard-linked from
+    `reuse` when it recorded the same fingerprint and row count (its digests reused), else made
+    by `write`, which gets the keys to write in order and yields their parts."""
+    parts: dict[str, MonthPart] = {}
+    to_write = []
+    for key, (fingerprint, rows) in fingerprints.items():
+        recorded = reuse.usable(key, fingerprint, rows) if reuse is not None else None
+        linked = _linked(folder, recorded, reuse) if recorded and reuse else None
+        if linked is None:
+            to_write.append(key)
+        else:
+            parts[key] = linked
+    for part in write(to_write):
+        parts[part.month] = part
+    return parts
+
+
 def _month_tables(reader: pa.RecordBatchReader, rows: int) -> Iterator[tuple[str, pa.Table]]:
     """(YYYY-MM, table) in order: each month's rows in tables of exactly `rows` rows (its last
     one shorter). The reader's rows come sorted by month."""
@@ -339,17 +362,12 @@ def write_months(
     months that no longer have records are removed.
     """
     fingerprints = month_fingerprints(con)
-    parts: dict[str, MonthPart] = {}
-    to_write = []
-    for month, (fingerprint, rows) in fingerprints.items():
-        recorded = reuse.usable(month, fingerprint, rows) if reuse is not None else None
-        linked = _linked(folder, recorded, reuse) if recorded and reuse else None
-        if linked is None:
-            to_write.append(month)
-        else:
-            parts[month] = linked
-    for part in _write(con, folder, to_write, fingerprints, hasher):
-        parts[part.month] = part
+    parts = link_or_write(
+        folder,
+        fingerprints,
+        reuse,
+        lambda months: _write(con, folder, months, fingerprints, hasher),
+    )
     missing = set(fingerprints) - set(parts)
     if missing:
         raise RecordExtractError(f"record-level extract: no rows written for {sorted(missing)}")
