@@ -124,6 +124,19 @@ def test_every_page_has_the_csp_the_banner_and_a_skip_link(demo_site):
         assert "user-scalable=no" not in html
 
 
+def test_no_page_repeats_an_id(demo_site):
+    """Ids are unique in each page: labels, skip links, aria-labelledby and the chart/table
+    pairs all point at one element (the overview once gave two charts the id trend-rate)."""
+    out, _ = demo_site
+    repeated = {}
+    for page in html_pages(out):
+        ids = re.findall(r'\sid="([^"]+)"', page.read_text(encoding="utf-8"))
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            repeated[page.relative_to(out).as_posix()] = twice[:5]
+    assert repeated == {}
+
+
 def test_csp_allows_a_configured_tile_server_only_for_images():
     policy = csp("https://tiles.example.org/{z}/{x}/{y}.png")
     assert "img-src 'self' data: https://tiles.example.org;" in policy

@@ -479,7 +479,7 @@ def _overview_page(writer: _Writer, site: _Site, view: MapView | None) -> None:
                 ),
             ),
             "trends": site_trends.trends(store, "force", force, latest, rules),
-            "monthly": pages.monthly(store, "force", force, rules, "trend"),
+            "monthly": pages.monthly(store, "force", force, rules, "monthly"),
             "years": pages.years(store, "force", force, rules, site.periods + site.quarters),
             "csv": f"downloads/areas/force/{text.slug(force)}.csv",
             "priority": pages.breakdown(store, "force", force, latest.period, "priority", rules),
