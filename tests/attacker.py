@@ -387,8 +387,9 @@ class Attacker:
                     later = self._sum([count("self_defined", g) for g in STATED])
                     before = self._sum(
                         [
-                            self.period_expr((*area, "self_defined", g, "total", "", "searches"),
-                                             earlier)
+                            self.period_expr(
+                                (*area, "self_defined", g, "total", "", "searches"), earlier
+                            )
                             for g in STATED
                         ]
                     )
@@ -589,6 +590,7 @@ def summarise(findings: list[Finding], truth: pd.DataFrame) -> dict[str, int]:
     out = {
         "withheld": 0,
         "primary": 0,
+        "primary_below": 0,  # below force level
         "exact": 0,
         "narrow": 0,
         "secondary_exact": 0,
@@ -601,6 +603,7 @@ def summarise(findings: list[Finding], truth: pd.DataFrame) -> dict[str, int]:
             assert f.low - 1e-6 <= true <= f.high + 1e-6, (f, true)
         if 1 <= true <= 4:
             out["primary"] += 1
+            out["primary_below"] += f.key[0] != "force"
             out["exact"] += f.exact
             out["narrow"] += f.width < 4
         elif is_short(f.period):  # withheld with its whole period, not to protect a cell
@@ -613,3 +616,49 @@ def summarise(findings: list[Finding], truth: pd.DataFrame) -> dict[str, int]:
 def is_short(period: str) -> bool:
     """A quarter ('2024-Q1') or a trend window ('12m-2024-03')."""
     return "-Q" in period or bool(re.match(r"\d+m-", period))
+
+
+CELL_COLUMNS = ["area_kind", "area_code", "basis", "grp", "breakdown", "category", "measure"]
+
+
+def combine_releases(
+    earlier: pd.DataFrame, later: pd.DataFrame, suffix: str = "@earlier"
+) -> pd.DataFrame:
+    """Both releases' rows as one release, for an attacker holding both.
+
+    A period id whose months differ between the two (the latest 12 months, the year so far)
+    names two periods: the earlier one is renamed ``<id><suffix>``. A figure of the same
+    period in both is one figure: published in either, it is known (two different published
+    values would be a re-supply, which this does not model, so it raises).
+    """
+
+    # Months with data of each period, from its force rows (a year so far grows each month).
+    def present(frame: pd.DataFrame) -> dict[str, tuple]:
+        force = frame[frame.area_kind == "force"]
+        spans = force.groupby("period")[["period_start", "period_end", "months_present"]]
+        return {p: tuple(map(str, v)) for p, v in spans.max().iterrows()}
+
+    months_later, months_earlier = present(later), present(earlier)
+    renamed = {
+        p: f"{p}{suffix}"
+        for p, n in months_earlier.items()
+        if p in months_later and months_later[p] != n
+    }
+    # A renamed period held only the months the earlier release had.
+    last = earlier.loc[earlier.period_kind == "month", "period_start"].max()
+    moved = earlier.period.isin(list(renamed))
+    earlier = earlier.assign(
+        period=earlier.period.replace(renamed),
+        period_end=earlier.period_end.where(~moved | (earlier.period_end <= last), last),
+    )
+    changes = earlier.breakdown.eq("year_earlier")  # its category names the earlier period
+    earlier.loc[changes, "category"] = earlier.loc[changes, "category"].replace(renamed)
+    both = pd.concat([later.assign(_order=0), earlier.assign(_order=1)], ignore_index=True)
+    both["category"] = both["category"].fillna("")
+    key = [*CELL_COLUMNS, "period"]
+    published = both[both.value.notna() & both.measure.isin(COUNTS)]
+    clash = published.groupby(key).value.nunique()
+    assert (clash <= 1).all(), clash[clash > 1].head()
+    # A published row first, then the later release's.
+    both = both.assign(_shown=both.value.isna()).sort_values([*key, "_shown", "_order"])
+    return both.drop_duplicates(key).drop(columns=["_order", "_shown"]).reset_index(drop=True)

@@ -29,7 +29,7 @@ from stopsearch.metrics.contract import (
     YEAR_EARLIER,
     format_value,
 )
-from stopsearch.metrics.linked import SHORT_KINDS, protect_release
+from stopsearch.metrics.linked import closed_years, protect_release
 from stopsearch.metrics.suppression import (
     NO_DATA,
     RATE_SMALL_COUNT,
@@ -53,6 +53,7 @@ SHARES = (
     "unstated_share",
 )
 OUTCOME_SHARES = ("positive_outcome_rate", "arrest_rate", "find_rate")
+UNSTATED = ("Not stated", "Unknown")
 _CELL = ["area_kind", "area_code", "period", "basis", "grp", "breakdown", "category"]
 
 
@@ -212,17 +213,18 @@ def _withhold_linked(out: pd.DataFrame, reasons: pd.Series, count_key: dict) -> 
     """Whole-release mode: figures whose numerators or denominators combine withheld counts.
 
     The All search rate (its numerator is the five stated groups), the unknown-ethnicity share
-    and the ratio bounds (Not stated + Unknown), wherever any ethnicity count of the area is
-    withheld; the area's outcome shares wherever any outcome class count is withheld (their
-    base is the searches less the unknown outcomes).
+    and the ratio bounds (Not stated + Unknown), wherever a stated group's count or the
+    self-defined total of the area is withheld; the area's outcome shares wherever any outcome
+    class count is withheld (their base is the searches less the unknown outcomes).
     """
     counts = out[(out.measure == "searches") & (out.period_kind != "month")]
     withheld = [count_key.get(k) is not None for k in _key(counts)]
     hidden = counts[withheld]
     by_area = ["area_kind", "area_code", "period"]
-    groups = {
-        tuple(k) for k in hidden[hidden.basis == "self_defined"][by_area].itertuples(index=False)
-    }
+    # Not stated + Unknown is the self-defined total less the stated groups: where those are
+    # all published the sum is known anyway, whichever of its two parts is withheld.
+    stated_or_total = (hidden.basis == "self_defined") & ~hidden.grp.isin(UNSTATED)
+    groups = {tuple(k) for k in hidden[stated_or_total][by_area].itertuples(index=False)}
     outcomes = {
         tuple(k)
         for k in hidden[hidden.breakdown == "outcome_class"][by_area].itertuples(index=False)
@@ -342,7 +344,7 @@ def publishable(
             ],
             dtype=object,
         )
-        if measure != "disproportionality_ratio" and not record_level:
+        if measure != "disproportionality_ratio" and not record_level and not linked:
             unstated = [
                 count_key.get(a) or count_key.get(b)
                 for a, b in zip(
@@ -379,7 +381,7 @@ def publishable(
         if why[i] is None and base[i] is not None:
             why[i] = base[i]
     unstated_at = np.flatnonzero((part.measure == "unstated_share").to_numpy())
-    if len(unstated_at) and not record_level:
+    if len(unstated_at) and not record_level and not linked:  # linked: _withhold_linked
         rows = part.iloc[unstated_at]
         a = count_reason(rows.assign(grp="Not stated"))
         b = count_reason(rows.assign(grp="Unknown"))
@@ -389,11 +391,6 @@ def publishable(
     reasons[part.index] = why
     if linked:
         _withhold_linked(out, reasons, count_key)
-        # Quarters and trend windows below force level: nothing but residents (not even a
-        # zero rate, which would say which months had no searches).
-        short = out.period_kind.isin(SHORT_KINDS) & ~out.period_kind.eq("month") & below
-        short &= ~out.measure.eq("population") & reasons.isna()
-        reasons[short] = SECONDARY
     _withhold_changes(out, reasons)
     # Values that cannot be computed at all.
     undefined = out.value.isna() & reasons.isna() & ~out.measure.isin(["population"])
@@ -407,4 +404,11 @@ def publishable(
         display_for(r, rules) if r is not None else format_value(m, v)
         for r, m, v in zip(out.reason, out.measure, out.value, strict=True)
     ]
+    if linked:
+        # Below force level every period but a closed year (months, quarters, trend windows,
+        # the latest 12 months, the year so far) is not published at all, residents aside:
+        # not even as withheld rows, whose presence would say which counts are not zero
+        # (zero rows are left out), nor as a zero rate.
+        unpublished = below & ~closed_years(out) & ~out.measure.eq("population")
+        out = out[~unpublished.to_numpy()].reset_index(drop=True)
     return out
