@@ -197,3 +197,16 @@ def codes_without_names(text: str, names: dict[str, str], near: int = 160) -> li
                 context = text[max(0, match.start() - 60) : match.end() + 20]
                 bad.append(f"{code} ({name}): ...{context}...")
     return bad
+
+
+def shared_protected_demo_site(warehouse: Path, tmp_path_factory) -> Path:
+    """One build per test run of the demo site as if its records were not public
+    (``record_level = false``), from the protected demo warehouse; read-only."""
+    from stopsearch.thresholds import ReleaseRules
+    from tests.shared import build_once
+
+    def build(out: Path) -> None:
+        rules = ReleaseRules(record_level=False)
+        build_demo_site(warehouse, out / "site", record_level=False, rules=rules)
+
+    return build_once(tmp_path_factory, "protected-demo-site", build)[0] / "site"

@@ -52,22 +52,18 @@ def test_record_level_methodology_states_the_threat_model(demo_warehouse_path, t
 
 
 def test_protected_release_methodology_states_what_is_checked_and_what_is_not(
-    demo_confidential_warehouse_path, tmp_path
+    demo_confidential_warehouse_path, tmp_path_factory
 ):
-    """record_level = false: the threat model, the method, and its limits (two releases)."""
-    from stopsearch.thresholds import ReleaseRules
-    from tests.site_support import build_demo_site
+    """record_level = false: the threat model, the method, and its limits."""
+    from tests.site_support import shared_protected_demo_site
 
-    build_demo_site(
-        demo_confidential_warehouse_path,
-        tmp_path / "site",
-        record_level=False,
-        rules=ReleaseRules(record_level=False),
-    )
-    page = (tmp_path / "site" / "methodology.html").read_text(encoding="utf-8")
+    site = shared_protected_demo_site(demo_confidential_warehouse_path, tmp_path_factory)
+    page = (site / "methodology.html").read_text(encoding="utf-8")
     assert "This release: the records are not public" in page
-    assert "a reader comparing two releases a month apart" in page
-    assert "no monthly counts, designation phases or contradictory-outcome counts" in page
+    assert "and yesterday's release too" in page
+    assert "Below force level only <strong>closed calendar years</strong> are published" in page
+    assert "What is not covered: re-supplied data" in page
+    assert "Force-wide figures are never withheld" not in page
     assert "the records are already public, one by one" not in page
-    ward = next((tmp_path / "site" / "areas" / "ward").glob("*.html")).read_text(encoding="utf-8")
+    ward = next((site / "areas" / "ward").glob("*.html")).read_text(encoding="utf-8")
     assert "&lt;5</span>" not in ward.split('class="key"', 1)[1].split("</p>", 1)[1]

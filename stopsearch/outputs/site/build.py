@@ -265,10 +265,17 @@ def _read_site(
         quarters=store.ordered_periods(("quarter",)),
         references=reference_tables(con),
     )
-    if site.periods and site.periods[0].kind == "rolling":
-        site.latest = site.periods[0]
     months = store.ordered_periods(("month",))
     site.last_month = months[-1].start if months else None
+    if site.periods and site.periods[0].kind == "rolling":
+        site.latest = site.periods[0]
+    if not record_level:  # below force level only closed years are published (metrics.linked)
+        closed = [
+            p
+            for p in site.periods
+            if p.kind == "year" and site.last_month is not None and p.end <= site.last_month
+        ]
+        site.latest = closed[-1] if closed else None
     site.area_pages = {kind: list(store.areas(kind)) for kind in data.SITE_KINDS}
     site.area_names = {
         (kind, code): store.names[(kind, code)]

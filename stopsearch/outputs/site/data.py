@@ -91,6 +91,7 @@ class Store:
         self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         self._cats: dict[tuple, list[str]] = defaultdict(list)
         self._periods_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # for has()
+        self._counted: set[tuple[str, str]] = set()  # (kind, period) with a count row
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
         own: dict[tuple[str, str, str], Period] = {}  # each area's months of each period
@@ -113,6 +114,8 @@ class Store:
             )
             self._rows[(kind, code)].append(row)
             self._periods_of[(kind, code)].add(period)
+            if measure == "searches":
+                self._counted.add((kind, period))
             names[(kind, code)] = name
             if kind == "force" and period not in periods:
                 periods[period] = Period(period, pkind, start, end, int(months), label)
@@ -160,6 +163,12 @@ class Store:
         """Whether the area has any published row (of `period`): a lookup, not a scan."""
         periods = self._periods_of.get((kind, code), set())
         return bool(periods) if period is None else period in periods
+
+    def counted(self, kind: str, period: str) -> bool:
+        """Whether any area of `kind` has a count row in `period` (published or withheld): in
+        a release of records that are not public, areas below the force have none outside
+        closed years, only residents."""
+        return (kind, period) in self._counted
 
     def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
         return list(self._cats.get((kind, code, period, breakdown), []))

@@ -398,7 +398,7 @@ def map_tables(
         geos[kind] = {}
         for p in periods:
             layer = layer_for(layers_by_kind[kind], p.end_day)
-            if layer is None:
+            if layer is None or not store.counted(kind, p.period):
                 continue
             used[layer.layer_id] = layer
             table_id = f"t-{kind}-{_ID.sub('-', p.period.lower())}"
@@ -523,6 +523,7 @@ def build_map_view(
         if by_layer.get(layer.layer_id):
             layers_by_kind[layer.kind].append(layer)
     kinds = [k for k in MAP_KINDS if layers_by_kind.get(k) and store.areas(k)]
+    periods = [p for p in periods if any(store.counted(k, p.period) for k in kinds)]
     if not kinds or not periods:
         return None
 
