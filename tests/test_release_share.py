@@ -379,25 +379,36 @@ def test_the_scrub_finds_damage_the_stamp_cannot_see(tmp_path):
 
 
 def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
-    """Per-area CSVs: each calendar year before the latest month's year in its own file (the
-    same bytes night after night, so shared); the latest 12 months, the months and the latest
-    year in <code>.csv."""
+    """Per-area CSVs: each calendar year before the latest month's year in its own file with its
+    quarters and the trend windows ending in it (the same bytes night after night, so shared);
+    the latest 12 months, the months and the latest year with its quarters and windows in
+    <code>.csv."""
     latest = Period("latest-12", "rolling", date(2023, 6, 1), date(2024, 5, 1), 12)
+    end_at = PUBLISHED_COLUMNS.index("period_end")
 
-    def row(kind: str, start: date) -> tuple:
+    def row(kind: str, start: date, end: date | None = None) -> tuple:
         values = ["x"] * len(PUBLISHED_COLUMNS)
         values[PUBLISHED_COLUMNS.index("period_kind")] = kind
         values[_START] = start
+        values[end_at] = end or start
         return tuple(values)
 
     rows = [
-        row("rolling", date(2023, 6, 1)),
-        row("year", date(2022, 1, 1)),
-        row("year", date(2023, 1, 1)),
-        row("year", date(2024, 1, 1)),
+        row("rolling", date(2023, 6, 1), date(2024, 5, 1)),
+        row("year", date(2022, 1, 1), date(2022, 12, 1)),
+        row("year", date(2023, 1, 1), date(2023, 12, 1)),
+        row("year", date(2024, 1, 1), date(2024, 12, 1)),
         row("month", date(2023, 7, 1)),
         row("month", date(2024, 5, 1)),
+        row("quarter", date(2023, 10, 1), date(2023, 12, 1)),
+        row("quarter", date(2024, 1, 1), date(2024, 3, 1)),
+        row("window", date(2022, 2, 1), date(2023, 1, 1)),  # by its last month: 2023
+        row("window", date(2023, 2, 1), date(2024, 1, 1)),
     ]
     parts = area_csv_parts(rows, latest)
-    assert parts == {None: [rows[0], rows[3], rows[4], rows[5]], 2022: [rows[1]], 2023: [rows[2]]}
+    assert parts == {
+        None: [rows[0], rows[3], rows[4], rows[5], rows[7], rows[9]],
+        2022: [rows[1]],
+        2023: [rows[2], rows[6], rows[8]],
+    }
     assert area_csv_parts(rows, None) == {None: rows}

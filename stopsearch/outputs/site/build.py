@@ -25,6 +25,7 @@ import jinja2
 
 from stopsearch.metrics import definitions
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
+from stopsearch.metrics.periods import WINDOW_KIND
 from stopsearch.metrics.precision import HALF_WIDTH_LIMIT, RATIO_SPAN_LIMIT
 from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
@@ -399,16 +400,24 @@ def _map_files(writer: _Writer, view: MapView | None) -> None:
 
 _KIND = data.PUBLISHED_COLUMNS.index("period_kind")
 _START = data.PUBLISHED_COLUMNS.index("period_start")
+_END = data.PUBLISHED_COLUMNS.index("period_end")
+# Periods filed by the calendar year they end in: a year, its quarters, the trend windows
+# ending in it. (Months stay in <code>.csv: an area's months are those of the latest 12.)
+_YEAR_FILED = ("year", "quarter", WINDOW_KIND)
 
 
 def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | None, list[tuple]]:
     """An area's published rows by file: None for <code>.csv (the latest 12 months, the months
-    and the year of the latest month: what a new month changes), each earlier calendar year for
-    <code>-<year>.csv (closed: the same bytes every night, so releases share the file)."""
+    and the year of the latest month with its quarters and trend windows: what a new month
+    changes), each earlier calendar year for <code>-<year>.csv: that year, its quarters and the
+    trend windows ending in it (closed: the same bytes every night, so releases share the file;
+    with 100 months the windows and quarters in <code>.csv made it ~0.7 MB per ward, rewritten
+    every night). A closed year's last quarter keeps its change on a year earlier until the next
+    quarter is complete: that year's file changes once more then."""
     parts: dict[int | None, list[tuple]] = {None: []}
     for row in rows:
-        start = row[_START]
-        year = start.year if row[_KIND] == "year" and isinstance(start, date) else None
+        end = row[_END]
+        year = end.year if row[_KIND] in _YEAR_FILED and isinstance(end, date) else None
         if year is not None and (latest is None or year >= latest.end.year):
             year = None
         parts.setdefault(year, []).append(row)
