@@ -167,9 +167,9 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
 def test_each_file_is_hashed_once(county_site, monkeypatch):
     """A nightly run adding one month reads each file it writes once (to hash it, from disk)
     and no other: the live release's files are trusted by their stamps (the digest book), its
-    months and unchanged metrics periods are linked, not written, and the new release is
-    verified by stamps. The live check's scrub re-reads the file hashed longest ago (here made
-    README.txt), and only that one."""
+    months, unchanged metrics periods and unchanged pages are linked, not written, and the new
+    release is verified by stamps. The live check's scrub re-reads the file hashed longest ago
+    (here made README.txt), and only that one."""
     settings, police = county_site
     site = settings.parent / "site"
     first = current_release(site)
@@ -206,10 +206,17 @@ def test_each_file_is_hashed_once(county_site, monkeypatch):
         for m in ("2023-01", "2023-02", "1m-2023-01", "1m-2023-02")
         for name in (f"metrics/{m}.parquet", f"metrics-csv/{m}.csv")
     }
-    for listed in read_checksums(second):
-        expected = 0 if listed in reused else 1
-        assert hashed[f"releases/{second.name}/{listed}"] == expected, listed
-    assert sum(hashed.values()) == 1 + len(read_checksums(second)) - len(reused)
+    # Pages and site files holding the first release's bytes are linked too, not written (the
+    # sharer compares them in memory), so never read from disk: every file this release shares
+    # with the first is read 0 times, every other file once.
+    listed = read_checksums(second)
+    shared = {n for n in listed if (first / n).exists() and _inode(first / n) == _inode(second / n)}
+    assert reused <= shared
+    assert {"assets/site.css", "map-data/wards.geojson", "search/index.json"} <= shared
+    for name in listed:
+        expected = 0 if name in shared else 1
+        assert hashed[f"releases/{second.name}/{name}"] == expected, name
+    assert sum(hashed.values()) == 1 + len(listed) - len(shared)
 
 
 def test_pruning_the_oldest_release_keeps_shared_files_alive(county_site):
@@ -322,6 +329,31 @@ def _one_file_release(root: Path, text: str = "month\n") -> Path:
     path.write_text(text)
     (root / "SHA256SUMS").write_text(f"{disk.sha256_file(path)}  downloads/m.csv\n")
     return path
+
+
+def test_the_sharer_links_only_the_baselines_very_bytes(tmp_path):
+    """release.Sharer (the site's files): the same bytes are a hard link to the baseline's
+    trusted file; other bytes of the same size, a file the book does not trust, or a second put
+    of a linked name are written, never through the link into the baseline."""
+    baseline = tmp_path / "old"
+    old = _one_file_release(baseline)
+    staged = tmp_path / "new"
+    untrusted = release_mod.Sharer(staged, baseline, DigestBook())
+    untrusted.put(staged / "downloads" / "m.csv", b"month\n")
+    assert _inode(staged / "downloads" / "m.csv") != _inode(old) and not untrusted.linked
+    shutil.rmtree(staged)
+    book = DigestBook()
+    book.hash(old)
+    sharer = release_mod.Sharer(staged, baseline, book)
+    target = staged / "downloads" / "m.csv"
+    sharer.put(target, b"month\n")
+    assert _inode(target) == _inode(old)
+    assert sharer.linked == {"downloads/m.csv": disk.sha256_file(old)}
+    sharer.put(target, b"MONTH\n")  # same size, other bytes
+    assert target.read_bytes() == b"MONTH\n" and old.read_bytes() == b"month\n"
+    assert _inode(target) != _inode(old) and not sharer.linked
+    sharer.put(staged / "index.html", b"page")  # not in the baseline
+    assert (staged / "index.html").read_bytes() == b"page" and not sharer.linked
 
 
 def test_verify_rereads_a_file_unless_its_stamp_is_unchanged(tmp_path, monkeypatch):
