@@ -185,15 +185,28 @@ class Sharer:
             return False  # (the size: most changed files are not hashed at all)
         if hashlib.sha256(content).hexdigest() != digest:
             return False
-        tmp = temp_sibling(path)
         try:
-            os.link(old, tmp)
-            os.replace(tmp, path)
+            _link_over(old, path)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return False
         self.linked[name] = digest
         return True
+
+
+def _link_over(source: Path, target: Path) -> None:
+    """Hard-link `source` as `target`, replacing any file there (OSError: nothing changed)."""
+    try:  # a new release's folder: nothing to replace (one system call, not three)
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
+    tmp = temp_sibling(target)
+    try:
+        os.link(source, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_checksums(root: Path) -> dict[str, str]:
