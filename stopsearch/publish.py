@@ -42,6 +42,7 @@ from stopsearch.outputs.extracts.metric_files import parquet_name as period_parq
 from stopsearch.outputs.extracts.records import MonthPart, Reuse, csv_name, parquet_name
 from stopsearch.pipeline import PrepareReport, prepare
 from stopsearch.release import (
+    Sharer,
     choose_rollback,
     current_release,
     finalise,
@@ -542,6 +543,8 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         if not config.record_level_extract:
             reuse = None
         metric_reuse = _reuse(run.baseline, run.previous, METRIC_PERIODS)
+        # The site's files: linked from the verified baseline when their bytes are its bytes.
+        sharer = Sharer(staged, run.baseline, run.book)
         built = _build(
             con,
             config,
@@ -552,6 +555,7 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
             rules,
             (reuse, metric_reuse),
             run.book,
+            sharer,
         )
         result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
@@ -565,7 +569,7 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         )
         run.stage("verify")
         started = time.perf_counter()
-        known = {f"downloads/{f.name}": f.sha256 for f in built.files}
+        known = {f"downloads/{f.name}": f.sha256 for f in built.files} | sharer.linked
         sums = write_checksums(staged, known, run.book)
         if run.baseline is not None:  # what did not change is shared with the verified baseline
             link_unchanged(staged, sums, run.baseline, run.book)
@@ -667,10 +671,12 @@ def _build(
     rules: SuppressionRules,
     reuse: tuple[Reuse | None, Reuse | None] = (None, None),
     book: DigestBook | None = None,
+    sharer: Sharer | None = None,
 ) -> ExportReport:
     """Write extracts and pages into the staging folder; the export's report.
 
-    With `book`, each extract is hashed once, from disk, into it (see stopsearch.digests).
+    With `book`, each extract is hashed once, from disk, into it (see stopsearch.digests). With
+    `sharer`, each page or site file holding the baseline's bytes is linked, not written.
     """
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.site import build_site
@@ -714,6 +720,7 @@ def _build(
         updated=_last_changed(changelog),
         tile_url=config.tile_url,
         tile_attribution=config.tile_attribution,
+        put=sharer.put if sharer is not None else None,
     )
     durations["site"] = round(time.perf_counter() - started, 3)
     return exported

@@ -9,6 +9,7 @@ Layout under the output folder:
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -136,6 +137,76 @@ def link_unchanged(
             continue
         linked.append(name)
     return linked
+
+
+class Sharer:
+    """Puts the bytes of a file into a staged release, or a hard link to the baseline's file of
+    the same name when that file holds exactly these bytes (the site: most pages and area files
+    are the same night after night).
+
+    Same proof as `link_unchanged`, without writing the file first: the baseline is a release
+    this run verified, its file is taken only when the book trusts it to hold the digest its
+    SHA256SUMS lists (hashed from disk, stamp unchanged since) and the bytes given hash, in
+    memory, to that digest. `linked` ({relative path: digest}) goes into SHA256SUMS as known
+    digests: a linked file is neither written nor read again; every file written here is hashed
+    once, from disk, by `write_checksums`.
+    """
+
+    def __init__(self, root: Path, baseline: Path | None, book: DigestBook) -> None:
+        self.root, self.baseline, self.book = root, baseline, book
+        self.linked: dict[str, str] = {}
+        self._sums: dict[str, str] = {}
+        if baseline is not None:
+            try:
+                self._sums = read_checksums(baseline)
+            except ReleaseError:
+                self._sums = {}
+
+    def put(self, path: Path, content: bytes) -> None:
+        """`content` at `path` (inside the staged release), linked when the baseline has it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        name = path.relative_to(self.root).as_posix()
+        if self._link(name, path, content):
+            return
+        if self.linked.pop(name, None) is not None or path.exists():
+            tmp = temp_sibling(path)  # never write through a link into the baseline's file
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        else:
+            path.write_bytes(content)
+
+    def _link(self, name: str, path: Path, content: bytes) -> bool:
+        digest = self._sums.get(name)
+        if digest is None or self.baseline is None:
+            return False
+        old = self.baseline / name
+        entry = self.book.entry(old)
+        if entry is None or entry.sha256 != digest or entry.size != len(content):
+            return False  # (the size: most changed files are not hashed at all)
+        if hashlib.sha256(content).hexdigest() != digest:
+            return False
+        try:
+            _link_over(old, path)
+        except OSError:
+            return False
+        self.linked[name] = digest
+        return True
+
+
+def _link_over(source: Path, target: Path) -> None:
+    """Hard-link `source` as `target`, replacing any file there (OSError: nothing changed)."""
+    try:  # a new release's folder: nothing to replace (one system call, not three)
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
+    tmp = temp_sibling(target)
+    try:
+        os.link(source, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_checksums(root: Path) -> dict[str, str]:

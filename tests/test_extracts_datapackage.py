@@ -200,3 +200,25 @@ def test_empty_warehouse_exports_valid_empty_files(con, tmp_path):
     assert [f.name for f in report.files] == ["README.txt", "datapackage.json"]
     assert report.months == [] and report.periods == []
     assert frictionless.validate(tmp_path / "downloads" / "datapackage.json").valid
+
+
+def test_write_datapackage_encodes_a_shared_field_list_once_and_the_same_bytes(tmp_path):
+    """Resources sharing one field list (the month and period files) give the bytes of encoding
+    each resource in full; text that looks like the splice marker stays text."""
+    from stopsearch.outputs.extracts.package import write_datapackage
+
+    fields = [{"name": "month", "type": "date", "description": 'é "@@fields@@"'}]
+    resources = [
+        {"name": f"r{i}", "description": '"@@fields@@"', "schema": {"fields": fields}}
+        for i in range(3)
+    ] + [{"name": "readme", "schema": "not a dict"}, {"name": "plain"}]
+    descriptor = {"name": "p", "resources": resources}
+    path = tmp_path / "datapackage.json"
+    write_datapackage(path, descriptor)
+    lines = ",\n  ".join(
+        json.dumps(r, ensure_ascii=False, separators=(", ", ": ")) for r in resources
+    )
+    assert path.read_text(encoding="utf-8") == (
+        f'{{\n "name": "p",\n "resources": [\n  {lines}\n ]\n}}\n'
+    )
+    assert json.loads(path.read_text(encoding="utf-8")) == descriptor

@@ -167,9 +167,9 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
 def test_each_file_is_hashed_once(county_site, monkeypatch):
     """A nightly run adding one month reads each file it writes once (to hash it, from disk)
     and no other: the live release's files are trusted by their stamps (the digest book), its
-    months and unchanged metrics periods are linked, not written, and the new release is
-    verified by stamps. The live check's scrub re-reads the file hashed longest ago (here made
-    README.txt), and only that one."""
+    months, unchanged metrics periods and unchanged pages are linked, not written, and the new
+    release is verified by stamps. The live check's scrub re-reads the file hashed longest ago
+    (here made README.txt), and only that one."""
     settings, police = county_site
     site = settings.parent / "site"
     first = current_release(site)
@@ -206,10 +206,17 @@ def test_each_file_is_hashed_once(county_site, monkeypatch):
         for m in ("2023-01", "2023-02", "1m-2023-01", "1m-2023-02")
         for name in (f"metrics/{m}.parquet", f"metrics-csv/{m}.csv")
     }
-    for listed in read_checksums(second):
-        expected = 0 if listed in reused else 1
-        assert hashed[f"releases/{second.name}/{listed}"] == expected, listed
-    assert sum(hashed.values()) == 1 + len(read_checksums(second)) - len(reused)
+    # Pages and site files holding the first release's bytes are linked too, not written (the
+    # sharer compares them in memory), so never read from disk: every file this release shares
+    # with the first is read 0 times, every other file once.
+    listed = read_checksums(second)
+    shared = {n for n in listed if (first / n).exists() and _inode(first / n) == _inode(second / n)}
+    assert reused <= shared
+    assert {"assets/site.css", "map-data/wards.geojson", "search/index.json"} <= shared
+    for name in listed:
+        expected = 0 if name in shared else 1
+        assert hashed[f"releases/{second.name}/{name}"] == expected, name
+    assert sum(hashed.values()) == 1 + len(listed) - len(shared)
 
 
 def test_pruning_the_oldest_release_keeps_shared_files_alive(county_site):
@@ -324,6 +331,31 @@ def _one_file_release(root: Path, text: str = "month\n") -> Path:
     return path
 
 
+def test_the_sharer_links_only_the_baselines_very_bytes(tmp_path):
+    """release.Sharer (the site's files): the same bytes are a hard link to the baseline's
+    trusted file; other bytes of the same size, a file the book does not trust, or a second put
+    of a linked name are written, never through the link into the baseline."""
+    baseline = tmp_path / "old"
+    old = _one_file_release(baseline)
+    staged = tmp_path / "new"
+    untrusted = release_mod.Sharer(staged, baseline, DigestBook())
+    untrusted.put(staged / "downloads" / "m.csv", b"month\n")
+    assert _inode(staged / "downloads" / "m.csv") != _inode(old) and not untrusted.linked
+    shutil.rmtree(staged)
+    book = DigestBook()
+    book.hash(old)
+    sharer = release_mod.Sharer(staged, baseline, book)
+    target = staged / "downloads" / "m.csv"
+    sharer.put(target, b"month\n")
+    assert _inode(target) == _inode(old)
+    assert sharer.linked == {"downloads/m.csv": disk.sha256_file(old)}
+    sharer.put(target, b"MONTH\n")  # same size, other bytes
+    assert target.read_bytes() == b"MONTH\n" and old.read_bytes() == b"month\n"
+    assert _inode(target) != _inode(old) and not sharer.linked
+    sharer.put(staged / "index.html", b"page")  # not in the baseline
+    assert (staged / "index.html").read_bytes() == b"page" and not sharer.linked
+
+
 def test_verify_rereads_a_file_unless_its_stamp_is_unchanged(tmp_path, monkeypatch):
     """verify_release with a digest book skips re-reading only a file hashed to the listed
     digest whose device, inode, size and mtime are unchanged (a hard link shares them); a
@@ -379,25 +411,36 @@ def test_the_scrub_finds_damage_the_stamp_cannot_see(tmp_path):
 
 
 def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
-    """Per-area CSVs: each calendar year before the latest month's year in its own file (the
-    same bytes night after night, so shared); the latest 12 months, the months and the latest
-    year in <code>.csv."""
+    """Per-area CSVs: each calendar year before the latest month's year in its own file with its
+    quarters and the trend windows ending in it (the same bytes night after night, so shared);
+    the latest 12 months, the months and the latest year with its quarters and windows in
+    <code>.csv."""
     latest = Period("latest-12", "rolling", date(2023, 6, 1), date(2024, 5, 1), 12)
+    end_at = PUBLISHED_COLUMNS.index("period_end")
 
-    def row(kind: str, start: date) -> tuple:
+    def row(kind: str, start: date, end: date | None = None) -> tuple:
         values = ["x"] * len(PUBLISHED_COLUMNS)
         values[PUBLISHED_COLUMNS.index("period_kind")] = kind
         values[_START] = start
+        values[end_at] = end or start
         return tuple(values)
 
     rows = [
-        row("rolling", date(2023, 6, 1)),
-        row("year", date(2022, 1, 1)),
-        row("year", date(2023, 1, 1)),
-        row("year", date(2024, 1, 1)),
+        row("rolling", date(2023, 6, 1), date(2024, 5, 1)),
+        row("year", date(2022, 1, 1), date(2022, 12, 1)),
+        row("year", date(2023, 1, 1), date(2023, 12, 1)),
+        row("year", date(2024, 1, 1), date(2024, 12, 1)),
         row("month", date(2023, 7, 1)),
         row("month", date(2024, 5, 1)),
+        row("quarter", date(2023, 10, 1), date(2023, 12, 1)),
+        row("quarter", date(2024, 1, 1), date(2024, 3, 1)),
+        row("window", date(2022, 2, 1), date(2023, 1, 1)),  # by its last month: 2023
+        row("window", date(2023, 2, 1), date(2024, 1, 1)),
     ]
     parts = area_csv_parts(rows, latest)
-    assert parts == {None: [rows[0], rows[3], rows[4], rows[5]], 2022: [rows[1]], 2023: [rows[2]]}
+    assert parts == {
+        None: [rows[0], rows[3], rows[4], rows[5], rows[7], rows[9]],
+        2022: [rows[1]],
+        2023: [rows[2], rows[6], rows[8]],
+    }
     assert area_csv_parts(rows, None) == {None: rows}

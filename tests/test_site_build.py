@@ -207,8 +207,16 @@ def test_area_page_content_and_extract(demo_site, published):
         for suffix in files
     ]
     assert tables[0][0] == tables[1][0]
-    assert {r[3] for r in tables[1][1:]} == {"2023"}  # period: the year 2023 only
-    assert "2023" not in {r[3] for r in tables[0][1:]}
+    kind, end = tables[0][0].index("period_kind"), tables[0][0].index("period_end")
+    # The year 2023 with its quarters and the trend windows ending in it; none of them in the
+    # current file.
+    assert "2023" in {r[3] for r in tables[1][1:]}
+    assert {(r[kind], r[end][:4]) for r in tables[1][1:]} <= {
+        ("year", "2023"),
+        ("quarter", "2023"),
+        ("window", "2023"),
+    }
+    assert not [r for r in tables[0][1:] if r[kind] != "month" and r[end][:4] == "2023"]
     rows = [tables[0][0], *tables[0][1:], *tables[1][1:]]
     assert rows[0][:3] == ["area_kind", "area_code", "area_name"]
     assert len(rows) - 1 == published["ward_rows"]

@@ -46,3 +46,29 @@ def test_fewer_than_13_months_are_monthly_points_and_say_why():
         " months and the 12 before them), and there are 10."
     ]
     assert positive.svg.count("<circle") == 10
+
+
+def test_a_change_to_zero_has_no_interval_and_says_so():
+    """A ratio of 0 (none in the later period) is published without an interval
+    (metrics.trends); the sentence gives the change and says there is no interval, instead of
+    stopping the site build (it did, on a nightly benchmark run)."""
+    from stopsearch.outputs.site.data import Fig
+    from stopsearch.outputs.site.trends import _sentence
+
+    def fig(measure: str, value: float, low: float | None, high: float | None, shown: str) -> Fig:
+        return Fig(measure, value, low, high, None, None, None, shown, 3)
+
+    sentence = _sentence(
+        "the positive outcome rate",
+        "positive_outcome_rate",
+        fig("positive_outcome_rate", 0.0, 0.0, 0.5, "0.0%"),
+        fig("positive_outcome_rate", 0.3, 0.1, 0.6, "30.0%"),
+        fig("positive_outcome_change", 0.0, None, None, "0.00"),
+        "Q4 2016",
+        "Q4 2015",
+        DEFAULT_RULES,
+    )
+    assert sentence == (
+        "The positive outcome rate fell from 30.0% in Q4 2015 to 0.0% in Q4 2016; no 95%"
+        " interval can be given (ratio 0.00)."
+    )

@@ -194,7 +194,12 @@ SELECT state_hash FROM metrics_runs ORDER BY built_at DESC LIMIT 1;
 
 -- name: population
 -- Residents by (area_kind, area_code, grp), one source and one layer per area code: the source
--- with small areas first, then the newest layer.
+-- with small areas first, then the newest layer. Deterministic to the last bit (issue 18): the
+-- detailed groups are summed in a fixed order (a plain parallel SUM of doubles adds them in
+-- whatever order the threads finish, and every rate and interval built on the population then
+-- differed in its last digit from one build to the next, so that the files of periods nothing
+-- touched were rewritten every night), and the rows come in a fixed order (build._population
+-- sums the force's councils in that order).
 WITH primary_source AS (
     SELECT population_id FROM population
     GROUP BY population_id
@@ -209,9 +214,11 @@ WITH primary_source AS (
     FROM population AS p
     LEFT JOIN boundary_layers AS l USING (layer_id)
 )
-SELECT layer_kind AS area_kind, area_code, broad_group AS grp, sum(persons) AS persons
+SELECT layer_kind AS area_kind, area_code, broad_group AS grp,
+       sum(persons ORDER BY detailed_group) AS persons
 FROM chosen WHERE pick = 1
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY area_kind, area_code, grp;
 
 -- name: forces
 SELECT DISTINCT force FROM loads;

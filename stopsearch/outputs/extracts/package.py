@@ -317,16 +317,34 @@ def datapackage(ctx: Context, entries: list[Entry]) -> dict:
     }
 
 
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+_FIELDS = json.dumps("@@fields@@")  # cannot occur unescaped inside any JSON string
+
+
+def _one_line(resource: dict, encoded: dict[int, str]) -> str:
+    """json.dumps of one resource on one line, its schema's field list encoded once per list
+    (hundreds of month and period resources share a handful: 5 MB of JSON at 100 months)."""
+    schema = resource.get("schema")
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+        return _compact(resource)
+    fields = schema["fields"]
+    if id(fields) not in encoded:
+        encoded[id(fields)] = _compact(fields)
+    text = _compact({**resource, "schema": {**schema, "fields": "@@fields@@"}})
+    return text.replace(_FIELDS, encoded[id(fields)], 1)
+
+
 def write_datapackage(path: Path, descriptor: dict) -> None:
     """The descriptor indented, each resource on one line: Python's JSON encoder is C code only
     without indentation, and the hundreds of month and period resources (MBs) take seconds
     indented."""
     head = {k: v for k, v in descriptor.items() if k != "resources"}
     text = json.dumps(head, indent=1, ensure_ascii=False)
-    resources = ",\n  ".join(
-        json.dumps(r, ensure_ascii=False, separators=(", ", ": "))
-        for r in descriptor.get("resources", [])
-    )
+    encoded: dict[int, str] = {}
+    resources = ",\n  ".join(_one_line(r, encoded) for r in descriptor.get("resources", []))
     if resources:
         text = text[: -len("\n}")] + f',\n "resources": [\n  {resources}\n ]\n}}'
     elif "resources" in descriptor:

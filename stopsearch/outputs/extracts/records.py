@@ -177,6 +177,11 @@ def month_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, i
 def _link(source: Path, target: Path) -> None:
     """Hard-link `source` as `target` (replacing it); OSError where links are impossible."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    try:  # a new release's folder: nothing to replace (one system call, not three)
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
     tmp = temp_sibling(target)
     os.link(source, tmp)
     try:

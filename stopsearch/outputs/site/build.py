@@ -13,7 +13,7 @@ import csv
 import io
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -25,6 +25,7 @@ import jinja2
 
 from stopsearch.metrics import definitions
 from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
+from stopsearch.metrics.periods import WINDOW_KIND
 from stopsearch.metrics.precision import HALF_WIDTH_LIMIT, RATIO_SPAN_LIMIT
 from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
@@ -128,10 +129,11 @@ def _find_asset(name: str, template_dirs: Sequence[Path]) -> Path:
     raise FileNotFoundError(f"site asset {name} not found in {DEFAULT_TEMPLATES}/assets")
 
 
-def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
+def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = (), put: Put | None = None) -> None:
     """Leaflet from its XStatic package, then the site's own css and js.
 
     (jQuery, which folium lists by default, is not shipped: nothing on the site uses it.)
+    With `put`, each file's bytes go through it (see build_site).
     """
     import xstatic.pkg.leaflet as xleaflet
 
@@ -139,12 +141,22 @@ def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = ()) -> None:
     leaflet = Path(xleaflet.BASE_DIR)
     target = assets / "leaflet"
     (target / "images").mkdir(parents=True, exist_ok=True)
-    for name in ("leaflet.js", "leaflet.js.map", "leaflet.css"):
-        shutil.copyfile(leaflet / name, target / name)
-    for image in sorted((leaflet / "images").glob("*.png")):
-        shutil.copyfile(image, target / "images" / image.name)
-    for name in ("site.css", "map.js", "search.js"):
-        shutil.copyfile(_find_asset(name, template_dirs), assets / name)
+    copies = [
+        (leaflet / name, target / name) for name in ("leaflet.js", "leaflet.js.map", "leaflet.css")
+    ]
+    copies += [
+        (image, target / "images" / image.name)
+        for image in sorted((leaflet / "images").glob("*.png"))
+    ]
+    copies += [
+        (_find_asset(name, template_dirs), assets / name)
+        for name in ("site.css", "map.js", "search.js")
+    ]
+    for source, copy in copies:
+        if put is None:
+            shutil.copyfile(source, copy)
+        else:
+            put(copy, source.read_bytes())
 
 
 def _csv_value(value: object) -> str:
@@ -187,12 +199,22 @@ def _clean(out_dir: Path) -> None:
             (out_dir / page).unlink(missing_ok=True)
 
 
+# Puts a file's bytes at a path (build_site's `put`).
+Put = Callable[[Path, bytes], None]
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
 class _Writer:
-    def __init__(self, env: jinja2.Environment, out_dir: Path, base: dict):
+    def __init__(self, env: jinja2.Environment, out_dir: Path, base: dict, put: Put | None):
         self.env = env
         self.out_dir = out_dir
         self.base = base
         self.pages: list[str] = []
+        self.put = put or _write
 
     def page(self, rel: str, template: str, *, description: str, **context: object) -> None:
         """Render one page; `description` is its meta description (search results show it)."""
@@ -205,15 +227,11 @@ class _Writer:
         html = self.env.get_template(template).render(
             {**self.base, **context}, root=root, nav=nav, rel=rel, description=description
         )
-        target = self.out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(html.encode("utf-8"))
+        self.put(self.out_dir / rel, html.encode("utf-8"))
         self.pages.append(rel)
 
     def file(self, rel: str, content: bytes) -> None:
-        target = self.out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        self.put(self.out_dir / rel, content)
 
 
 @dataclass
@@ -300,19 +318,22 @@ def build_site(
     generated_for: str = "",
     rules: SuppressionRules = DEFAULT_RULES,
     updated: date | None = None,
+    put: Put | None = None,
 ) -> SiteReport:
     """Render the public site from `published_metrics` into `out_dir`.
 
     `updated` is the day the published figures last changed (the publish job passes the date of
     its newest changelog entry); the header says it beside the last month of data. Without it
     the header gives the last month only, so that a plain rebuild stays byte-identical.
+    `put(path, content)` puts each file's bytes (default: writes them); the publish job's
+    release.Sharer links the previous release's file instead when it holds the same bytes.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean(out_dir)
     env = environment(template_dirs)
-    copy_assets(out_dir, template_dirs)
+    copy_assets(out_dir, template_dirs, put)
     site = _read_site(con, changelog, rules, record_level)
     base = {
         "demo": demo,
@@ -339,7 +360,7 @@ def build_site(
     latest_period = site.latest.period if site.latest else None
     base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
     base["funnel_unusual"] = site_funnel.UNUSUAL
-    writer = _Writer(env, out_dir, base)
+    writer = _Writer(env, out_dir, base, put)
     view = build_map_view(
         site.store,
         site.layers,
@@ -406,16 +427,24 @@ def _map_files(writer: _Writer, view: MapView | None) -> None:
 
 _KIND = data.PUBLISHED_COLUMNS.index("period_kind")
 _START = data.PUBLISHED_COLUMNS.index("period_start")
+_END = data.PUBLISHED_COLUMNS.index("period_end")
+# Periods filed by the calendar year they end in: a year, its quarters, the trend windows
+# ending in it. (Months stay in <code>.csv: an area's months are those of the latest 12.)
+_YEAR_FILED = ("year", "quarter", WINDOW_KIND)
 
 
 def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | None, list[tuple]]:
     """An area's published rows by file: None for <code>.csv (the latest 12 months, the months
-    and the year of the latest month: what a new month changes), each earlier calendar year for
-    <code>-<year>.csv (closed: the same bytes every night, so releases share the file)."""
+    and the year of the latest month with its quarters and trend windows: what a new month
+    changes), each earlier calendar year for <code>-<year>.csv: that year, its quarters and the
+    trend windows ending in it (closed: the same bytes every night, so releases share the file;
+    with 100 months the windows and quarters in <code>.csv made it ~0.7 MB per ward, rewritten
+    every night). A closed year's last quarter keeps its change on a year earlier until the next
+    quarter is complete: that year's file changes once more then."""
     parts: dict[int | None, list[tuple]] = {None: []}
     for row in rows:
-        start = row[_START]
-        year = start.year if row[_KIND] == "year" and isinstance(start, date) else None
+        end = row[_END]
+        year = end.year if row[_KIND] in _YEAR_FILED and isinstance(end, date) else None
         if year is not None and (latest is None or year >= latest.end.year):
             year = None
         parts.setdefault(year, []).append(row)

@@ -219,7 +219,7 @@ def _sentence(
     if not ratio.shown or not one.shown or not zero.shown:
         why = text.reason_text(ratio.reason or one.reason or zero.reason or NO_DATA, rules)
         return f"{what}: the change on a year earlier is withheld ({why})."
-    assert ratio.value is not None and ratio.low is not None and ratio.high is not None
+    assert ratio.value is not None
     later_when, earlier_when = _when(later_label), _when(earlier_label)
     if one.display == zero.display:
         body = f"was unchanged at {_value_text(measure, one)} in {later_when} as in {earlier_when}"
@@ -229,12 +229,15 @@ def _sentence(
             f"{verb} from {_value_text(measure, zero)} in {earlier_when} to"
             f" {_value_text(measure, one)} in {later_when}"
         )
+    start = title[:1].upper() + title[1:]
+    if ratio.low is None or ratio.high is None:  # e.g. a change to zero: metrics.trends gives
+        # the ratio without an interval (its log is unbounded)
+        return f"{start} {body}; no 95% interval can be given (ratio {ratio.value:.2f})."
     chance = (
         "a change this size could be chance"
         if ratio.low <= 1.0 <= ratio.high
         else "a change this size is unlikely to be chance alone"
     )
-    start = title[:1].upper() + title[1:]
     return (
         f"{start} {body}; {chance} (ratio {ratio.value:.2f}, 95% CI of the change"
         f" {ratio.low:.2f} to {ratio.high:.2f})."
