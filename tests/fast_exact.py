@@ -2,8 +2,9 @@
 
 Both parses are compared on everything the loader takes from a `ParsedFile`: the text rows with
 their line numbers, the rejects (line, field, reason, raw text), the warnings, the rows read and
-the independent line count, the raw text of every physical line (what a rejected record stores),
-the refusal message when the file is refused, and the normalised records, rejects, warnings and
+the independent line count, the raw text of lines (what a rejected record stores: every line the
+normaliser rejects, the first and last lines and about 1,000 more spread over the file), the
+refusal message when the file is refused, and the normalised records, rejects, warnings and
 unmapped labels made from the rows.
 """
 
@@ -17,7 +18,8 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest import SourceFile
 from stopsearch.ingest.api_json import parse_api_json
 from stopsearch.ingest.csv_rows import parse_csv
-from stopsearch.ingest.normalise import normalise
+from stopsearch.ingest.normalise import RowIssue, normalise
+from stopsearch.ingest.parse import ParsedFile
 from stopsearch.ingest.read import RawText, read_text
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
@@ -37,9 +39,8 @@ def _outcome(raw: RawText, name: str, kind: str, limits: Limits, exact: bool) ->
         parsed = parse(raw, name, limits, exact=exact)
     except IngestError as error:
         return {"refused": str(error)}
-    last_line = raw.data.count(b"\n") + 2  # one past the last physical line
-    lines = [parsed.raw_line(n) for n in range(last_line + 1)] if kind == "csv" else []
     normalised = normalise(parsed.table)
+    lines = _raw_lines(parsed, raw, normalised.rejects) if kind == "csv" else []
     return {
         "table": parsed.table,
         "rejects": parsed.rejects,
@@ -52,6 +53,17 @@ def _outcome(raw: RawText, name: str, kind: str, limits: Limits, exact: bool) ->
         "record_warnings": normalised.warnings,
         "unmapped": normalised.unmapped,
     }
+
+
+def _raw_lines(parsed: ParsedFile, raw: RawText, rejects: list[RowIssue]) -> list[str]:
+    """The raw text of every line the loader asks for (those the normaliser rejects; a parse
+    reject carries its own), of the first and last lines and those just past the end, and of
+    about 1,000 lines spread over the file."""
+    last = raw.data.count(b"\n") + 1
+    wanted = {0, 1, 2, last - 1, last, last + 1, last + 2}
+    wanted.update(r.line for r in rejects)
+    wanted.update(range(0, last + 1, max(1, last // 1000)))
+    return [parsed.raw_line(n) for n in sorted(wanted)]
 
 
 def _same(a: Any, b: Any) -> bool:
