@@ -255,3 +255,15 @@ def corrupt_json(records: list[dict], rng: random.Random) -> bytes:
         text = '{"records": ' + text + "}"
     data = text.encode("utf-8")
     return _bytes(data, rng) if choice == 8 else data
+
+
+ASCII_STAND_INS = b'",\n\r \t\x00\x0cxA9-.:'
+
+
+def ascii_only(data: bytes, rng: random.Random) -> bytes:
+    """`data` with each non-ASCII byte value replaced by an ASCII one chosen by `rng` (quotes,
+    commas and line breaks among them), so the damage reaches the parser's ASCII fast path. A
+    leading byte-order mark stays: the reader drops it before parsing."""
+    table = bytes(range(128)) + bytes(rng.choice(ASCII_STAND_INS) for _ in range(128))
+    bom = BOM if data.startswith(BOM) else b""
+    return bom + data[len(bom) :].translate(table)

@@ -6,7 +6,11 @@ File i is made by `tests.corruptions` with `random.Random(f"{seed}-{i}")`, so an
 remade from its number. Bases: the ten real West Midlands months when ../shared/data is there,
 and the fictional demo months. A *crash* is an exception out of the ingest or a file refused
 "after an internal error"; a *lost row* is a physical data line (by the plain counter) that was
-neither loaded nor rejected, in a file that was not refused whole.
+neither loaded nor rejected, in a file that was not refused whole. Every file is also parsed
+both ways (`tests.fast_exact`): a *fast-path difference* is a file where the ASCII fast path and
+the exact parser disagree on anything the loader uses (rows, rejects with line, field and reason,
+warnings, refusal message). With `--ascii`, every other file is made ASCII-only after its damage
+(`corruptions.ascii_only`), so the fast path sees corrupted files too.
 """
 
 from __future__ import annotations
@@ -25,8 +29,15 @@ from pathlib import Path
 
 from stopsearch.ingest import SourceFile, ingest_sources
 from stopsearch.warehouse import connect
-from tests.corruptions import corrupt, corrupt_json, plain_data_lines, plain_records
+from tests.corruptions import (
+    ascii_only,
+    corrupt,
+    corrupt_json,
+    plain_data_lines,
+    plain_records,
+)
 from tests.factories import api_record
+from tests.fast_exact import compare_paths
 from tests.shared import REAL_STOPS
 
 JSON_SHARE = 0.1
@@ -50,12 +61,14 @@ def _reason(error: str) -> str:
     return re.split(r"[(\[;]", text, maxsplit=1)[0].strip()[:80]
 
 
-def run(files: int, seed: int) -> int:
+def run(files: int, seed: int, ascii: bool = False) -> int:
     bases = _bases()
     con = connect(":memory:")
     refused: Counter[str] = Counter()
     crashes: list[str] = []
     lost: list[str] = []
+    differ: list[str] = []
+    fast_files = 0
     flagged = loaded = rejected = lines = rows_lost = 0
     started = time.perf_counter()
     for i in range(files):
@@ -70,8 +83,18 @@ def run(files: int, seed: int) -> int:
             data, kind, ext = corrupt_json(records, rng), "api-json", "json"
         else:
             data, kind, ext = corrupt(rng.choice(bases), rng), "csv", "csv"
+            if ascii and i % 2:
+                data = ascii_only(data, rng)
         force = f"fuzz{i}"
         name = f"2016-09-{force}-stop-and-search.{ext}"
+        try:
+            comparison = compare_paths(name, kind, data)
+        except Exception:
+            crashes.append(f"file {i} (fast/exact comparison): {traceback.format_exc(limit=3)}")
+        else:
+            fast_files += bool(comparison.ascii)
+            if comparison.difference is not None:
+                differ.append(f"file {i}: {comparison.difference}")
         source = SourceFile.from_bytes(name, force, date(2016, 9, 1), kind, data)
         try:
             [result] = ingest_sources(con, [source]).files
@@ -103,17 +126,19 @@ def run(files: int, seed: int) -> int:
         print(f"  {count:6d}  {reason}")
     print(f"crashes: {len(crashes)}")
     print(f"rows lost against the line counter: {rows_lost} (in {len(lost)} files)")
-    for line in (crashes + lost)[:20]:
+    print(f"fast-path differences: {len(differ)} (of {fast_files} files parsed on the fast path)")
+    for line in (crashes + lost + differ)[:20]:
         print("  " + line)
-    return 1 if crashes or lost else 0
+    return 1 if crashes or lost or differ else 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ascii", action="store_true", help="make every other file ASCII-only")
     args = parser.parse_args()
-    sys.exit(run(args.files, args.seed))
+    sys.exit(run(args.files, args.seed, args.ascii))
 
 
 if __name__ == "__main__":

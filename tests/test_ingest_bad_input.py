@@ -152,6 +152,11 @@ def test_unmapped_labels_load_as_unknown_and_are_listed(con, tmp_path):
         ("Outcome", "Community service penalty", 1, 4),
         ("Self-defined ethnicity", "Martian - Any other Martian background", 2, 2),
     ]
+    stored = con.execute(
+        "SELECT u.load_id = l.load_id AND u.force = l.force AND u.month = l.month, u.field,"
+        " u.label, u.rows, u.first_line FROM unmapped_labels u, loads l ORDER BY u.field"
+    ).fetchall()
+    assert stored == [(True, u.field, u.label, u.rows, u.first_line) for u in result.unmapped]
     got = con.execute(
         "SELECT self_defined_ethnicity, self_defined_group, outcome_class, is_positive, "
         "object_group FROM searches ORDER BY source_line"
@@ -281,3 +286,21 @@ def test_base_row_is_valid(con, tmp_path):
     """Guards the factory: the base record loads with every field mapped."""
     [result] = ingest_paths(con, [write_csv(tmp_path, [BASE_ROW])]).files
     assert (result.rows_loaded, result.unmapped, result.warnings) == (1, (), 0)
+
+
+def test_a_month_of_junk_lines_keeps_every_reject_with_its_line(con, tmp_path):
+    """20,000 one-byte lines between two good rows: each is one rejected row (stored in bulk)."""
+    data = csv_bytes([row()]) + b"x\r\n" * 20_000 + csv_bytes([row()]).split(b"\r\n", 1)[1]
+    path = tmp_path / "2023-01-testshire-stop-and-search.csv"
+    path.write_bytes(data)
+    [result] = ingest_paths(con, [path]).files
+    assert (result.rows_loaded, result.rows_rejected) == (2, 20_000)
+    rejected = _rejected(con)
+    assert [line for line, *_ in rejected] == list(range(3, 20_003))
+    assert set(rejected[i][1:] for i in (0, -1)) == {
+        (None, "wrong number of fields: 1 (expected 15)", "x")
+    }
+    assert con.execute(
+        "SELECT count(*) FROM rejected r JOIN loads l USING (load_id, force, month)"
+        " WHERE r.source_file = l.source"
+    ).fetchone() == (20_000,)

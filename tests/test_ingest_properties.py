@@ -1,5 +1,6 @@
 """Property tests: corrupted months never crash the ingest, and every physical data line is
-loaded or rejected. Seeds are fixed (hypothesis `derandomize=True`): the same files every run."""
+loaded or rejected; the parser's ASCII fast path gives exactly what its exact path gives on every
+corrupted file. Seeds are fixed (hypothesis `derandomize=True`): the same files every run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from stopsearch.ingest import FileResult, SourceFile, ingest_sources
 from stopsearch.warehouse import connect
 from tests.corruptions import (
+    ascii_only,
     corrupt,
     corrupt_json,
     first_lines,
@@ -21,6 +23,7 @@ from tests.corruptions import (
     plain_records,
 )
 from tests.factories import api_record, csv_bytes, row
+from tests.fast_exact import compare_paths
 from tests.shared import REAL_STOPS
 
 VALID_ROWS = [
@@ -88,6 +91,7 @@ def test_corrupted_months_never_crash_and_every_line_is_accounted_for(
     warehouse, months, seed, base
 ):
     data = corrupt(months[base % len(months)], random.Random(seed))
+    assert compare_paths("2016-09-fuzz-stop-and-search.csv", "csv", data).difference is None
     result, name = _ingest(warehouse, data)
     if result.action == "refused":
         _check_refusal(result, name)
@@ -103,12 +107,26 @@ def test_corrupted_months_never_crash_and_every_line_is_accounted_for(
 def test_corrupted_api_json_never_crashes_and_every_record_is_accounted_for(warehouse, seed, count):
     records = [api_record(), api_record(datetime="2016-09-02T10:00:00+00:00")] * count
     data = corrupt_json(records, random.Random(seed))
+    comparison = compare_paths("2016-09-fuzz-stop-and-search.json", "api-json", data)
+    assert comparison.difference is None
     result, name = _ingest(warehouse, data, kind="api-json")
     if result.action == "refused":
         _check_refusal(result, name)
         return
     assert result.rows_loaded + result.rows_rejected == plain_records(data)
     assert _stored(warehouse, result) == (result.rows_loaded, result.rows_rejected)
+
+
+@_fixed(150)
+@given(seed=st.integers(0, 2**32 - 1), base=st.integers(0, 2))
+def test_ascii_fast_path_matches_the_exact_parser_on_corrupted_months(months, seed, base):
+    """Damage made ASCII-only (quotes, commas, line breaks, NULs in place of other bytes), so the
+    fast path runs: same rows, rejects (line, field, reason, text), warnings and refusals."""
+    rng = random.Random(seed)
+    data = ascii_only(corrupt(months[base % len(months)], rng), rng)
+    comparison = compare_paths("2016-09-fuzz-stop-and-search.csv", "csv", data)
+    assert comparison.ascii is not False  # parsed on the fast path, or refused while read
+    assert comparison.difference is None
 
 
 @_fixed(60)

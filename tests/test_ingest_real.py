@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from stopsearch.ingest import ingest_paths
+from tests.fast_exact import compare_paths
 from tests.golden import golden
 from tests.independent import independent_group
 
@@ -64,3 +65,13 @@ def test_real_late_rows_stay_in_their_file_month(con, shared_data):
         "SELECT count(*) FROM searches WHERE datetime_published NOT LIKE '%+00:00'"
     ).fetchone()[0]
     assert published == 0
+
+
+def test_fast_path_matches_the_exact_parser_on_real_months(shared_data):
+    """Every real month (ASCII throughout) parses the same both ways."""
+    folder = shared_data / "police" / "stop-and-search" / "west-midlands"
+    paths = sorted(folder.glob("*-stop-and-search.csv"))
+    assert len(paths) == 10
+    for path in paths:
+        comparison = compare_paths(path.name, "csv", path.read_bytes())
+        assert (comparison.ascii, comparison.difference) == (True, None), path.name

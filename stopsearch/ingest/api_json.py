@@ -164,9 +164,13 @@ def _field_too_long(row: dict[str, str], limit: int) -> str | None:
     return None
 
 
-def parse_api_json(raw: RawText, source: str, limits: Limits) -> ParsedFile:
-    """Records of an `/api/stops-force` response; IngestError when the file cannot be one."""
-    clean, warnings = decode_lines(raw.data)
+def parse_api_json(raw: RawText, source: str, limits: Limits, *, exact: bool = False) -> ParsedFile:
+    """Records of an `/api/stops-force` response; IngestError when the file cannot be one.
+
+    ASCII bytes skip the UTF-8 check (the fast path of `parse`) unless `exact`.
+    """
+    is_ascii = not exact and raw.data.isascii()
+    clean, warnings = (raw.data, []) if is_ascii else decode_lines(raw.data)
     payload, long_numbers = _load(clean.decode("utf-8"), source, limits)
     if not isinstance(payload, list):
         raise IngestError(

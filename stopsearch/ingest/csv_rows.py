@@ -8,6 +8,9 @@ stray quote costs one row, never the rest of the file.
 Lines without a quote (all of them in real files) are parsed by pyarrow with quoting off, so its
 rows and the non-empty lines correspond one to one; the rare lines holding a quote are parsed one
 by one with the csv module in strict mode.
+
+`parse_csv(..., exact=True)` takes the exact path even for ASCII bytes (see `parse`); the tests
+compare the two.
 """
 
 from __future__ import annotations
@@ -97,7 +100,9 @@ def _rows_table(rows: list[list[str]], numbers: list[int]) -> pa.Table:
     return pa.Table.from_arrays(columns, names=[*RAW_COLUMNS, "line"])
 
 
-def _read_arrow(buffer: bytes, threads: bool, invalid: list[pacsv.InvalidRow]) -> pa.Table:
+def _read_arrow(
+    buffer: bytes, threads: bool, invalid: list[pacsv.InvalidRow], is_ascii: bool
+) -> pa.Table:
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append(row)
         return "skip"
@@ -114,6 +119,7 @@ def _read_arrow(buffer: bytes, threads: bool, invalid: list[pacsv.InvalidRow]) -
             column_types={c: _TEXT for c in RAW_COLUMNS},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            check_utf8=not is_ascii,  # ASCII is valid UTF-8: nothing to check
         ),
     )
 
@@ -126,7 +132,9 @@ def _nonempty_lines(buffer: bytes) -> np.ndarray:
     return np.flatnonzero(ends > starts) + 1
 
 
-def _arrow_rows(buffer: bytes, empty_lines: int) -> tuple[pa.Table, list[Reject]] | None:
+def _arrow_rows(
+    buffer: bytes, empty_lines: int, is_ascii: bool
+) -> tuple[pa.Table, list[Reject]] | None:
     """pyarrow's rows of quote-free text with their line numbers; None when it cannot be trusted.
 
     pyarrow skips empty lines and numbers an invalid row by its rank among the non-empty lines
@@ -134,10 +142,10 @@ def _arrow_rows(buffer: bytes, empty_lines: int) -> tuple[pa.Table, list[Reject]
     """
     invalid: list[pacsv.InvalidRow] = []
     try:
-        table = _read_arrow(buffer, True, invalid)
+        table = _read_arrow(buffer, True, invalid, is_ascii)
         if invalid:  # only a single-threaded read numbers the invalid rows
             invalid = []
-            table = _read_arrow(buffer, False, invalid)
+            table = _read_arrow(buffer, False, invalid, is_ascii)
     except (pa.ArrowException, ValueError):
         return None
     rejects: list[Reject] = []
@@ -213,13 +221,13 @@ def _long_line_reject(long: LongLine, limit: int) -> Reject:
     )
 
 
-def _rows_and_rejects(raw: RawText, data: bytes) -> tuple[pa.Table, list[Reject]]:
+def _rows_and_rejects(raw: RawText, data: bytes, is_ascii: bool) -> tuple[pa.Table, list[Reject]]:
     """Every non-empty line after the header as a row (RAW_COLUMNS and `line`) or a reject."""
     quoted: list[tuple[int, str]] = []
     buffer = data
     if b'"' in data:
         buffer, quoted = _split_quoted(data)
-    arrow = _arrow_rows(buffer, raw.empty_lines + len(quoted))
+    arrow = _arrow_rows(buffer, raw.empty_lines + len(quoted), is_ascii)
     if arrow is None:  # pyarrow could not be trusted with this text: read every line ourselves
         quoted = _all_lines(data)
         arrow = (_rows_table([], []), [])
@@ -231,12 +239,16 @@ def _rows_and_rejects(raw: RawText, data: bytes) -> tuple[pa.Table, list[Reject]
     return table, rejects
 
 
-def parse_csv(raw: RawText, source: str, limits: Limits) -> ParsedFile:
-    """Rows of a data.police.uk stop-and-search CSV; IngestError when its header is wrong."""
-    data, warnings = decode_lines(raw.data)
+def parse_csv(raw: RawText, source: str, limits: Limits, *, exact: bool = False) -> ParsedFile:
+    """Rows of a data.police.uk stop-and-search CSV; IngestError when its header is wrong.
+
+    ASCII bytes take the fast path unless `exact`: no decoding, no UTF-8 check in pyarrow.
+    """
+    is_ascii = not exact and raw.data.isascii()
+    data, warnings = (raw.data, []) if is_ascii else decode_lines(raw.data)
     header, _, _ = data[: limits.line_bytes + 1].partition(b"\n")
     check_header(header.decode("utf-8"), source)
-    table, rejects = _rows_and_rejects(raw, data)
+    table, rejects = _rows_and_rejects(raw, data, is_ascii)
     rejects += [_long_line_reject(long, limits.line_bytes) for long in raw.long_lines]
     table, too_long = _over_long_fields(table, limits.field_bytes)
     n = table.num_rows
@@ -246,6 +258,7 @@ def parse_csv(raw: RawText, source: str, limits: Limits) -> ParsedFile:
     parsed = ParsedFile(out, [], warnings, n + len(rejects) + len(too_long))
     parsed.data_lines = raw.data_lines
     parsed._data = data
+    parsed._ascii = is_ascii
     rejects += [Reject(line, name, why, parsed.raw_line(line)) for line, name, why in too_long]
     parsed.rejects = sorted(rejects, key=lambda r: r.line)
     return parsed
