@@ -359,26 +359,23 @@ def _protect_under_small_force_counts(
     """Counts below a force-level count of 1 or 2 in a year, which bounds each of them to
     0..that count whatever is withheld below the force.
 
-    For such a count of a year (closed, or the year so far: category x of a table), x and the
-    table's largest category y are withheld at force level in every period overlapping the
-    year, so only their sum is known there. The year so far is checked too, so that a year
-    closing with such a count has had it withheld in every earlier release (a count only
-    grows as months are added, and the largest category is the same from one month to the
-    next unless the data say otherwise). In a closed year each area holding some of x (wards
-    first; a council is covered by a ward of its own) has y withheld beside it, in it and in
-    its council, when it holds at least MOVE of y: adding MOVE to x and taking MOVE from y
-    in the area, its council and the force (over the year's months where y has searches) then
-    changes no published figure, so the area's count can be MOVE higher. Every other layer
-    (neighbourhoods, priority areas, which do not nest) moves one area of its own the same
-    way, unless the layer's searches placed in no area hold MOVE of y. Returns the area
-    counts without such a move (the withheld force count still hides them).
+    For such a count of a year (closed, or the year so far: category x of a table), x and a
+    partner y of the same table (:func:`_force_partner`) are withheld at force level in every
+    period overlapping the year, so only their sum is known there. The year so far is checked
+    too, so that a year closing with such a count has had it withheld in every earlier release
+    (a count only grows as months are added). In a closed year each area holding some of x
+    (wards first; a council is covered by a ward of its own) has y withheld beside it, in it
+    and in its council, when it holds at least MOVE of y: adding MOVE to x and taking MOVE
+    from y in the area, its council and the force (over the year's months where y has
+    searches) then changes no published figure, so the area's count can be MOVE higher. Every
+    other layer (neighbourhoods, priority areas, which do not nest) moves one area of its own
+    the same way, unless the layer's searches placed in no area hold MOVE of y. Returns the
+    area counts without such a move (the withheld force count still hides them).
     """
     from stopsearch.metrics.suppression import SECONDARY
 
     counts = metrics[metrics.measure.eq("searches")]
     force = counts[counts.area_kind.eq("force")]
-    starts = pd.to_datetime(force.period_start).dt.date
-    ends = pd.to_datetime(force.period_end).dt.date
     closed = set(force.loc[closed_years(force), "period"])
     unprotected: list = []
     for year, rows in force[force.period_kind.eq("year")].groupby("period", sort=True):
@@ -395,20 +392,7 @@ def _protect_under_small_force_counts(
             area_value[key] = float(r.value)
         kinds = sorted({a[0] for a, _ in area_value})
         at_force: dict[Cell, set[Cell]] = defaultdict(set)  # x -> its partners
-        for x in sorted(value):
-            small = 1 <= value[x] < MOVE and (x[0], x[2]) in FAMILIES
-            if not small or x == TOTAL or x in PERSONS or (x[2], x[3]) == ("type", VEHICLE):
-                continue
-            family = [
-                c
-                for c in value
-                if (c[0], c[2]) == (x[0], x[2])
-                and c not in (x, TOTAL, *PERSONS)
-                and (x[2] != "type" or (c[3] in PERSON_TYPES) == (x[3] in PERSON_TYPES))
-            ]
-            if not family:
-                continue
-            y = _force_partner(x, family, value)
+        for x, y in _small_force_cells(value):
             at_force[x].add(y)
             holders = sorted(a for (a, c), v in area_value.items() if c == x and v >= 1)
             parent_kinds = {parents[a][0] for a in holders if a in parents}
@@ -424,22 +408,51 @@ def _protect_under_small_force_counts(
                 for key in [(a, c) for a in moved for c in (x, y)]:
                     if key in index_of:
                         reasons[index_of[key]] = SECONDARY
-        start, end = pd.Timestamp(rows.period_start.iloc[0]), pd.Timestamp(rows.period_end.iloc[0])
-        overlapping = force[(starts <= end.date()) & (ends >= start.date())]
-        # x where it has a row, and its partner there (where x is a zero, left out, the
-        # partner's figure hides nothing).
-        cell_of = {
-            i: (r.basis, r.grp, r.breakdown, r.category)
-            for i, r in zip(overlapping.index, overlapping.itertuples(index=False), strict=True)
-        }
-        present = {(overlapping.at[i, "period"], c) for i, c in cell_of.items()}
-        for i, cell in cell_of.items():
-            period = overlapping.at[i, "period"]
-            if cell in at_force or any(
-                cell in partners and (period, x) in present for x, partners in at_force.items()
-            ):
-                reasons[i] = SECONDARY
+        _withhold_at_force(force, rows, at_force, reasons)
     return unprotected
+
+
+def _small_force_cells(value: dict[Cell, float]) -> list[tuple[Cell, Cell]]:
+    """(x, partner) for each force-level count x of 1 to MOVE - 1 in a protected table."""
+    out = []
+    for x in sorted(value):
+        small = 1 <= value[x] < MOVE and (x[0], x[2]) in FAMILIES
+        if not small or x == TOTAL or x in PERSONS or (x[2], x[3]) == ("type", VEHICLE):
+            continue
+        family = [
+            c
+            for c in value
+            if (c[0], c[2]) == (x[0], x[2])
+            and c not in (x, TOTAL, *PERSONS)
+            and (x[2] != "type" or (c[3] in PERSON_TYPES) == (x[3] in PERSON_TYPES))
+        ]
+        if family:
+            out.append((x, _force_partner(x, family, value)))
+    return out
+
+
+def _withhold_at_force(
+    force: pd.DataFrame, year: pd.DataFrame, at_force: dict[Cell, set[Cell]], reasons: pd.Series
+) -> None:
+    """Withhold each small x at force level in every period overlapping the `year` rows'
+    year, and its partners wherever x has a row (where x is a zero, left out, the partner's
+    figure hides nothing)."""
+    from stopsearch.metrics.suppression import SECONDARY
+
+    start, end = pd.Timestamp(year.period_start.iloc[0]), pd.Timestamp(year.period_end.iloc[0])
+    overlapping = force[
+        (pd.to_datetime(force.period_start) <= end) & (pd.to_datetime(force.period_end) >= start)
+    ]
+    cells = [
+        (i, r.period, (r.basis, r.grp, r.breakdown, r.category))
+        for i, r in zip(overlapping.index, overlapping.itertuples(index=False), strict=True)
+    ]
+    present = {(period, cell) for _, period, cell in cells}
+    for i, period, cell in cells:
+        if cell in at_force or any(
+            cell in partners and (period, x) in present for x, partners in at_force.items()
+        ):
+            reasons[i] = SECONDARY
 
 
 def _force_partner(x: Cell, family: list[Cell], value: dict[Cell, float]) -> Cell:
