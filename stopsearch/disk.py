@@ -84,3 +84,19 @@ def write_atomic(path: Path, data: bytes | str, *, durable: bool = True) -> None
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with atomic_path(path, durable=durable) as tmp:
         tmp.write_bytes(payload)
+
+
+def link_over(source: Path, target: Path) -> None:
+    """Hard-link `source` as `target`, replacing any file there (OSError: nothing changed)."""
+    try:  # a new release's folder: nothing to replace (one system call, not three)
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
+    tmp = temp_sibling(target)
+    try:
+        os.link(source, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

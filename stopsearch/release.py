@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stopsearch.digests import SCRUB_RUNS, DigestBook, scrub_choice
-from stopsearch.disk import fsync_dir, sha256_file, temp_sibling, write_atomic
+from stopsearch.disk import fsync_dir, link_over, sha256_file, temp_sibling, write_atomic
 from stopsearch.errors import StopsearchError
 
 RELEASES = "releases"
@@ -128,12 +128,9 @@ def link_unchanged(
         old, new = baseline / name, root / name
         if before.get(name) != digest or _same_file(old, new) or not book.trusted(old, digest):
             continue
-        tmp = temp_sibling(new)
         try:
-            os.link(old, tmp)
-            os.replace(tmp, new)
+            link_over(old, new)
         except OSError:
-            tmp.unlink(missing_ok=True)
             continue
         linked.append(name)
     return linked
@@ -186,27 +183,11 @@ class Sharer:
         if hashlib.sha256(content).hexdigest() != digest:
             return False
         try:
-            _link_over(old, path)
+            link_over(old, path)
         except OSError:
             return False
         self.linked[name] = digest
         return True
-
-
-def _link_over(source: Path, target: Path) -> None:
-    """Hard-link `source` as `target`, replacing any file there (OSError: nothing changed)."""
-    try:  # a new release's folder: nothing to replace (one system call, not three)
-        os.link(source, target)
-        return
-    except FileExistsError:
-        pass
-    tmp = temp_sibling(target)
-    try:
-        os.link(source, tmp)
-        os.replace(tmp, target)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_checksums(root: Path) -> dict[str, str]:

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from stopsearch import __version__
 from stopsearch.crosswalks import crosswalk_version
-from stopsearch.disk import sha256_file, temp_sibling
+from stopsearch.disk import link_over, sha256_file, temp_sibling
 from stopsearch.errors import StopsearchError
 from stopsearch.outputs.csvsafe import safe_table
 from stopsearch.outputs.extracts.columns import SEARCH_COLUMNS, arrow_schema, csv_columns
@@ -177,17 +177,7 @@ def month_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, i
 def _link(source: Path, target: Path) -> None:
     """Hard-link `source` as `target` (replacing it); OSError where links are impossible."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:  # a new release's folder: nothing to replace (one system call, not three)
-        os.link(source, target)
-        return
-    except FileExistsError:
-        pass
-    tmp = temp_sibling(target)
-    os.link(source, tmp)
-    try:
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    link_over(source, target)
 
 
 def _linked(folder: Path, part: MonthPart, reuse: Reuse) -> MonthPart | None:
