@@ -172,12 +172,19 @@ def _csv_value(value: object) -> str:
 
 
 def area_csv(rows: list[tuple]) -> bytes:
-    """The published rows of one area (withheld figures blank, with their reason)."""
+    """The published rows of one area (withheld figures blank, with their reason). A row may
+    carry its CSV line, made by the warehouse (data.csv_lines), after its columns; without one
+    (or with None) it is written here, cell by cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    width = len(CSV_COLUMNS)
     for row in rows:
-        writer.writerow([_csv_value(v) for v in row])
+        if len(row) > width and row[width] is not None:
+            buffer.write(row[width])
+            buffer.write("\n")
+        else:
+            writer.writerow([_csv_value(v) for v in row])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -369,7 +376,7 @@ def build_site(
         tile_url=tile_url,
         tile_attribution=tile_attribution,
     )
-    _write_area_csvs(writer, site)
+    _write_area_csvs(writer, site, data.csv_lines(con))
     for rel, content in sorted(search.files.items()):
         writer.file(rel, content)
     _map_files(writer, view)
@@ -451,12 +458,18 @@ def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | 
     return parts
 
 
-def _write_area_csvs(writer: _Writer, site: _Site) -> None:
+def _write_area_csvs(
+    writer: _Writer, site: _Site, lines: dict[tuple[str, str], list[str | None]]
+) -> None:
     """downloads/areas/<kind>/<code>.csv and <code>-<year>.csv (earlier years) of every area
     and the force: its published rows (see area_csv_parts)."""
     for kind in (*data.SITE_KINDS, "force"):
         for code in site.store.areas(kind):
-            parts = area_csv_parts(site.store.rows(kind, code), site.latest)
+            rows = site.store.rows(kind, code)
+            made = lines.get((kind, code), [])
+            if len(made) == len(rows):  # the same rows in the same order (data.sql)
+                rows = [(*row, line) for row, line in zip(rows, made, strict=True)]
+            parts = area_csv_parts(rows, site.latest)
             for year, rows in sorted(parts.items(), key=lambda item: item[0] or 0):
                 content = area_csv(rows)
                 suffix = "" if year is None else f"-{year}"

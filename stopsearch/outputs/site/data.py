@@ -83,11 +83,38 @@ class Period:
         return self.period
 
 
+def _fig(row: tuple) -> Fig:
+    """The Fig of one published row (PUBLISHED_COLUMNS order)."""
+    months, measure = row[8], row[14]
+    value, low, high, num, den, imprecise, reason, display = row[15:]
+    return Fig(
+        measure,
+        _num(value),
+        _num(low),
+        _num(high),
+        _num(num),
+        _num(den),
+        reason,
+        display,
+        int(months),
+        None if imprecise is None else bool(imprecise),
+    )
+
+
+def csv_lines(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str | None]]:
+    """Every published row as its line of the per-area CSVs, by area, in the order of the
+    rows of `Store.load` (data.sql 'published_csv_lines'); None where Python must write it."""
+    out: dict[tuple[str, str], list[str | None]] = defaultdict(list)
+    for kind, code, line in SQL.execute(con, "published_csv_lines").fetchall():
+        out[(kind, code)].append(line)
+    return out
+
+
 class Store:
     """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure)."""
 
     def __init__(self, rows: Iterable[tuple]):
-        self._figs: dict[tuple, Fig] = {}
+        self._figs: dict[tuple, Fig | tuple] = {}  # a row until first asked for (then a Fig)
         self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         self._cats: dict[tuple, list[str]] = defaultdict(list)
         self._periods_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # for has()
@@ -98,20 +125,8 @@ class Store:
         for row in rows:
             (kind, code, name, period, label, pkind, start, end, months) = row[:9]
             basis, grp, breakdown, category, measure = row[10:15]
-            value, low, high, num, den, imprecise, reason, display = row[15:]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
-            self._figs[key] = Fig(
-                measure,
-                _num(value),
-                _num(low),
-                _num(high),
-                _num(num),
-                _num(den),
-                reason,
-                display,
-                int(months),
-                None if imprecise is None else bool(imprecise),
-            )
+            self._figs[key] = row
             self._rows[(kind, code)].append(row)
             self._periods_of[(kind, code)].add(period)
             if measure == "searches":
@@ -150,9 +165,12 @@ class Store:
         breakdown: str = "total",
         category: str = "",
     ) -> Fig:
-        found = self._figs.get((kind, code, period, basis, grp, breakdown, category, measure))
+        key = (kind, code, period, basis, grp, breakdown, category, measure)
+        found = self._figs.get(key)
         if found is None:
             return Fig(measure, None, None, None, None, None, NO_DATA, "no data", 0)
+        if isinstance(found, tuple):  # built once, when first shown: most rows never are
+            found = self._figs[key] = _fig(found)
         return found
 
     def period_of(self, kind: str, code: str, period: Period) -> Period:
