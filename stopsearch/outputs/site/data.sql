@@ -14,13 +14,13 @@ ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 -- holds a comma, a quote or a line feed, the writer's rule; whole numbers without
 -- a decimal point, else six decimals less trailing zeros), made here in one pass instead of ~20M
 -- Python calls. tests/test_site_csv_lines.py compares the two on every row of the demo.
+CREATE OR REPLACE TEMP MACRO csv_safe(c) AS
+    CASE WHEN left(c, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || c ELSE c END;
 CREATE OR REPLACE TEMP MACRO csv_text(c) AS
     CASE WHEN c IS NULL THEN ''
-         WHEN regexp_matches(c, '[,"\n]') THEN '"' || replace(
-             CASE WHEN regexp_matches(c, '^[=+\-@\t\r]') THEN '''' || c ELSE c END,
-             '"', '""') || '"'
-         WHEN regexp_matches(c, '^[=+\-@\t\r]') THEN '''' || c
-         ELSE c END;
+         WHEN contains(c, ',') OR contains(c, '"') OR contains(c, chr(10))
+             THEN '"' || replace(csv_safe(c), '"', '""') || '"'
+         ELSE csv_safe(c) END;
 CREATE OR REPLACE TEMP MACRO csv_number(x) AS
     CASE WHEN x IS NULL OR isnan(x) THEN ''
          WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
