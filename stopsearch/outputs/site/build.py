@@ -311,6 +311,62 @@ def _read_site(
     return site
 
 
+def _map_page(writer: _Writer, view: MapView | None, force_label: str) -> None:
+    """map.html: the map component (its tables and files are written by _map_files)."""
+    writer.page(
+        "map.html",
+        "map.html",
+        view=view,
+        title="Map",
+        description=text.describe_map(force_label, view.geographies if view else []),
+    )
+
+
+def _about_page(writer: _Writer, site: _Site, force_label: str) -> None:
+    """about.html: who publishes, the sources and the licence."""
+    writer.page(
+        "about.html",
+        "about.html",
+        title="About",
+        layers=site.layers,
+        measures=MEASURES,
+        description=f"About this site: who publishes stop-and-search figures for"
+        f" {force_label}, where the data come from and the licence for re-use.",
+    )
+
+
+def _base_context(
+    con: duckdb.DuckDBPyConnection,
+    site: _Site,
+    search: site_search.SearchIndex,
+    *,
+    demo: bool,
+    tile_url: str | None,
+    generated_for: str,
+    updated: date | None,
+) -> dict:
+    """What every page's template reads: banner, header, policy, attributions, search, funnels."""
+    latest_period = site.latest.period if site.latest else None
+    layers = {layer.attribution for layer in site.layers if layer.attribution}
+    return {
+        "demo": demo,
+        "demo_banner": DEMO_BANNER,
+        "csp": csp(tile_url),
+        "force_label": _force_label(site.force),
+        "generated_for": generated_for,
+        "ogl": OGL,
+        "ogl_url": OGL_URL,
+        "text": text,
+        "boundary_attributions": sorted(layers | set(site_search.attributions(con))),
+        "latest": site.latest,
+        "data_to": text.full_month(site.last_month) if site.last_month else "",
+        "updated": text.long_day(updated) if updated else "",
+        "search": {"index": site_search.INDEX, "postcodes": search.has_postcodes},
+        "funnels": site_funnel.load(con, latest_period, site.area_pages),
+        "funnel_unusual": site_funnel.UNUSUAL,
+    }
+
+
 def build_site(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,
@@ -342,31 +398,16 @@ def build_site(
     env = environment(template_dirs)
     copy_assets(out_dir, template_dirs, put)
     site = _read_site(con, changelog, rules, record_level)
-    base = {
-        "demo": demo,
-        "demo_banner": DEMO_BANNER,
-        "csp": csp(tile_url),
-        "force_label": _force_label(site.force),
-        "generated_for": generated_for,
-        "ogl": OGL,
-        "ogl_url": OGL_URL,
-        "text": text,
-        "boundary_attributions": sorted(
-            {layer.attribution for layer in site.layers if layer.attribution}
-        ),
-        "latest": site.latest,
-        "data_to": text.full_month(site.last_month) if site.last_month else "",
-        "updated": text.long_day(updated) if updated else "",
-    }
     search = _search_index(con, site)
-    base["boundary_attributions"] = sorted(
-        {layer.attribution for layer in site.layers if layer.attribution}
-        | set(site_search.attributions(con))
+    base = _base_context(
+        con,
+        site,
+        search,
+        demo=demo,
+        tile_url=tile_url,
+        generated_for=generated_for,
+        updated=updated,
     )
-    base["search"] = {"index": site_search.INDEX, "postcodes": search.has_postcodes}
-    latest_period = site.latest.period if site.latest else None
-    base["funnels"] = site_funnel.load(con, latest_period, site.area_pages)
-    base["funnel_unusual"] = site_funnel.UNUSUAL
     writer = _Writer(env, out_dir, base, put)
     view = build_map_view(
         site.store,
@@ -381,26 +422,12 @@ def build_site(
         writer.file(rel, content)
     _map_files(writer, view)
     _overview_page(writer, site, view)
-    writer.page(
-        "map.html",
-        "map.html",
-        view=view,
-        title="Map",
-        description=text.describe_map(str(base["force_label"]), view.geographies if view else []),
-    )
+    _map_page(writer, view, str(base["force_label"]))
     _area_index_page(writer, site, _area_pages(writer, site))
     _methodology_page(writer, site)
     _coverage_page(writer, site)
     _downloads_page(writer, site, downloads)
-    writer.page(
-        "about.html",
-        "about.html",
-        title="About",
-        layers=site.layers,
-        measures=MEASURES,
-        description=f"About this site: who publishes stop-and-search figures for"
-        f" {base['force_label']}, where the data come from and the licence for re-use.",
-    )
+    _about_page(writer, site, str(base["force_label"]))
 
     total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     return SiteReport(
