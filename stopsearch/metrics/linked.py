@@ -66,76 +66,23 @@ FAMILIES = (
 MOVE = 3  # a small count must be able to move by this much (1..4 -> at least 4 values)
 
 
-def _chunks(frame: pd.DataFrame) -> tuple[list[str], list[tuple[date, ...]], dict[str, set[int]]]:
-    """Long periods, their chunks (months grouped by the periods holding them), and the
-    chunks of each period."""
-    spans = frame.groupby("period")[["period_start", "period_end"]].first()
-    periods = sorted(spans.index)
-    bounds = {p: (pd.Timestamp(s).date(), pd.Timestamp(e).date()) for p, (s, e) in spans.iterrows()}
-    months = sorted(
-        {
-            date(y, m, 1)
-            for s, e in bounds.values()
-            for y in range(s.year, e.year + 1)
-            for m in range(1, 13)
-            if s <= date(y, m, 1) <= e
-        }
-    )
-    signature: dict[tuple[str, ...], list[date]] = defaultdict(list)
-    for m in months:
-        signature[tuple(p for p in periods if bounds[p][0] <= m <= bounds[p][1])].append(m)
-    chunks = [tuple(ms) for ms in signature.values()]
-    holds = {
-        p: {i for i, ms in enumerate(chunks) if bounds[p][0] <= ms[0] <= bounds[p][1]}
-        for p in periods
-    }
-    return periods, chunks, holds
-
-
-class _Release:
-    """True counts of the long periods per (area, cell), and per chunk where they follow."""
+class _Year:
+    """True counts of one closed year below force level, per (area, cell)."""
 
     def __init__(self, counts: pd.DataFrame, parents: dict[Area, Area]) -> None:
-        self.periods, self.chunks, self.holds = _chunks(counts)
-        self.values: dict[tuple[Area, Cell], dict[str, float]] = defaultdict(dict)
+        (self.period,) = counts.period.unique()
+        self.values: dict[tuple[Area, Cell], float] = {}
         for r in counts.itertuples(index=False):
             key = ((r.area_kind, r.area_code), (r.basis, r.grp, r.breakdown, r.category))
-            self.values[key][r.period] = float(r.value)
+            self.values[key] = float(r.value)
         self.parents = parents
         self.areas: dict[str, set[Area]] = defaultdict(set)
         for area, _ in self.values:
             self.areas[area[0]].add(area)
-        self._chunk_values: dict[tuple[Area, Cell], dict[int, float]] = {}
 
-    def period(self, area: Area, cell: Cell, period: str) -> float:
-        return self.values.get((area, cell), {}).get(period, 0.0)
-
-    def chunk(self, area: Area, cell: Cell, k: int) -> float:
-        """A count in one chunk: solved from the periods holding it (-1 when not determined)."""
-        key = (area, cell)
-        if key not in self._chunk_values:
-            known: dict[int, float] = {}
-            changed = True
-            while changed:
-                changed = False
-                for p in self.periods:
-                    rest = self.holds[p] - set(known)
-                    if len(rest) == 1:
-                        (c,) = rest
-                        known[c] = self.period(area, cell, p) - sum(
-                            known[j] for j in self.holds[p] if j in known
-                        )
-                        changed = True
-            self._chunk_values[key] = known
-        return self._chunk_values[key].get(k, -1.0)
-
-    def periods_of(self, k: int) -> list[str]:
-        """The long periods holding chunk k."""
-        return [p for p in self.periods if k in self.holds[p]]
-
-    def rows_in(self, area: Area, cell: Cell, k: int) -> bool:
-        """Has the count a row (>= 1) in every period holding chunk k (a zero is omitted)?"""
-        return all(self.period(area, cell, p) >= 1 for p in self.periods_of(k))
+    def value(self, area: Area, cell: Cell) -> float:
+        """The count (0 where it has no row: zero rows are left out)."""
+        return self.values.get((area, cell), 0.0)
 
     def siblings(self, area: Area, same_parent: bool = True) -> list[Area]:
         """Other areas of the same kind (and parent: the same council for wards)."""
@@ -151,26 +98,26 @@ Withheld = tuple[Area, str, Cell]  # (area, period, cell)
 
 
 class _Planner:
-    """Chooses the withheld cells."""
+    """Chooses the withheld cells of one closed year."""
 
-    def __init__(self, release: _Release) -> None:
-        self.release = release
+    def __init__(self, year: _Year) -> None:
+        self.year = year
         self.withheld: set[Withheld] = set()
         self.unprotected: list[tuple[Area, str, Cell]] = []
         cells: dict[tuple[str, str], set[Cell]] = defaultdict(set)
-        for _, cell in release.values:
+        for _, cell in year.values:
             family = (cell[0], cell[2])
             if family in FAMILIES and cell != TOTAL and cell not in PERSONS:
                 cells[family].add(cell)
         self.family_cells = {k: sorted(v) for k, v in cells.items()}
 
-    def spread(self, moved: list[tuple[Area, Cell]], k: int) -> list[Withheld]:
-        """The moved counts in every period holding chunk k."""
-        return [(a, p, c) for a, c in moved for p in self.release.periods_of(k)]
+    def spread(self, moved: list[tuple[Area, Cell]]) -> list[Withheld]:
+        """The moved counts as withheld cells of the year."""
+        return [(a, self.year.period, c) for a, c in moved]
 
     def cost(self, cells: list[Withheld]) -> tuple[int, float]:
         new = {c for c in cells if c not in self.withheld}
-        return len(new), sum(self.release.period(a, c, p) for a, p, c in new)
+        return len(new), sum(self.year.value(a, c) for a, _, c in new)
 
     def partners(self, cell: Cell) -> list[Cell]:
         family = (cell[0], cell[2])
@@ -181,25 +128,25 @@ class _Planner:
             and (family != ("none", "type") or (y[3] in PERSON_TYPES) == (cell[3] in PERSON_TYPES))
         ]
 
-    def rectangle(self, area: Area, cell: Cell, k: int) -> list[Withheld] | None:
-        """Cheapest y, z, w in chunk k (module docstring); across councils, with theirs."""
-        r = self.release
-        ys = [y for y in self.partners(cell) if r.chunk(area, y, k) >= MOVE]
+    def rectangle(self, area: Area, cell: Cell) -> list[Withheld] | None:
+        """Cheapest y, z, w (module docstring); across councils, with theirs."""
+        r = self.year
+        ys = [y for y in self.partners(cell) if r.value(area, y) >= MOVE]
         best = None
         for same in (True, False):
             for b in r.siblings(area, same_parent=same):
-                if r.chunk(b, cell, k) < MOVE:
+                if r.value(b, cell) < MOVE:
                     continue
                 for y in ys:
-                    if not r.rows_in(b, y, k):
+                    if r.value(b, y) < 1:  # a zero is shown by its missing row
                         continue
                     moved = [(area, cell), (area, y), (b, cell), (b, y)]
                     pa, pb = r.parents.get(area), r.parents.get(b)
                     if pa != pb:
-                        if pa is None or pb is None or not r.rows_in(pb, y, k):
+                        if pa is None or pb is None or r.value(pb, y) < 1:
                             continue
                         moved += [(pa, cell), (pa, y), (pb, cell), (pb, y)]
-                    cells = self.spread(moved, k)
+                    cells = self.spread(moved)
                     cost = self.cost(cells)
                     if best is None or cost < best[0]:
                         best = (cost, cells)
@@ -207,10 +154,10 @@ class _Planner:
                 break
         return None if best is None else best[1]
 
-    def vehicle(self, area: Area, cell: Cell, k: int) -> list[Withheld] | None:
+    def vehicle(self, area: Area, cell: Cell) -> list[Withheld] | None:
         """A vehicle-only count moves with a person type, the person total and one ethnicity
         count per basis, in two areas of the same parent."""
-        r = self.release
+        r = self.year
         best = None
         pick = []
         for family in (("none", "type"), ("self_defined", "total"), ("officer_defined", "total")):
@@ -218,68 +165,56 @@ class _Planner:
                 c
                 for c in self.family_cells.get(family, [])
                 if c[3] != VEHICLE
-                and r.chunk(area, c, k) >= MOVE
+                and r.value(area, c) >= MOVE
                 and (family != ("none", "type") or c[3] in PERSON_TYPES)
             ]
             if not options:
                 return None
-            pick.append(max(options, key=lambda c: r.chunk(area, c, k)))
+            pick.append(max(options, key=lambda c: r.value(area, c)))
         moved_cells = [cell, *pick, *PERSONS]
         for b in r.siblings(area):
-            if r.chunk(b, cell, k) < MOVE:
+            if r.value(b, cell) < MOVE:
                 continue
-            if not all(r.rows_in(b, c, k) for c in moved_cells[1:]):
+            if not all(r.value(b, c) >= 1 for c in moved_cells[1:]):
                 continue
-            cells = self.spread([(a, c) for a in (area, b) for c in moved_cells], k)
+            cells = self.spread([(a, c) for a in (area, b) for c in moved_cells])
             cost = self.cost(cells)
             if best is None or cost < best[0]:
                 best = (cost, cells)
         return None if best is None else best[1]
 
-    def whole_areas(self, area: Area, k: int) -> list[Withheld]:
-        """Last resort: every count of the area and of its largest sibling, in chunk k's
-        periods."""
-        r = self.release
-        siblings = sorted(r.siblings(area), key=lambda b: -r.chunk(b, TOTAL, k))
+    def whole_areas(self, area: Area) -> list[Withheld]:
+        """Last resort: every count of the area and of its largest sibling."""
+        r = self.year
+        siblings = sorted(r.siblings(area), key=lambda b: -r.value(b, TOTAL))
         areas = [area, *siblings[:1]]
-        moved = [(a, c) for (a, c) in r.values if a in areas]
-        return self.spread(moved, k)
+        return self.spread([(a, c) for (a, c) in r.values if a in areas])
 
-    def family_rows(self, area: Area, cell: Cell, k: int) -> list[Withheld]:
+    def family_rows(self, area: Area, cell: Cell) -> list[Withheld]:
         """Fallback for a category too rare for a rectangle: every count of its table in the
-        area and in the sibling with most of that category, in chunk k's periods (the searches
-        placed in no area then absorb the change)."""
-        r = self.release
-        siblings = sorted(r.siblings(area), key=lambda b: (-r.chunk(b, cell, k), b))
+        area and in the sibling with most of that category (the searches placed in no area
+        then absorb the change)."""
+        r = self.year
+        siblings = sorted(r.siblings(area), key=lambda b: (-r.value(b, cell), b))
         members = [cell, *self.partners(cell)]
         moved = [(a, c) for a in (area, *siblings[:1]) for c in members if (a, c) in r.values]
-        return self.spread(moved, k)
+        return self.spread(moved)
 
-    def plan(self, small: list[tuple[Area, str, Cell]]) -> None:
-        r = self.release
-        for area, period, cell in small:
-            options = sorted(
-                (k for k in r.holds[period] if r.chunk(area, cell, k) >= 1),
-                key=lambda k: -r.chunk(area, cell, k),
-            ) or sorted(r.holds[period])
-            found = None
-            for k in options:
-                if cell == TOTAL or cell in PERSONS:
-                    found = None
-                elif cell[2] == "type" and cell[3] == VEHICLE:
-                    found = self.vehicle(area, cell, k)
-                else:
-                    found = self.rectangle(area, cell, k)
-                if found is not None:
-                    break
+    def plan(self, small: list[tuple[Area, Cell]]) -> None:
+        """Withhold each small count (area, cell) of the year and what protects it."""
+        for area, cell in small:
+            found: list[Withheld] | None
+            if cell == TOTAL or cell in PERSONS:
+                found = self.whole_areas(area)
+            elif cell[2] == "type" and cell[3] == VEHICLE:
+                found = self.vehicle(area, cell)
+            else:
+                found = self.rectangle(area, cell)
             if found is None:
-                if cell == TOTAL or cell in PERSONS:
-                    found = self.whole_areas(area, options[0])
-                else:
-                    self.unprotected.append((area, period, cell))
-                    found = self.family_rows(area, cell, options[0])
+                self.unprotected.append((area, self.year.period, cell))
+                found = self.family_rows(area, cell)
             self.withheld.update(found)
-            self.withheld.add((area, period, cell))
+            self.withheld.add((area, self.year.period, cell))
 
 
 def latest_month(metrics: pd.DataFrame) -> date | None:
@@ -327,18 +262,13 @@ def protect_release(
     reasons[is_count & below & fewer] = SECONDARY
     long_counts = metrics[is_count & below & ~fewer & (metrics.measure == "searches")]
     unprotected: list = []
-    for _, year in long_counts.groupby("period", sort=True):
-        release = _Release(year, parents)
-        small = sorted(
-            (area, period, cell)
-            for (area, cell), values in release.values.items()
-            for period, v in values.items()
-            if 1 <= v < min_count
-        )
-        planner = _Planner(release)
+    for _, rows in long_counts.groupby("period", sort=True):
+        year = _Year(rows, parents)
+        small = sorted(key for key, v in year.values.items() if 1 <= v < min_count)
+        planner = _Planner(year)
         planner.plan(small)
         unprotected += planner.unprotected
-        for idx, r in zip(year.index, year.itertuples(index=False), strict=True):
+        for idx, r in zip(rows.index, rows.itertuples(index=False), strict=True):
             key = ((r.area_kind, r.area_code), r.period, (r.basis, r.grp, r.breakdown, r.category))
             if key in planner.withheld:
                 reasons[idx] = SECONDARY
