@@ -101,21 +101,11 @@ def _fig(row: tuple) -> Fig:
     )
 
 
-def csv_lines(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str | None]]:
-    """Every published row as its line of the per-area CSVs, by area, in the order of the
-    rows of `Store.load` (data.sql 'published_csv_lines'); None where Python must write it."""
-    out: dict[tuple[str, str], list[str | None]] = defaultdict(list)
-    for kind, code, line in SQL.execute(con, "published_csv_lines").fetchall():
-        out[(kind, code)].append(line)
-    return out
-
-
 class Store:
     """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure)."""
 
     def __init__(self, rows: Iterable[tuple]):
         self._figs: dict[tuple, Fig | tuple] = {}  # a row until first asked for (then a Fig)
-        self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         self._cats: dict[tuple, list[str]] = defaultdict(list)
         self._periods_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # for has()
         self._counted: set[tuple[str, str]] = set()  # (kind, period) with a count row
@@ -127,7 +117,6 @@ class Store:
             basis, grp, breakdown, category, measure = row[10:15]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
             self._figs[key] = row
-            self._rows[(kind, code)].append(row)
             self._periods_of[(kind, code)].add(period)
             if measure == "searches":
                 self._counted.add((kind, period))
@@ -190,9 +179,6 @@ class Store:
 
     def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
         return list(self._cats.get((kind, code, period, breakdown), []))
-
-    def rows(self, kind: str, code: str) -> list[tuple]:
-        return list(self._rows.get((kind, code), []))
 
     def areas(self, kind: str) -> list[str]:
         return sorted(code for (k, code) in self.names if k == kind)
