@@ -115,6 +115,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["fig_cell"] = pages.fig_cell
     return env
 
 
