@@ -1,12 +1,43 @@
 -- Statements of stopsearch.outputs.site.data: what the site reads, always in a fixed order.
 
 -- name: published
--- Every published figure; columns in the order of metrics.contract.PUBLISHED_COLUMNS.
+-- Every published figure the pages read, that is all but the deferred ones (Store: figures of
+-- $deferred_kinds periods whose (basis, measure) is in $deferred; the per-area CSVs hold them, no
+-- page shows them); columns in the order of metrics.contract.PUBLISHED_COLUMNS.
 SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
+WHERE NOT (list_contains($deferred_kinds, period_kind)
+           AND list_contains($deferred, basis || ' ' || measure))
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
+
+-- name: published_deferred
+-- The deferred figures (read only if a page asks for one), in the same order and columns.
+SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
+       period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
+       value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
+FROM published_metrics
+WHERE list_contains($deferred_kinds, period_kind)
+  AND list_contains($deferred, basis || ' ' || measure)
+ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
+
+-- name: deferred_index
+-- What the Store's indexes need of the deferred figures: each area's periods, with its name,
+-- whether a count is among them, and the period as its first row gives it (as 'published').
+SELECT area_kind, area_code, period,
+       first(area_name ORDER BY basis, grp, breakdown, category, measure),
+       bool_or(measure = 'searches'),
+       first(period_label ORDER BY basis, grp, breakdown, category, measure),
+       first(period_kind ORDER BY basis, grp, breakdown, category, measure),
+       first(period_start ORDER BY basis, grp, breakdown, category, measure),
+       first(period_end ORDER BY basis, grp, breakdown, category, measure),
+       first(months_present ORDER BY basis, grp, breakdown, category, measure)
+FROM published_metrics
+WHERE list_contains($deferred_kinds, period_kind)
+  AND list_contains($deferred, basis || ' ' || measure)
+GROUP BY area_kind, area_code, period
+ORDER BY area_kind, area_code, period;
 
 -- name: layers
 SELECT layer_id, kind, name, valid_from, valid_to, areas, licence, attribution, source_url,
