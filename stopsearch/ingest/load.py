@@ -18,12 +18,13 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest.api_json import parse_api_json
 from stopsearch.ingest.csv_rows import parse_csv
 from stopsearch.ingest.discover import Inputs, SourceFile, find_inputs
+from stopsearch.ingest.labels import write_records
 from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.parse import ParsedFile
 from stopsearch.ingest.read import read_text
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.police_files import EXAMPLE_NAME
-from stopsearch.sqlfiles import fetch_one, run_sql
+from stopsearch.sqlfiles import fetch_one
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
@@ -233,22 +234,14 @@ def _write(
     """Replace the force-month with this file's rows, all in one transaction."""
     if len(parsed.table) and parsed.table.column("line")[-1].as_py() >= MAX_LINES_PER_FILE:
         return _refuse(con, source, f"{source.name}: more than {MAX_LINES_PER_FILE:,} lines")
-    params = {
-        "force": source.force,
-        "month": source.month,
-        "source_file": source.name,
-    }
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = fetch_one(con.execute("SELECT nextval('load_id_seq')"), "nextval")[0]
-        params["load_id"] = load_id
         if previous is not None:
             _delete_load(con, previous[0])
         con.execute("DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name])
         normalised = parsed.normalised or normalise(parsed.table)
-        con.register("records", normalised.records)
-        run_sql(con, "stopsearch.ingest", "write.sql", params)
-        con.unregister("records")
+        write_records(con, load_id, normalised.records)
         rejects = [(r.line, r.field, r.reason, r.raw_line) for r in parsed.rejects]
         rejects += [
             (r.line, r.field, r.detail, parsed.raw_line(r.line)) for r in normalised.rejects
@@ -357,7 +350,7 @@ def _delete_load(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
     for table in _DERIVED_BY_SEARCH_ID:
         if table in tables:
             con.execute(f"DELETE FROM {table} WHERE search_id >= ? AND search_id < ?", [low, high])
-    for table in ("searches", "rejected", "warnings", "unmapped_labels"):
+    for table in ("search_rows", "rejected", "warnings", "unmapped_labels"):
         con.execute(f"DELETE FROM {table} WHERE load_id = ?", [load_id])
     con.execute("DELETE FROM loads WHERE load_id = ?", [load_id])
 
