@@ -44,7 +44,7 @@ SELECT i + 1, 'west-midlands', (DATE '2016-09-01' + INTERVAL (i) MONTH)::DATE, '
 FROM range({MONTHS}) AS t(i)
 """
 INSERT = """
-INSERT INTO search_rows (load_id, source_line, datetime_published, datetime, type, latitude,
+INSERT INTO search_rows (load_id, source_line, datetime_odd, datetime, type, latitude,
     longitude, self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
     outcome_class)
 SELECT date_diff('month', DATE '2016-09-01', dt) + 1, id, '', dt, 'Person search', lat, lon,

@@ -45,7 +45,7 @@ def write_search_rows(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> li
     con.register("_test_searches", frame)
     con.execute(
         """
-        INSERT INTO search_rows (load_id, source_line, datetime_published, datetime, type,
+        INSERT INTO search_rows (load_id, source_line, datetime_odd, datetime, type,
             latitude, longitude, self_defined_ethnicity, self_defined_group,
             officer_defined_group, object_group, outcome_class)
         SELECT load_id, line, published, datetime, 'Person search', lat, lon, 'Not stated',

@@ -1,7 +1,8 @@
 """Issue 19's lean row: label texts stored as append-only integer ids read back exactly.
 
-Any text (unicode, empty, very long, quotes, NUL) in any of the seven label columns must come
-back through the view `searches` exactly as written, and ids never change: across two loads and
+Any text (unicode, empty, very long, quotes, NUL) in any of the seven label columns, and any
+published timestamp text (stored only when it is not the canonical one), must come back through
+the view `searches` exactly as written, and ids never change: across two loads and
 a re-supply of the first month, every (field, id, label) written stays, ids stay dense per field
 (the view decodes by list position) and no text gets two ids.
 """
@@ -18,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stopsearch.ingest.csv_rows import parse_csv
-from stopsearch.ingest.labels import LABEL_FIELDS, write_records
-from stopsearch.ingest.load import _delete_load
+from stopsearch.ingest.labels import LABEL_FIELDS
+from stopsearch.ingest.load import _delete_load, write_records
 from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.read import read_text
 from stopsearch.thresholds import DEFAULT_LIMITS
@@ -29,9 +30,17 @@ from tests.factories import csv_bytes, row
 ROWS = 4
 AWKWARD = ("", " ", "'", '"', "O'Neil \"x\"", "a,b\r\nc", "\x00", "é😀", "x" * 70_000)
 TEXT = st.one_of(st.none(), st.sampled_from(AWKWARD), st.text(max_size=40))
+# The base records' timestamp is 2023-01-05 14:32: its canonical text is not stored (the view
+# renders it), any other text is.
+PUBLISHED = st.one_of(
+    st.sampled_from(
+        ("2023-01-05T14:32:00+00:00", "2023-01-05T14:32:00Z", "2023-01-05T15:32:00+01:00", "")
+    ),
+    st.text(max_size=30),
+)
 FILE = st.lists(
-    st.tuples(*[TEXT] * len(LABEL_FIELDS)), min_size=ROWS, max_size=ROWS
-)  # ROWS records x the seven label columns
+    st.tuples(*[TEXT] * len(LABEL_FIELDS), PUBLISHED), min_size=ROWS, max_size=ROWS
+)  # ROWS records x (the seven label columns, the published timestamp text)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +65,9 @@ def _records(base: pa.Table, labels: list[tuple], dictionary: bool) -> pa.Table:
         if dictionary:
             column = pc.dictionary_encode(column)
         out = out.set_column(out.schema.get_field_index(field), field, column)
-    return out
+    published = pa.array([r[-1] for r in labels], pa.string())
+    index = out.schema.get_field_index("datetime_published")
+    return out.set_column(index, "datetime_published", published)
 
 
 def _load(con, load_id: int, month: date, records: pa.Table) -> None:
@@ -75,7 +86,7 @@ def _labels(con) -> set[tuple]:
 
 
 def _read(con, load_id: int) -> list[tuple]:
-    columns = ", ".join(LABEL_FIELDS)
+    columns = ", ".join([*LABEL_FIELDS, "datetime_published"])
     return con.execute(
         f"SELECT {columns} FROM searches WHERE load_id = ? ORDER BY source_line", [load_id]
     ).fetchall()

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stopsearch.sqlfiles import SqlFile, run_sql
+from stopsearch.sqlfiles import SqlFile
 
 SQL = SqlFile("stopsearch.ingest", "labels.sql")
 
@@ -99,11 +99,3 @@ def _ids(con: duckdb.DuckDBPyConnection, wanted: pa.Table, count: int) -> list[i
         raise RuntimeError("search_labels: a label text found no id (or more than one)")
     return [label_id for _, label_id in rows]
 
-
-def write_records(con: duckdb.DuckDBPyConnection, load_id: int, records: pa.Table) -> None:
-    """Append one load's normalised records to `search_rows` (in the caller's transaction)."""
-    con.register("records", lean_records(con, records))
-    try:
-        run_sql(con, "stopsearch.ingest", "write.sql", {"load_id": load_id})
-    finally:
-        con.unregister("records")

@@ -18,13 +18,13 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest.api_json import parse_api_json
 from stopsearch.ingest.csv_rows import parse_csv
 from stopsearch.ingest.discover import Inputs, SourceFile, find_inputs
-from stopsearch.ingest.labels import write_records
+from stopsearch.ingest.labels import lean_records
 from stopsearch.ingest.normalise import normalise
 from stopsearch.ingest.parse import ParsedFile
 from stopsearch.ingest.read import read_text
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.police_files import EXAMPLE_NAME
-from stopsearch.sqlfiles import fetch_one
+from stopsearch.sqlfiles import fetch_one, run_sql
 from stopsearch.thresholds import DEFAULT_LIMITS, Limits
 
 MAX_LINES_PER_FILE = 10_000_000  # search_id = load_id * 10,000,000 + line
@@ -341,6 +341,15 @@ def _write(
         unmapped,
         lines_counted=parsed.data_lines,
     )
+
+
+def write_records(con: duckdb.DuckDBPyConnection, load_id: int, records: pa.Table) -> None:
+    """Append one load's normalised records to `search_rows` (in the caller's transaction)."""
+    con.register("records", lean_records(con, records))
+    try:
+        run_sql(con, "stopsearch.ingest", "write.sql", {"load_id": load_id})
+    finally:
+        con.unregister("records")
 
 
 def _delete_load(con: duckdb.DuckDBPyConnection, load_id: int) -> None:

@@ -1,7 +1,9 @@
 -- Issue 19: a lean warehouse row. The records move from the table `searches` to `search_rows`,
 -- where the seven published label columns are small integer ids into the append-only
 -- `search_labels`, and force, month and file come through the load id (`loads`); search_id and
--- is_person_search are computed. A view `searches` gives readers today's exact columns, names,
+-- is_person_search are computed, and the published timestamp text is kept only where it is not
+-- the canonical rendering of the parsed timestamp, strftime(datetime, '%Y-%m-%dT%H:%M:%S+00:00')
+-- (the view renders it back: exact, since the same function decides and renders). A view `searches` gives readers today's exact columns, names,
 -- order and types (closed vocabularies stay ENUMs). Writers write `search_rows`
 -- (stopsearch/ingest/write.sql, stopsearch/ingest/labels.py).
 -- The move happens in place, in this migration's transaction.
@@ -18,7 +20,8 @@ CREATE TABLE search_labels (
 CREATE TABLE search_rows (
     load_id                       INTEGER NOT NULL,   -- loads.load_id: force, month, source file
     source_line                   INTEGER NOT NULL,   -- physical line (CSV) or record index (JSON)
-    datetime_published            VARCHAR NOT NULL,
+    datetime_odd                  VARCHAR,            -- the published timestamp text, only
+                                                      -- where it is not the canonical one
     datetime                      TIMESTAMP NOT NULL,
     type                          search_type NOT NULL,
     part_of_operation             BOOLEAN,
@@ -78,7 +81,10 @@ FROM (
 
 INSERT INTO search_rows
 SELECT
-    s.load_id, s.source_line, s.datetime_published, s.datetime, s.type, s.part_of_operation,
+    s.load_id, s.source_line,
+    CASE WHEN s.datetime_published = strftime(s.datetime, '%Y-%m-%dT%H:%M:%S+00:00') THEN NULL
+         ELSE s.datetime_published END,
+    s.datetime, s.type, s.part_of_operation,
     l_op.label_id, s.latitude, s.longitude, s.location_issue, s.street_id, l_street.label_id,
     s.gender, s.age_range, l_sde.label_id, s.self_defined_ethnicity, s.self_defined_group,
     l_ode.label_id, s.officer_defined_group, l_leg.label_id, l_obj.label_id, s.object_group,
@@ -113,7 +119,8 @@ SELECT
     l.month,
     l.source AS source_file,
     s.source_line,
-    s.datetime_published,
+    coalesce(s.datetime_odd, strftime(s.datetime, '%Y-%m-%dT%H:%M:%S+00:00'))
+        AS datetime_published,
     s.datetime,
     s.type,
     s.type IN ('Person search', 'Person and Vehicle search') AS is_person_search,
