@@ -122,3 +122,20 @@ def test_a_warehouse_whose_rows_disagree_with_their_loads_is_not_migrated(tmp_pa
         ).fetchone()
         version = old.execute("SELECT max(version) FROM schema_migrations").fetchone()
     assert kinds == (1,) and version == (7,)
+
+
+def test_published_timestamp_texts_that_are_not_canonical_survive_the_migration(tmp_path):
+    path = _old_copy(tmp_path)
+    texts = ["2023-01-05T14:32:00Z", "2023-01-05T15:32:00+01:00", " x\u00e9\U0001f600", ""]
+    with duckdb.connect(str(path)) as old:
+        for line, text in enumerate(texts, start=2):
+            old.execute(
+                "UPDATE searches SET datetime_published = ? WHERE source_line = ?", [text, line]
+            )
+        before = old.execute("SELECT * FROM searches ORDER BY search_id").fetchall()
+    with connect(path) as con:
+        after = con.execute("SELECT * FROM searches ORDER BY search_id").fetchall()
+        kept = con.execute(
+            "SELECT count(*) FROM search_rows WHERE datetime_odd IS NOT NULL"
+        ).fetchone()
+    assert after == before and kept == (len(texts) * 3,)  # three months, four lines each
