@@ -158,3 +158,8 @@ SELECT
     s.involved_person
 FROM search_rows AS s
 LEFT JOIN loads AS l ON l.load_id = s.load_id;
+
+-- Also for issue 19: a file keeps its first rejects in full (ingest.parse.REJECTS_IN_FULL); the
+-- rest are counted in one summary row per file, whose `omitted` is the number of rejected lines
+-- it stands for (null on every other row). So loads.rows_rejected = sum(coalesce(omitted, 1)).
+ALTER TABLE rejected ADD COLUMN omitted INTEGER;
