@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from stopsearch.geography.postcodes import normal_postcode
 from stopsearch.outputs.site import DEFAULT_TEMPLATES, search
@@ -236,7 +237,9 @@ def test_a_demo_postcode_finds_its_ward(demo_site_url, browser, demo_dir):
     try:
         _type(page, row["pcds"].replace(" ", "").lower())  # as people type them
         options = page.locator("#ss-search-list [role=option]")
-        assert options.count() == 2
+        # The status may still be an earlier keystroke's while the postcode shard loads: wait
+        # (up to expect's timeout) for the list of the whole postcode.
+        expect(options).to_have_count(2)
         assert [options.nth(i).get_attribute("data-code") for i in range(2)] == [
             ward,
             truth[row["lsoa21"]]["neighbourhood"],
