@@ -8,6 +8,7 @@ warehouse by the same code (every cache emptied), table by table and bit for bit
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,7 @@ def _frames(con) -> dict[str, pd.DataFrame]:
 def _cold(path: Path, folder: Path, rules=None) -> dict[str, pd.DataFrame]:
     """The four tables of a cold metrics build of a copy of `path` (every cache emptied: each
     force-month counted again, each period computed)."""
+    folder.mkdir(exist_ok=True)
     copy = folder / "cold.duckdb"
     shutil.copyfile(path, copy)
     with connect(copy) as con:
@@ -128,20 +130,44 @@ def test_nothing_changed_reads_no_records(grown_copy):
     _assert_same(_frames(con), before)
 
 
-def test_a_resupplied_older_month(grown, grown_copy, demo_dir, tmp_path):
+RARE = "Criminal Justice Act 1988 (section 139B)"  # under no demo record
+
+
+def _records(
+    demo_dir: Path,
+    folder: Path,
+    short: str | None = None,
+    rare: dict[str, int] | None = None,
+    months: int = DEMO_MONTHS,
+) -> Path:
+    """A records folder of the first `months` demo months: month `short` re-supplied without
+    its last 40 records; each month of `rare` re-supplied with that many records' legislation
+    RARE."""
+    folder.mkdir()
+    rare = rare or {}
+    for month in sorted((demo_dir / "records").iterdir())[:months]:
+        if month.name != short and month.name not in rare:
+            (folder / month.name).symlink_to(month)
+            continue
+        (folder / month.name).mkdir()
+        for source in month.iterdir():
+            with source.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.reader(handle))
+            if month.name == short:
+                rows = rows[:-40]
+            column = rows[0].index("Legislation")
+            for row in rows[1 : 1 + rare.get(month.name, 0)]:
+                row[column] = RARE
+            with (folder / month.name / source.name).open("w", encoding="utf-8", newline="") as out:
+                csv.writer(out).writerows(rows)
+    return folder
+
+
+def test_a_resupplied_older_month(grown_copy, demo_dir, tmp_path):
     """A re-supplied 2023-07 (its last 40 records gone) counts that force-month alone, and the
     result equals a cold build's."""
     con, path = grown_copy
-    records = tmp_path / "records"
-    records.mkdir()
-    for month in sorted((demo_dir / "records").iterdir()):
-        if month.name != "2023-07":
-            (records / month.name).symlink_to(month)
-            continue
-        (records / month.name).mkdir()
-        for source in month.iterdir():
-            lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
-            (records / month.name / source.name).write_text("".join(lines[:-40]), "utf-8")
+    records = _records(demo_dir, tmp_path / "records", "2023-07")
     report = prepare(con, [records], demo_dir / "boundaries" / "manifest.toml")
     assert [f.action for f in report.ingest.files if f.action != "unchanged"] == ["resupplied"]
     assert report.metrics.force_months_counted == 1
@@ -233,10 +259,55 @@ def test_stale_force_months_new_resupplied_rejoined_withdrawn():
     assert counted.empty and forget.empty
 
 
-def test_protected_mode_equals_a_cold_build(grown_copy, tmp_path):
-    """record_level = false: an incremental build equals a cold one too."""
+def _force_rare(con, period: str) -> tuple:
+    """(value, reason) of the force's count of RARE searches in `period`."""
+    return con.execute(
+        "SELECT value, reason FROM published_metrics WHERE area_kind = 'force' AND period = ?"
+        " AND measure = 'searches' AND breakdown = 'legislation' AND category = ?",
+        [period, RARE],
+    ).fetchone()
+
+
+def test_protected_mode_reuses_closed_years_and_equals_a_cold_build(grown_copy, demo_dir, tmp_path):
+    """record_level = false. 2024-03 holds three RARE searches and 2023-02 one: a force count
+    of 1 in 2023, withheld in the latest 12 months while they overlap 2023, also on the night
+    2023 itself is reused (2024-11 added: 2023 is read as it was kept). 2023-02 re-supplied
+    with three: published again there, though no month of the latest 12 changed. Then the
+    24th month recomputes the periods overlapping 2024 and the record-level ones, and keeps
+    2023. Each night equals a cold protected build bit for bit."""
     con, path = grown_copy
     rules = ReleaseRules(record_level=False)
-    build_metrics(con, rules)
-    con.execute("CHECKPOINT")
-    _assert_same(_frames(con), _cold(path, tmp_path, rules))
+    manifest = demo_dir / "boundaries" / "manifest.toml"
+    con.execute("BEGIN TRANSACTION")
+    for (load_id,) in con.execute(
+        "SELECT load_id FROM loads ORDER BY month DESC LIMIT 2"
+    ).fetchall():
+        _delete_load(con, load_id)  # back to 22 months, then protected from nothing
+    con.execute("COMMIT")
+    assert build_metrics(con, rules).periods_computed == 43
+
+    def night(name: str, rare: dict[str, int], months: int):
+        report = prepare(
+            con, [_records(demo_dir, tmp_path / name, rare=rare, months=months)], manifest, rules
+        )
+        con.execute("CHECKPOINT")
+        return report.metrics
+
+    one = {"2024-03": 3, "2023-02": 1}
+    night("r1", one, 22)
+    assert _force_rare(con, "latest-12")[1] is not None  # withheld at force: 1 in 2023
+    assert night("r2", one, 23).force_months_counted == 1
+    assert _force_rare(con, "latest-12")[1] is not None  # 2023 reused, still 1
+    _assert_same(_frames(con), _cold(path, tmp_path / "cold-r2", rules))
+    three = {"2024-03": 3, "2023-02": 3}
+    assert night("r3", three, 23).force_months_counted == 1
+    assert _force_rare(con, "latest-12") == (3.0, None)  # 3 in 2023 and in 2024: published
+    _assert_same(_frames(con), _cold(path, tmp_path / "cold-r3", rules))
+    before = con.execute("SELECT * FROM published_metrics WHERE period = '2023' ORDER BY ALL").df()
+    report = night("r4", three, 24)
+    # 2024 and every period overlapping it (latest-12, 4 quarters, 12 months, 11 windows: 29)
+    # and the record-level units' 12m-2023-12, 2023-Q3, 2023-Q4 and 2023-12 (see above).
+    assert (report.force_months_counted, report.periods_computed) == (1, 33)
+    after = con.execute("SELECT * FROM published_metrics WHERE period = '2023' ORDER BY ALL").df()
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    _assert_same(_frames(con), _cold(path, tmp_path / "cold-r4", rules))

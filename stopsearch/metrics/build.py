@@ -480,19 +480,25 @@ def build_metrics(
     names = _area_names(con)
     spans = _area_spans(con)
     designations = _designations(con)
+    parents = None
+    if not record_level_mode(rules):  # the whole release is protected as one system
+        parents = {
+            ("ward", code): ("local_authority", parent)
+            for code, parent in SQL.execute(con, "area_parents").fetchall()
+        }
     units = pd.Series(_period_units(periods), index=periods.index, dtype=object)
     signatures = _unit_signatures(
         periods,
         units,
         _month_sources(con),
-        _shared_digest(population, names, spans, designations, rules),
+        _shared_digest(population, names, spans, designations, rules, parents),
+        latest if parents is not None else None,
     )
     cached = dict(SQL.execute(con, "cached_units").fetchall())
     reused = {u for u, d in signatures.items() if cached.get(u) == d}
-    if not record_level_mode(rules):
-        reused = set()  # protection links every period: recompute them all together
     stale = periods[~units.isin(reused)]
     window = set(periods.loc[periods.period == LATEST_12, "month"])
+    context = _protection_context(periods, stale, latest) if parents is not None else []
     step("plan")
     within = pd.DataFrame(columns=list(DISPERSION_COLUMNS))
     metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
@@ -516,13 +522,15 @@ def build_metrics(
                 compute_metrics(counts, population, periods, phi_lookup(within)), names
             )
         step("compute")
-    parents = None
-    if not record_level_mode(rules):  # the whole release is protected as one system
-        parents = {
-            ("ward", code): ("local_authority", parent)
-            for code, parent in SQL.execute(con, "area_parents").fetchall()
-        }
-    published = publishable(metrics, rules, parents)
+    if context and len(metrics):
+        # Protected: the force-level counts of the reused years the computed periods overlap,
+        # and of the latest month (which years have closed), as the planner saw them in a
+        # cold build; their own rows are not written again.
+        kept = SQL.execute(con, "force_counts", {"periods": context}).df()
+        published = publishable(_with_context(metrics, kept), rules, parents)
+        published = published[~published.period.isin(context)].reset_index(drop=True)
+    else:
+        published = publishable(metrics, rules, parents)
     step("publishable")
     between, funnel_rows = funnel_tables(published)
     dispersion_rows = pd.concat(
@@ -657,11 +665,14 @@ def _shared_digest(
     spans: pd.DataFrame,
     designations: dict,
     rules: SuppressionRules,
+    parents: dict | None = None,
 ) -> hashlib._Hash:
-    """A digest of what every unit's figures depend on besides its own months' counts."""
+    """A digest of what every unit's figures depend on besides its own months' counts (and,
+    protected, each ward's council)."""
     from stopsearch import __version__
 
     shared = hashlib.sha256()
+    shared.update(repr(sorted(parents.items()) if parents is not None else None).encode())
     shared.update(__version__.encode())
     shared.update(f"definitions {DEFINITIONS_VERSION}".encode())
     shared.update(repr(rules).encode())
@@ -672,37 +683,93 @@ def _shared_digest(
     return shared
 
 
+def _spans(periods: pd.DataFrame) -> pd.DataFrame:
+    """One row per period: kind, start, end and its months present (a sorted tuple)."""
+    return periods.groupby("period", sort=True).agg(
+        kind=("period_kind", "first"),
+        start=("period_start", "first"),
+        end=("period_end", "first"),
+        months=("month", lambda m: tuple(sorted(m))),
+    )
+
+
+def _overlapping_years(spans: pd.DataFrame) -> dict[str, list[str]]:
+    """{period: the calendar years (period ids) it overlaps}, as linked._withhold_at_force
+    finds them: a year's small force-level counts are withheld in every such period."""
+    years = spans[spans.kind == "year"]
+    bounds = list(zip(years.index.astype(str), years.start, years.end, strict=True))
+    return {
+        str(period): [y for y, low, high in bounds if start <= high and end >= low]
+        for period, start, end in zip(spans.index, spans.start, spans.end, strict=True)
+    }
+
+
 def _unit_signatures(
-    periods: pd.DataFrame, units: pd.Series, month_sources: dict[date, str], shared
+    periods: pd.DataFrame,
+    units: pd.Series,
+    month_sources: dict[date, str],
+    shared,
+    protected_latest: date | None = None,
 ) -> dict[str, str]:
     """A digest per unit of everything its figures are computed from: the shared digest, each
     of its periods (id, kind, span, months present, whether its months keep area rows), what
     each of those months' counts come from, and the changes on a year earlier it holds.
+
+    Protected (``protected_latest``: the latest month, record_level = false), a period's
+    figures also depend on whether it is a closed year and, at force level, on the small
+    counts of every calendar year it overlaps (`linked`): what those years' months come from
+    enters too.
 
     Equal signatures give equal figures (every figure of a period is computed from these
     alone), so a unit whose signature is unchanged keeps its rows.
     """
     pairs = change_pairs(periods)
     parts: dict[str, list] = {}
-    spans = periods.groupby("period", sort=True).agg(
-        kind=("period_kind", "first"),
-        start=("period_start", "first"),
-        end=("period_end", "first"),
-        months=("month", lambda m: tuple(sorted(m))),
-    )
+    spans = _spans(periods)
+    overlaps = _overlapping_years(spans) if protected_latest is not None else {}
     unit_of = dict(zip(periods.period, units, strict=True))
     for period, row in spans.iterrows():
         unit = unit_of[period]
         sources = [month_sources.get(m, "") for m in row.months]
-        parts.setdefault(unit, []).append(
-            (period, row.kind, row.start, row.end, row.months, sources, pairs.get(period))
-        )
+        entry: tuple = (period, row.kind, row.start, row.end, row.months, sources)
+        entry += (pairs.get(period),)
+        if protected_latest is not None:
+            closed = row.kind == "year" and row.end <= protected_latest
+            years = [
+                (y, [month_sources.get(m, "") for m in spans.loc[y, "months"]])
+                for y in overlaps[str(period)]
+            ]
+            entry += (closed, years)
+        parts.setdefault(unit, []).append(entry)
     out = {}
     for unit, rows in sorted(parts.items()):
         digest = shared.copy()
         digest.update(f"{unit}\0{rows!r}".encode())
         out[str(unit)] = digest.hexdigest()
     return out
+
+
+def _protection_context(periods: pd.DataFrame, stale: pd.DataFrame, latest) -> list[str]:
+    """Periods not recomputed whose force-level counts the protection of the recomputed ones
+    reads: the calendar years they overlap and the latest month."""
+    if stale.empty:
+        return []
+    overlaps = _overlapping_years(_spans(periods))
+    wanted = {y for p in set(stale.period) for y in overlaps[str(p)]}
+    if latest is not None:
+        wanted.add(f"{latest:%Y-%m}")
+    return sorted(wanted - set(stale.period))
+
+
+def _with_context(metrics: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """`metrics` and the kept force-level count rows of context periods, in metrics' types."""
+    if kept.empty:
+        return metrics
+    kept = kept[list(metrics.columns)].copy()
+    for column in ("period_start", "period_end"):
+        kept[column] = pd.to_datetime(kept[column]).dt.date
+    kept["imprecise"] = kept["imprecise"].astype("boolean")
+    return pd.concat([metrics, kept], ignore_index=True)
 
 
 def _period_units(periods: pd.DataFrame) -> list[str]:

@@ -311,6 +311,11 @@ WHERE list_contains($months, month);
 -- When each priority area was first designated and when its last designation ended.
 SELECT code, min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' GROUP BY code;
 
+-- name: force_counts
+-- The kept force-level counts of some periods (protection reads them for the periods it plans).
+SELECT * FROM metrics WHERE area_kind = 'force' AND measure = 'searches'
+  AND list_contains($periods, period);
+
 -- name: cached_units
 SELECT unit, digest FROM metrics_units;
 
