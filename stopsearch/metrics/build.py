@@ -711,9 +711,10 @@ def _unit_signatures(
     shared,
     protected_latest: date | None = None,
 ) -> dict[str, str]:
-    """A digest per unit of everything its figures are computed from: the shared digest, each
-    of its periods (id, kind, span, months present, whether its months keep area rows), what
-    each of those months' counts come from, and the changes on a year earlier it holds.
+    """A digest per unit of everything its figures are computed from: the shared digest, the
+    unit's name (a month keeps its area rows only inside the latest 12 months' unit), each of
+    its periods (id, kind, span, months present), what each of those months' counts come from,
+    and the changes on a year earlier it holds.
 
     Protected (``protected_latest``: the latest month, record_level = false), a period's
     figures also depend on whether it is a closed year and, at force level, on the small
