@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -60,6 +60,9 @@ from stopsearch.release import (
     verify_release,
     write_checksums,
 )
+
+if TYPE_CHECKING:
+    from stopsearch.outputs.site.area_files import Keep
 from stopsearch.status import (
     GATES_KEY,
     QUARANTINE_KEY,
@@ -98,6 +101,7 @@ QUARANTINE_DIR = "quarantine"  # under the output folder: copies of quarantined 
 ACCEPTED_KEY = "accepted_resupplies"  # pipeline_state: re-supplies applied on the operator's word
 RECORD_MONTHS = "record_months"  # manifest.json: each month file's inputs and digests (reuse)
 METRIC_PERIODS = "metric_periods"  # manifest.json: each metrics period file's, likewise
+AREA_FILES = "site_area_files"  # manifest.json: each per-area CSV's fingerprint and bytes
 _DEPENDENCIES = ("duckdb", "pyarrow", "geopandas", "shapely", "folium", "jinja2", "click")
 
 
@@ -545,7 +549,7 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
         metric_reuse = _reuse(run.baseline, run.previous, METRIC_PERIODS)
         # The site's files: linked from the verified baseline when their bytes are its bytes.
         sharer = Sharer(staged, run.baseline, run.book)
-        built = _build(
+        built, area_files = _build(
             con,
             config,
             staged,
@@ -556,11 +560,13 @@ def _release(con: duckdb.DuckDBPyConnection, run: _Run, rules: SuppressionRules)
             (reuse, metric_reuse),
             run.book,
             sharer,
+            _area_keep(sharer, run.previous),
         )
         result.release = staged
         manifest_data = _manifest(release_id, state, config, loads, result)
         manifest_data[RECORD_MONTHS] = [part.as_json() for part in built.months]
         manifest_data[METRIC_PERIODS] = [part.as_json() for part in built.periods]
+        manifest_data[AREA_FILES] = {rel: list(made) for rel, made in area_files.items()}
         (staged / "changelog.json").write_text(
             json.dumps(changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
@@ -661,6 +667,25 @@ def _reuse(baseline: Path | None, previous: dict | None, key: str) -> Reuse | No
     return Reuse(baseline / "downloads", parts, digests)
 
 
+def _area_keep(sharer: Sharer, previous: dict | None) -> Keep | None:
+    """Links a per-area CSV from the verified baseline when its manifest recorded the same
+    fingerprint for it (see site.area_files); None when it recorded none."""
+    recorded = (previous or {}).get(AREA_FILES)
+    if not isinstance(recorded, dict) or not recorded:
+        return None
+
+    def keep(rel: str, fingerprint: str) -> int | None:
+        made = recorded.get(rel)
+        if not isinstance(made, list) or len(made) != 2 or made[0] != fingerprint:
+            return None
+        size = made[1]
+        if not isinstance(size, int) or not sharer.link_recorded(rel, size):
+            return None
+        return size
+
+    return keep
+
+
 def _build(
     con: duckdb.DuckDBPyConnection,
     config: PublishConfig,
@@ -672,11 +697,14 @@ def _build(
     reuse: tuple[Reuse | None, Reuse | None] = (None, None),
     book: DigestBook | None = None,
     sharer: Sharer | None = None,
-) -> ExportReport:
-    """Write extracts and pages into the staging folder; the export's report.
+    keep: Keep | None = None,
+) -> tuple[ExportReport, dict[str, tuple[str, int]]]:
+    """Write extracts and pages into the staging folder; the export's report and the site's
+    per-area CSVs ({path: (fingerprint, bytes)}).
 
     With `book`, each extract is hashed once, from disk, into it (see stopsearch.digests). With
-    `sharer`, each page or site file holding the baseline's bytes is linked, not written.
+    `sharer`, each page or site file holding the baseline's bytes is linked, not written; with
+    `keep`, each per-area CSV the baseline made from the same rows is linked, not made.
     """
     from stopsearch.outputs.extracts import export
     from stopsearch.outputs.site import build_site
@@ -709,7 +737,7 @@ def _build(
         }
         for f in exported.files
     ]
-    build_site(
+    site = build_site(
         con,
         staged,
         demo=config.demo,
@@ -721,9 +749,10 @@ def _build(
         tile_url=config.tile_url,
         tile_attribution=config.tile_attribution,
         put=sharer.put if sharer is not None else None,
+        keep=keep,
     )
     durations["site"] = round(time.perf_counter() - started, 3)
-    return exported
+    return exported, site.area_files
 
 
 def _last_changed(changelog: list[dict]) -> date | None:

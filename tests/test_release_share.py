@@ -22,7 +22,7 @@ from stopsearch.cli import main
 from stopsearch.digests import BOOK, DigestBook
 from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.outputs.extracts import records as records_mod
-from stopsearch.outputs.site.build import _START, area_csv_parts
+from stopsearch.outputs.site.area_files import area_csv_parts
 from stopsearch.outputs.site.data import Period
 from stopsearch.release import (
     current_release,
@@ -33,6 +33,7 @@ from stopsearch.release import (
     release_problem,
     verify_release,
 )
+from stopsearch.warehouse import connect
 from tests.shared import build_once
 from tests.tiny_county import config, county, publish, records
 
@@ -130,8 +131,15 @@ def test_a_new_month_links_the_unchanged_ones(county_site):
     # latest-12 period, the year, the quarter and the new month (and its point) are written.
     periods = {m["month"]: m for m in manifest["metric_periods"]}
     assert sorted(periods) == [
-        "1m-2023-01", "1m-2023-02", "1m-2023-03", "2023", "2023-01", "2023-02", "2023-03",
-        "2023-Q1", "latest-12",
+        "1m-2023-01",
+        "1m-2023-02",
+        "1m-2023-03",
+        "2023",
+        "2023-01",
+        "2023-02",
+        "2023-03",
+        "2023-Q1",
+        "latest-12",
     ]
     for period in periods:
         old = first / "downloads" / "metrics" / f"{period}.parquet"
@@ -421,7 +429,7 @@ def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
     def row(kind: str, start: date, end: date | None = None) -> tuple:
         values = ["x"] * len(PUBLISHED_COLUMNS)
         values[PUBLISHED_COLUMNS.index("period_kind")] = kind
-        values[_START] = start
+        values[PUBLISHED_COLUMNS.index("period_start")] = start
         values[end_at] = end or start
         return tuple(values)
 
@@ -437,10 +445,73 @@ def test_area_csvs_split_closed_years_from_what_a_new_month_changes():
         row("window", date(2022, 2, 1), date(2023, 1, 1)),  # by its last month: 2023
         row("window", date(2023, 2, 1), date(2024, 1, 1)),
     ]
-    parts = area_csv_parts(rows, latest)
+    parts = area_csv_parts(rows, latest.end.year)
     assert parts == {
         None: [rows[0], rows[3], rows[4], rows[5], rows[7], rows[9]],
         2022: [rows[1]],
         2023: [rows[2], rows[6], rows[8]],
     }
     assert area_csv_parts(rows, None) == {None: rows}
+
+
+def test_closed_year_area_csvs_are_linked_not_made(county_site, monkeypatch):
+    """A per-area CSV the live release made from the same rows (its fingerprint, recorded in
+    manifest.json) is linked from it and never made again: a closed year's files cost nothing
+    night after night. A re-supplied month of that year makes them again, with its new rows;
+    a recorded file that is gone from the live release is made again too."""
+    from stopsearch.outputs.site import area_files
+
+    made: list[str] = []
+    contents = area_files.contents
+
+    def spy(con, files, latest_year):
+        made.extend(f.rel for f in files)
+        return contents(con, files, latest_year)
+
+    monkeypatch.setattr(area_files, "contents", spy)
+    settings, police = county_site
+    site = settings.parent / "site"
+    records(police, "2024-01", rows=5)  # 2023 is now an earlier year: files of its own
+    _publish(settings)
+    first = current_release(site)
+    closed = sorted(n for n in read_checksums(first) if n.endswith("-2023.csv"))
+    assert closed and all(n.startswith("downloads/areas/") for n in closed)
+    assert set(closed) <= set(made)
+    recorded = json.loads((first / "manifest.json").read_text())["site_area_files"]
+    area_csvs = sorted(n for n in read_checksums(first) if n.startswith("downloads/areas/"))
+    assert sorted(recorded) == area_csvs
+    for name, (_, size) in recorded.items():
+        assert (first / name).stat().st_size == size
+
+    made.clear()
+    records(police, "2024-02", rows=3)
+    _publish(settings)
+    second = current_release(site)
+    assert not set(closed) & set(made)  # linked, not made
+    assert {n for n in made if n.startswith("downloads/areas/")} == {
+        n for n in area_csvs if not n.endswith("-2023.csv")
+    }  # every area's <code>.csv holds the new month
+    for name in closed:
+        assert _inode(first / name) == _inode(second / name), name
+    assert release_problem(second) is None
+
+    made.clear()
+    (second / closed[0]).unlink()  # gone from the live release: made again
+    records(police, "2023-02", rows=9)  # re-supplied: some areas' 2023 rows change
+    _publish(settings)
+    third = current_release(site)
+    changed = {n for n in closed if (third / n).read_bytes() != (first / n).read_bytes()}
+    assert changed  # the new rows are in them
+    assert {n for n in closed if n in made} == changed | {closed[0]}
+    for name in set(closed) - set(made):
+        assert _inode(first / name) == _inode(third / name), name
+    # Every per-area CSV, linked or made, holds what a build from nothing makes now.
+    with connect(settings.parent / "warehouse.duckdb", read_only=True) as con:
+        files = area_files.fingerprints(con, ["force", "local_authority", "ward"], 2024)
+        fresh = dict(contents(con, files, 2024))
+    assert sorted(f.rel for f in fresh) == sorted(
+        n for n in read_checksums(third) if n.startswith("downloads/areas/")
+    )
+    for file, content in fresh.items():
+        assert (third / file.rel).read_bytes() == content, file.rel
+    assert release_problem(third) is None

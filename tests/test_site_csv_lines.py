@@ -1,7 +1,7 @@
-"""The per-area CSV lines the warehouse makes (data.sql 'published_csv_lines') are byte for byte
-what Python's csv writer makes of the same rows with build._csv_value: on every published row of
-the demo, and on made-up rows with the awkward values (formula text, quotes, commas, line
-breaks, NaN, negative zero, large and tiny numbers)."""
+"""The per-area CSV files the warehouse makes (area_files.sql) are byte for byte what Python's csv
+writer makes of the same rows with area_files.csv_value, split into files by area_csv_parts: on
+every published row of the demo, and on made-up rows with the awkward values (formula text,
+quotes, commas, line breaks, NaN, negative zero, large and tiny numbers)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stopsearch.metrics.contract import PUBLISHED_COLUMNS
-from stopsearch.outputs.site import data
-from stopsearch.outputs.site.build import area_csv
+from stopsearch.outputs.site import area_files, data
+from stopsearch.outputs.site.area_files import area_csv, area_csv_parts
 from stopsearch.warehouse import connect
 
 TYPES = {
@@ -30,18 +30,31 @@ TYPES = {
 }
 
 
-def _compare(con: duckdb.DuckDBPyConnection) -> int:
-    """Lines made in SQL equal Python's for every row; returns how many the SQL made."""
+def _compare(con: duckdb.DuckDBPyConnection, latest_year: int | None = None) -> int:
+    """Files made in SQL equal Python's, file by file, with every area's rows split as
+    area_csv_parts splits them, and each line the SQL made equals Python's line of its row;
+    returns how many lines the SQL made."""
     rows = data.SQL.execute(con, "published").fetchall()
-    made = data.csv_lines(con)
-    assert [(r[0], r[1]) for r in rows] == [k for k, lines in made.items() for _ in lines]
-    sql = [line for lines in made.values() for line in lines]
-    for row, line in zip(rows, sql, strict=True):
-        if line is not None:
-            assert area_csv([(*row, line)]) == area_csv([row]), row
-        else:  # left to Python: only past 1e15 (and NaN, which DuckDB orders above all)
-            assert any(v is not None and not abs(v) < 1e15 for v in row[15:20]), row
-    return sum(line is not None for line in sql)
+    by_area: dict[tuple[str, str], list[tuple]] = {}
+    for row in rows:
+        by_area.setdefault((row[0], row[1]), []).append(row)
+    parts = {}
+    for (kind, code), mine in by_area.items():
+        for year, part in area_csv_parts(mine, latest_year).items():
+            parts[area_files.AreaFile(kind, code, year, len(part), "").rel] = part
+    files = area_files.fingerprints(con, sorted({kind for kind, _ in by_area}), latest_year)
+    assert {f.rel: f.rows for f in files} == {rel: len(part) for rel, part in parts.items()}
+    made = {f.rel: content for f, content in area_files.contents(con, files, latest_year)}
+    assert made == {rel: area_csv(part) for rel, part in parts.items()}
+    count = 0
+    for file, lines in area_files.lines(con, files, latest_year):
+        for row, line in zip(parts[file.rel], lines, strict=True):
+            if line is not None:
+                assert area_csv([(*row, line)]) == area_csv([row]), row
+                count += 1
+            else:  # left to Python: only past 1e15 (and NaN, which DuckDB orders above all)
+                assert any(v is not None and not abs(v) < 1e15 for v in row[15:20]), row
+    return count
 
 
 def test_every_demo_row_gives_the_same_line(demo_warehouse_path, demo_confidential_warehouse_path):
@@ -49,6 +62,8 @@ def test_every_demo_row_gives_the_same_line(demo_warehouse_path, demo_confidenti
         with connect(path, read_only=True) as con:
             made = _compare(con)
             assert made > 10_000
+            latest = con.execute("SELECT year(max(period_end)) FROM published_metrics").fetchone()
+            assert _compare(con, latest[0]) == made  # the closed years in files of their own
             assert made == con.execute("SELECT count(*) FROM published_metrics").fetchone()[0]
 
 

@@ -9,8 +9,6 @@ origins.
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -24,17 +22,15 @@ import duckdb
 import jinja2
 
 from stopsearch.metrics import definitions
-from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES, public_name
-from stopsearch.metrics.periods import WINDOW_KIND
+from stopsearch.metrics.contract import BROAD_GROUPS, MEASURES
 from stopsearch.metrics.precision import HALF_WIDTH_LIMIT, RATIO_SPAN_LIMIT
 from stopsearch.metrics.reference import ReferenceTable, reference_tables
 from stopsearch.metrics.stats import DEFAULT_RATIO_METHOD
 from stopsearch.metrics.suppression import DEFAULT_RULES, REASONS, SuppressionRules, display_for
-from stopsearch.outputs.csvsafe import safe_text
 from stopsearch.outputs.extracts.metric_files import METRICS_QUERY
 from stopsearch.outputs.extracts.records import DUCKDB_QUERY as RECORD_QUERY
 from stopsearch.outputs.extracts.schema import SCHEMA_VERSION
-from stopsearch.outputs.site import data, pages, text
+from stopsearch.outputs.site import area_files, data, pages, text
 from stopsearch.outputs.site import funnel as site_funnel
 from stopsearch.outputs.site import search as site_search
 from stopsearch.outputs.site import trends as site_trends
@@ -73,17 +69,18 @@ PRECISION_RULE = (
     f"for a ratio, the upper limit more than {RATIO_SPAN_LIMIT:g} times the lower; for a rate"
     f" or share, half the interval's width more than {HALF_WIDTH_LIMIT:.0%} of the figure"
 )
-CSV_COLUMNS = tuple(public_name(c) for c in data.PUBLISHED_COLUMNS)  # grp -> ethnic_group
 
 
 @dataclass(frozen=True)
 class SiteReport:
-    """What a build wrote: pages (relative paths), total bytes, overview bytes, seconds."""
+    """What a build wrote: pages (relative paths), total bytes, overview bytes, seconds, and
+    {path: (fingerprint, bytes)} of the per-area CSVs (the next build's `keep` links these)."""
 
     pages: list[str]
     total_bytes: int
     overview_bytes: int
     seconds: float
+    area_files: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def csp(tile_url: str | None = None) -> str:
@@ -118,6 +115,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["fig_cell"] = pages.fig_cell
     return env
 
 
@@ -157,35 +155,6 @@ def copy_assets(out_dir: Path, template_dirs: Sequence[Path] = (), put: Put | No
             shutil.copyfile(source, copy)
         else:
             put(copy, source.read_bytes())
-
-
-def _csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    return safe_text(str(value)) if isinstance(value, str) else str(value)
-
-
-def area_csv(rows: list[tuple]) -> bytes:
-    """The published rows of one area (withheld figures blank, with their reason). A row may
-    carry its CSV line, made by the warehouse (data.csv_lines), after its columns; without one
-    (or with None) it is written here, cell by cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    width = len(CSV_COLUMNS)
-    for row in rows:
-        if len(row) > width and row[width] is not None:
-            buffer.write(row[width])
-            buffer.write("\n")
-        else:
-            writer.writerow([_csv_value(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
 
 
 def _force_label(code: str | None) -> str:
@@ -382,6 +351,7 @@ def build_site(
     rules: SuppressionRules = DEFAULT_RULES,
     updated: date | None = None,
     put: Put | None = None,
+    keep: area_files.Keep | None = None,
 ) -> SiteReport:
     """Render the public site from `published_metrics` into `out_dir`.
 
@@ -390,6 +360,8 @@ def build_site(
     the header gives the last month only, so that a plain rebuild stays byte-identical.
     `put(path, content)` puts each file's bytes (default: writes them); the publish job's
     release.Sharer links the previous release's file instead when it holds the same bytes.
+    `keep(path, fingerprint)` links a per-area CSV the previous release made from the same rows
+    without making it (area_files.Keep).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -417,7 +389,7 @@ def build_site(
         tile_url=tile_url,
         tile_attribution=tile_attribution,
     )
-    _write_area_csvs(writer, site, data.csv_lines(con))
+    area_csvs = _write_area_csvs(writer, site, con, keep)
     for rel, content in sorted(search.files.items()):
         writer.file(rel, content)
     _map_files(writer, view)
@@ -435,6 +407,7 @@ def build_site(
         total_bytes=total,
         overview_bytes=(out_dir / "index.html").stat().st_size,
         seconds=round(time.perf_counter() - started, 3),
+        area_files=area_csvs,
     )
 
 
@@ -459,52 +432,35 @@ def _map_files(writer: _Writer, view: MapView | None) -> None:
         )
 
 
-_KIND = data.PUBLISHED_COLUMNS.index("period_kind")
-_START = data.PUBLISHED_COLUMNS.index("period_start")
-_END = data.PUBLISHED_COLUMNS.index("period_end")
-# Periods filed by the calendar year they end in: a year, its quarters, the trend windows
-# ending in it. (Months stay in <code>.csv: an area's months are those of the latest 12.)
-_YEAR_FILED = ("year", "quarter", WINDOW_KIND)
-
-
-def area_csv_parts(rows: list[tuple], latest: data.Period | None) -> dict[int | None, list[tuple]]:
-    """An area's published rows by file: None for <code>.csv (the latest 12 months, the months
-    and the year of the latest month with its quarters and trend windows: what a new month
-    changes), each earlier calendar year for <code>-<year>.csv: that year, its quarters and the
-    trend windows ending in it (closed: the same bytes every night, so releases share the file;
-    with 100 months the windows and quarters in <code>.csv made it ~0.7 MB per ward, rewritten
-    every night). A closed year's last quarter keeps its change on a year earlier until the next
-    quarter is complete: that year's file changes once more then."""
-    parts: dict[int | None, list[tuple]] = {None: []}
-    for row in rows:
-        end = row[_END]
-        year = end.year if row[_KIND] in _YEAR_FILED and isinstance(end, date) else None
-        if year is not None and (latest is None or year >= latest.end.year):
-            year = None
-        parts.setdefault(year, []).append(row)
-    return parts
-
-
 def _write_area_csvs(
-    writer: _Writer, site: _Site, lines: dict[tuple[str, str], list[str | None]]
-) -> None:
-    """downloads/areas/<kind>/<code>.csv and <code>-<year>.csv (earlier years) of every area
-    and the force: its published rows (see area_csv_parts)."""
-    for kind in (*data.SITE_KINDS, "force"):
-        for code in site.store.areas(kind):
-            rows = site.store.rows(kind, code)
-            made = lines.get((kind, code), [])
-            if len(made) == len(rows):  # the same rows in the same order (data.sql)
-                rows = [(*row, line) for row, line in zip(rows, made, strict=True)]
-            parts = area_csv_parts(rows, site.latest)
-            for year, rows in sorted(parts.items(), key=lambda item: item[0] or 0):
-                content = area_csv(rows)
-                suffix = "" if year is None else f"-{year}"
-                writer.file(f"downloads/areas/{kind}/{text.slug(code)}{suffix}.csv", content)
-                if year is None:
-                    site.csv_sizes[(kind, code)] = len(content)
-                else:
-                    site.csv_years.setdefault((kind, code), []).append((year, len(content)))
+    writer: _Writer, site: _Site, con: duckdb.DuckDBPyConnection, keep: area_files.Keep | None
+) -> dict[str, tuple[str, int]]:
+    """downloads/areas/<kind>/<code>.csv and <code>-<year>.csv of every area and the force (see
+    area_files); a file `keep` links from the last release is not made. Returns {path:
+    (fingerprint, bytes)} of every file, for the next release's `keep`."""
+    latest_year = site.latest.end.year if site.latest else None
+    made: dict[str, tuple[str, int]] = {}
+
+    def record(file: area_files.AreaFile, size: int) -> None:
+        made[file.rel] = (file.fingerprint, size)
+        if file.year is None:
+            site.csv_sizes[(file.kind, file.code)] = size
+        else:
+            site.csv_years.setdefault((file.kind, file.code), []).append((file.year, size))
+
+    todo = []
+    for file in area_files.fingerprints(con, (*data.SITE_KINDS, "force"), latest_year):
+        size = keep(file.rel, file.fingerprint) if keep is not None else None
+        if size is None:
+            todo.append(file)
+        else:
+            record(file, size)
+    for file, content in area_files.contents(con, todo, latest_year):
+        writer.file(file.rel, content)
+        record(file, len(content))
+    for years in site.csv_years.values():
+        years.sort()
+    return dict(sorted(made.items()))
 
 
 def _search_index(con: duckdb.DuckDBPyConnection, site: _Site) -> site_search.SearchIndex:
@@ -885,7 +841,7 @@ def _downloads_page(writer: _Writer, site: _Site, downloads: Sequence[dict]) -> 
         area_downloads=area_downloads,
         force_csv=f"downloads/areas/force/{text.slug(site.force)}.csv" if site.force else None,
         record_level=site.record_level,
-        columns=CSV_COLUMNS,
+        columns=area_files.CSV_COLUMNS,
     )
 
 

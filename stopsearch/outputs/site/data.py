@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
@@ -101,24 +101,45 @@ def _fig(row: tuple) -> Fig:
     )
 
 
-def csv_lines(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str | None]]:
-    """Every published row as its line of the per-area CSVs, by area, in the order of the
-    rows of `Store.load` (data.sql 'published_csv_lines'); None where Python must write it."""
-    out: dict[tuple[str, str], list[str | None]] = defaultdict(list)
-    for kind, code, line in SQL.execute(con, "published_csv_lines").fetchall():
-        out[(kind, code)].append(line)
-    return out
+# Figures no page shows (the per-area CSVs and extracts hold them): in trend windows and
+# quarters, the residents and person searches behind each group's rate, the all-persons rate,
+# the unstated share and the arrest rate ("basis measure"). About 40% of the published rows of
+# a long history; the Store reads them only if a page asks for one (see Store.fig).
+DEFERRED_KINDS = ("window", "quarter")
+DEFERRED = (
+    "self_defined population",
+    "self_defined searches",
+    "self_defined search_rate_all_persons",
+    "self_defined unstated_share",
+    "none arrest_rate",
+)
+_DEFERRED_PARAMS = {"deferred_kinds": list(DEFERRED_KINDS), "deferred": list(DEFERRED)}
+
+
+def _is_deferred(period_kind: str | None, basis: str, measure: str) -> bool:
+    return period_kind in DEFERRED_KINDS and f"{basis} {measure}" in DEFERRED
 
 
 class Store:
-    """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure)."""
+    """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure).
 
-    def __init__(self, rows: Iterable[tuple]):
+    `deferred` (optional) loads the deferred figures (DEFERRED) when a page first asks for one;
+    `index` gives what the lookups need of them without reading them (data.sql
+    'deferred_index'): an area's periods, its name, the counts and the periods' own fields.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[tuple],
+        index: Iterable[tuple] = (),
+        deferred: Callable[[], list[tuple]] | None = None,
+    ):
         self._figs: dict[tuple, Fig | tuple] = {}  # a row until first asked for (then a Fig)
-        self._rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         self._cats: dict[tuple, list[str]] = defaultdict(list)
         self._periods_of: dict[tuple[str, str], set[str]] = defaultdict(set)  # for has()
         self._counted: set[tuple[str, str]] = set()  # (kind, period) with a count row
+        self._kind_of: dict[str, str] = {}  # period -> its kind
+        self._deferred = deferred
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
         own: dict[tuple[str, str, str], Period] = {}  # each area's months of each period
@@ -127,7 +148,6 @@ class Store:
             basis, grp, breakdown, category, measure = row[10:15]
             key = (kind, code, period, basis, grp, breakdown, category, measure)
             self._figs[key] = row
-            self._rows[(kind, code)].append(row)
             self._periods_of[(kind, code)].add(period)
             if measure == "searches":
                 self._counted.add((kind, period))
@@ -139,6 +159,15 @@ class Store:
             cat_key = (kind, code, period, breakdown)
             if breakdown != "total" and category not in self._cats[cat_key]:
                 self._cats[cat_key].append(category)
+            self._kind_of[period] = pkind
+        for kind, code, period, name, counted, label, pkind, start, end, months in index:
+            self._periods_of[(kind, code)].add(period)
+            if counted:
+                self._counted.add((kind, period))
+            names.setdefault((kind, code), name)
+            if kind == "force" and period not in periods:  # the same on every force row
+                periods[period] = Period(period, pkind, start, end, int(months), label)
+            self._kind_of.setdefault(period, pkind)
         self.names = dict(sorted(names.items()))
         self.periods = periods
         self._own = own
@@ -147,11 +176,26 @@ class Store:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> Store:
-        cursor = SQL.execute(con, "published")
-        columns = tuple(d[0] for d in cursor.description or ())
-        if columns != PUBLISHED_COLUMNS:  # rows are read by position
-            raise RuntimeError(f"data.sql 'published' gives {columns}, not {PUBLISHED_COLUMNS}")
-        return cls(cursor.fetchall())
+        """The figures the pages read now, the deferred ones when first asked for."""
+
+        def read(name: str) -> list[tuple]:
+            cursor = SQL.execute(con, name, _DEFERRED_PARAMS)
+            columns = tuple(d[0] for d in cursor.description or ())
+            if columns != PUBLISHED_COLUMNS:  # rows are read by position
+                raise RuntimeError(f"data.sql '{name}' gives {columns}, not {PUBLISHED_COLUMNS}")
+            return cursor.fetchall()
+
+        index = SQL.execute(con, "deferred_index", _DEFERRED_PARAMS).fetchall()
+        return cls(read("published"), index, lambda: read("published_deferred"))
+
+    def _load_deferred(self) -> None:
+        """Read the deferred figures (once): a page asked for one."""
+        if self._deferred is None:
+            return
+        rows, self._deferred = self._deferred(), None
+        for row in rows:
+            key = (row[0], row[1], row[3], *row[10:15])
+            self._figs.setdefault(key, row)
 
     def fig(
         self,
@@ -167,6 +211,13 @@ class Store:
     ) -> Fig:
         key = (kind, code, period, basis, grp, breakdown, category, measure)
         found = self._figs.get(key)
+        if (
+            found is None
+            and self._deferred is not None
+            and _is_deferred(self._kind_of.get(period), basis, measure)
+        ):
+            self._load_deferred()
+            found = self._figs.get(key)
         if found is None:
             return Fig(measure, None, None, None, None, None, NO_DATA, "no data", 0)
         if isinstance(found, tuple):  # built once, when first shown: most rows never are
@@ -190,9 +241,6 @@ class Store:
 
     def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
         return list(self._cats.get((kind, code, period, breakdown), []))
-
-    def rows(self, kind: str, code: str) -> list[tuple]:
-        return list(self._rows.get((kind, code), []))
 
     def areas(self, kind: str) -> list[str]:
         return sorted(code for (k, code) in self.names if k == kind)

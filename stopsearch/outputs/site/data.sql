@@ -1,46 +1,43 @@
 -- Statements of stopsearch.outputs.site.data: what the site reads, always in a fixed order.
 
 -- name: published
--- Every published figure; columns in the order of metrics.contract.PUBLISHED_COLUMNS.
+-- Every published figure the pages read, that is all but the deferred ones (Store: figures of
+-- $deferred_kinds periods whose (basis, measure) is in $deferred; the per-area CSVs hold them, no
+-- page shows them); columns in the order of metrics.contract.PUBLISHED_COLUMNS.
 SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
+WHERE NOT (list_contains($deferred_kinds, period_kind)
+           AND list_contains($deferred, basis || ' ' || measure))
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 
--- name: published_csv_lines
--- Each published row as one line of the per-area CSVs, in the order of `published`: the cells
--- exactly as csv.writer writes build._csv_value's cells (formula-safe text; quoted where a cell
--- holds a comma, a quote or a line feed, the writer's rule; whole numbers without
--- a decimal point, else six decimals less trailing zeros), made here in one pass instead of ~20M
--- Python calls. tests/test_site_csv_lines.py compares the two on every row of the demo.
-CREATE OR REPLACE TEMP MACRO csv_safe(c) AS
-    CASE WHEN left(c, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || c ELSE c END;
-CREATE OR REPLACE TEMP MACRO csv_text(c) AS
-    CASE WHEN c IS NULL THEN ''
-         WHEN contains(c, ',') OR contains(c, '"') OR contains(c, chr(10))
-             THEN '"' || replace(csv_safe(c), '"', '""') || '"'
-         ELSE csv_safe(c) END;
-CREATE OR REPLACE TEMP MACRO csv_number(x) AS
-    CASE WHEN x IS NULL OR isnan(x) THEN ''
-         WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
-         ELSE rtrim(rtrim(printf('%.6f', x), '0'), '.') END;
-SELECT area_kind, area_code, CASE
-       -- past 1e15 printf's digits are not Python's (and NaN orders above all): such a row is
-       -- left to Python (NULL)
-       WHEN greatest(abs(value), abs(ci_low), abs(ci_high), abs(numerator), abs(denominator))
-            >= 1e15 THEN NULL
-       ELSE concat_ws(',',
-       csv_text(area_kind), csv_text(area_code), csv_text(area_name), csv_text(period),
-       csv_text(period_label), csv_text(period_kind), coalesce(CAST(period_start AS VARCHAR), ''),
-       coalesce(CAST(period_end AS VARCHAR), ''), coalesce(CAST(months_present AS VARCHAR), ''),
-       csv_text(months_with_data), csv_text(basis), csv_text(grp), csv_text(breakdown),
-       csv_text(category), csv_text(measure), csv_number(value), csv_number(ci_low),
-       csv_number(ci_high), csv_number(numerator), csv_number(denominator),
-       CASE WHEN imprecise IS NULL THEN '' WHEN imprecise THEN 'True' ELSE 'False' END,
-       csv_text(reason), csv_text(display)) END
+-- name: published_deferred
+-- The deferred figures (read only if a page asks for one), in the same order and columns.
+SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
+       period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
+       value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
+WHERE list_contains($deferred_kinds, period_kind)
+  AND list_contains($deferred, basis || ' ' || measure)
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
+
+-- name: deferred_index
+-- What the Store's indexes need of the deferred figures: each area's periods, with its name,
+-- whether a count is among them, and the period as its first row gives it (as 'published').
+SELECT area_kind, area_code, period,
+       first(area_name ORDER BY basis, grp, breakdown, category, measure),
+       bool_or(measure = 'searches'),
+       first(period_label ORDER BY basis, grp, breakdown, category, measure),
+       first(period_kind ORDER BY basis, grp, breakdown, category, measure),
+       first(period_start ORDER BY basis, grp, breakdown, category, measure),
+       first(period_end ORDER BY basis, grp, breakdown, category, measure),
+       first(months_present ORDER BY basis, grp, breakdown, category, measure)
+FROM published_metrics
+WHERE list_contains($deferred_kinds, period_kind)
+  AND list_contains($deferred, basis || ' ' || measure)
+GROUP BY area_kind, area_code, period
+ORDER BY area_kind, area_code, period;
 
 -- name: layers
 SELECT layer_id, kind, name, valid_from, valid_to, areas, licence, attribution, source_url,
