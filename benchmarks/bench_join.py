@@ -36,14 +36,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STOPSEARCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 MANIFEST = REPO / "boundaries" / "west-midlands-2013.toml"
 CHUNK = 1_000_000
+MONTHS = 10  # 2016-09 .. 2017-06: one load each (force and month come through the load id)
+LOADS = f"""
+INSERT INTO loads
+SELECT i + 1, 'west-midlands', (DATE '2016-09-01' + INTERVAL (i) MONTH)::DATE, 'bench.csv', 'csv',
+    '', 0, 0, 0, now()::TIMESTAMP, ''
+FROM range({MONTHS}) AS t(i)
+"""
 INSERT = """
-INSERT INTO searches (search_id, load_id, force, month, source_file, source_line,
-    datetime_published, datetime, type, is_person_search, latitude, longitude,
-    self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
+INSERT INTO search_rows (load_id, source_line, datetime_odd, datetime, type, latitude,
+    longitude, self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
     outcome_class)
-SELECT id, 1, 'west-midlands', date_trunc('month', dt)::DATE, 'bench.csv', 2, '', dt,
-    'Person search', true, lat, lon, 'Not stated', 'Not stated', 'Unknown', 'unknown',
-    'unknown'
+SELECT date_diff('month', DATE '2016-09-01', dt) + 1, id, '', dt, 'Person search', lat, lon,
+    'Not stated', 'Not stated', 'Unknown', 'unknown', 'unknown'
 FROM chunk
 """
 
@@ -97,6 +102,7 @@ def setup(mode: str, n: int, database: Path) -> None:
     rng = np.random.default_rng(20170601)
     sample = _sampler(mode, read_layer(ward).geometry.values, rng)
     start = np.datetime64("2016-09-01T00:00")
+    con.execute(LOADS)
     for first in range(0, n, CHUNK):
         size = min(CHUNK, n - first)
         lon, lat = sample(size)

@@ -24,8 +24,9 @@ WHERE rows_loaded <> (SELECT count(*) FROM searches s WHERE s.load_id = l.load_i
 SELECT count(*) FROM loads WHERE rows_read <> rows_loaded + rows_rejected;
 
 -- name: loads_rows_rejected
+-- (a summary row stands for `omitted` rejected lines; every other row for one)
 SELECT count(*) FROM loads l WHERE rows_rejected <>
-    (SELECT count(*) FROM rejected r WHERE r.load_id = l.load_id);
+    (SELECT coalesce(sum(coalesce(r.omitted, 1)), 0) FROM rejected r WHERE r.load_id = l.load_id);
 
 -- name: orphan_searches
 SELECT count(*) FROM searches s

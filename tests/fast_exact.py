@@ -44,6 +44,7 @@ def _outcome(raw: RawText, name: str, kind: str, limits: Limits, exact: bool) ->
     return {
         "table": parsed.table,
         "rejects": parsed.rejects,
+        "omitted": parsed.omitted.tolist(),  # lines of rejects past the first REJECTS_IN_FULL
         "warnings": parsed.warnings,
         "rows_read": parsed.rows_read,
         "data_lines": parsed.data_lines,

@@ -18,6 +18,49 @@ SOURCE = {
 }
 
 
+def write_search_rows(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[int]:
+    """Write plausible records as the ingest stores them; return their search ids in order.
+
+    `frame` has columns force, month (first day), line, published (timestamp text), datetime,
+    lat and lon. Each force-month gets a load (made when missing), each record a lean row in
+    `search_rows` (read back through the view `searches`); a search id is
+    load_id * 10,000,000 + line.
+    """
+    frame = frame.assign(month=pd.to_datetime(frame["month"]).dt.date)
+    loads: dict[tuple[str, object], int] = {}
+    for force, month in frame[["force", "month"]].drop_duplicates().itertuples(index=False):
+        found = con.execute(
+            "SELECT load_id FROM loads WHERE force = ? AND month = ?", [force, month]
+        ).fetchone()
+        if found is None:
+            found = con.execute(
+                "INSERT INTO loads VALUES (nextval('load_id_seq'), ?, ?, 'test.csv', 'csv', '',"
+                " 0, 0, 0, now()::TIMESTAMP, '') RETURNING load_id",
+                [force, month],
+            ).fetchone()
+        loads[(force, month)] = int(found[0])
+    frame = frame.assign(
+        load_id=[loads[(f, m)] for f, m in zip(frame["force"], frame["month"], strict=True)]
+    )
+    con.register("_test_searches", frame)
+    con.execute(
+        """
+        INSERT INTO search_rows (load_id, source_line, datetime_odd, datetime, type,
+            latitude, longitude, self_defined_ethnicity, self_defined_group,
+            officer_defined_group, object_group, outcome_class)
+        SELECT load_id, line, published, datetime, 'Person search', lat, lon, 'Not stated',
+            'Not stated', 'Unknown', 'unknown', 'unknown'
+        FROM _test_searches
+        """
+    )
+    con.unregister("_test_searches")
+    con.execute(
+        "UPDATE loads SET rows_read = n, rows_loaded = n FROM (SELECT load_id, count(*) AS n"
+        " FROM search_rows GROUP BY load_id) AS c WHERE loads.load_id = c.load_id"
+    )
+    return [int(i) * 10_000_000 + int(n) for i, n in zip(frame.load_id, frame.line, strict=True)]
+
+
 def insert_searches(
     con: duckdb.DuckDBPyConnection,
     points: Iterable[tuple[float | None, float | None]],
@@ -27,38 +70,25 @@ def insert_searches(
     month: str | None = None,
     first_id: int = 1,
 ) -> list[int]:
-    """Insert one plausible search per (lon, lat) point into `searches`; return the ids."""
+    """Insert one plausible search per (lon, lat) point (lines first_id, first_id + 1, ...) into
+    its force-month; return the search ids."""
     points = list(points)
     whens = list(when) if isinstance(when, Sequence) else [when] * len(points)
-    ids = list(range(first_id, first_id + len(points)))
     frame = pd.DataFrame(
         {
-            "search_id": ids,
             "force": force,
             "month": [
                 pd.Timestamp(month + "-01") if month else pd.Timestamp(w.year, w.month, 1)
                 for w in whens
             ],
+            "line": range(first_id, first_id + len(points)),
+            "published": [f"{w:%Y-%m-%dT%H:%M:%S}+00:00" for w in whens],
             "datetime": pd.to_datetime(whens),
             "lon": [p[0] for p in points],
             "lat": [p[1] for p in points],
         }
     )
-    con.register("_test_searches", frame)
-    con.execute(
-        """
-        INSERT INTO searches (search_id, load_id, force, month, source_file, source_line,
-            datetime_published, datetime, type, is_person_search, latitude, longitude,
-            self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
-            outcome_class)
-        SELECT search_id, 1, force, CAST(month AS DATE), 'test.csv', search_id + 1,
-            strftime(datetime, '%Y-%m-%dT%H:%M:%S+00:00'), datetime, 'Person search', true,
-            lat, lon, 'Not stated', 'Not stated', 'Unknown', 'unknown', 'unknown'
-        FROM _test_searches
-        """
-    )
-    con.unregister("_test_searches")
-    return ids
+    return write_search_rows(con, frame)
 
 
 def write_geojson(
@@ -115,7 +145,8 @@ GEO_TABLES = (
     "area_members",
     "areas",
     "boundary_layers",
-    "searches",
+    "search_rows",
+    "loads",
 )
 
 

@@ -14,6 +14,7 @@ import shapely
 
 from stopsearch.geography import assign_areas, load_boundaries, load_manifest, load_population
 from stopsearch.warehouse import connect
+from tests.geo_factories import write_search_rows
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +37,22 @@ def assigned(demo_dir):
         frame["month"] = pd.Timestamp(path.name[:7] + "-01")
         parts.append(frame)
     records = pd.concat(parts, ignore_index=True)
-    records["search_id"] = np.arange(1, len(records) + 1)
     records["datetime"] = pd.to_datetime(records["Date"].str.replace("+00:00", "", regex=False))
     for column in ("Latitude", "Longitude"):  # (DuckDB names are case-insensitive)
         records[f"{column}_n"] = pd.to_numeric(records[column].replace("", None))
-    con.register("demo_records", records)
-    con.execute(
-        """
-        INSERT INTO searches (search_id, load_id, force, month, source_file, source_line,
-            datetime_published, datetime, type, is_person_search, latitude, longitude,
-            self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
-            outcome_class)
-        SELECT search_id, 1, 'demoshire', CAST(month AS DATE), 'demo.csv', 2, Date, datetime,
-            'Person search', true, Latitude_n, Longitude_n, 'Not stated', 'Not stated', 'Unknown',
-            'unknown', 'unknown'
-        FROM demo_records
-        """
+    records["search_id"] = write_search_rows(
+        con,
+        pd.DataFrame(
+            {
+                "force": "demoshire",
+                "month": records["month"],
+                "line": records.groupby("month").cumcount() + 2,
+                "published": records["Date"],
+                "datetime": records["datetime"],
+                "lat": records["Latitude_n"],
+                "lon": records["Longitude_n"],
+            }
+        ),
     )
     report = assign_areas(con)
     yield con, summary, records, report, population

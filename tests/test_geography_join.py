@@ -218,8 +218,12 @@ def test_force_month_rerun_replaces_only_that_month(wcon, tmp_path):
     jan = insert_searches(wcon, [inside_a] * 3, when=datetime(2017, 1, 10, 9))
     feb = insert_searches(wcon, [inside_a] * 2, when=datetime(2017, 2, 10, 9), first_id=100)
     assign_areas(wcon)
-    wcon.execute("UPDATE searches SET longitude = longitude + ? WHERE search_id = ?", [D, feb[0]])
-    wcon.execute("UPDATE searches SET longitude = longitude + ? WHERE search_id = ?", [D, jan[0]])
+    move = (
+        "UPDATE search_rows SET longitude = longitude + ?"
+        " WHERE load_id::BIGINT * 10000000 + source_line = ?"
+    )
+    wcon.execute(move, [D, feb[0]])
+    wcon.execute(move, [D, jan[0]])
     report = assign_areas(wcon, "testshire", "2017-02")
     assert report.located == 2
     got = dict(wcon.execute("SELECT search_id, ward_code FROM search_areas").fetchall())

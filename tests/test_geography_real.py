@@ -18,6 +18,7 @@ from stopsearch.geography import (
     totals_by_parent,
 )
 from stopsearch.warehouse import connect
+from tests.geo_factories import write_search_rows
 from tests.golden import golden
 from tests.shared import require_shared_data
 
@@ -33,7 +34,6 @@ def _searches(shared: Path) -> pd.DataFrame:
         frame["month"] = pd.Timestamp(path.name[:7] + "-01")
         parts.append(frame)
     frame = pd.concat(parts, ignore_index=True)
-    frame["search_id"] = np.arange(1, len(frame) + 1)
     frame["datetime"] = pd.to_datetime(frame["Date"].str.replace("+00:00", "", regex=False))
     return frame
 
@@ -47,20 +47,20 @@ def warehouse(real_manifest):
     load_boundaries(con, manifest)
     load_population(con, manifest)
     searches = _searches(shared)
-    con.register("real", searches)
-    con.execute(
-        """
-        INSERT INTO searches (search_id, load_id, force, month, source_file, source_line,
-            datetime_published, datetime, type, is_person_search, latitude, longitude,
-            self_defined_ethnicity, self_defined_group, officer_defined_group, object_group,
-            outcome_class)
-        SELECT search_id, 1, 'west-midlands', CAST(month AS DATE), 'real.csv', 2, Date, datetime,
-            'Person search', true, Latitude, Longitude, 'Not stated', 'Not stated', 'Unknown',
-            'unknown', 'unknown'
-        FROM real
-        """
+    searches["search_id"] = write_search_rows(
+        con,
+        pd.DataFrame(
+            {
+                "force": "west-midlands",
+                "month": searches["month"],
+                "line": searches.groupby("month").cumcount() + 2,
+                "published": searches["Date"],
+                "datetime": searches["datetime"],
+                "lat": searches["Latitude"],
+                "lon": searches["Longitude"],
+            }
+        ),
     )
-    con.unregister("real")
     report = assign_areas(con)
     yield con, searches, report, shared
     con.close()

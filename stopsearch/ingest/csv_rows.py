@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from array import array
 
 import numpy as np
 import pyarrow as pa
@@ -28,6 +29,7 @@ from stopsearch.ingest.parse import (
     ALL_COLUMNS,
     CSV_HEADER,
     RAW_COLUMNS,
+    REJECTS_IN_FULL,
     ParsedFile,
     Reject,
     blank_api_columns,
@@ -100,28 +102,63 @@ def _rows_table(rows: list[list[str]], numbers: list[int]) -> pa.Table:
     return pa.Table.from_arrays(columns, names=[*RAW_COLUMNS, "line"])
 
 
-def _read_arrow(
-    buffer: bytes, threads: bool, invalid: list[pacsv.InvalidRow], is_ascii: bool
-) -> pa.Table:
+class _Invalid:
+    """pyarrow's invalid rows: the rank of each, and the first `keep` in full (text, fields).
+
+    Ranks go to a compact array, so millions of junk lines cost bytes, not Python objects.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.ranks = array("q")
+        self.rows: list[pacsv.InvalidRow] = []
+
+    def add(self, row: pacsv.InvalidRow) -> None:
+        self.ranks.append(row.number or 0)
+        if len(self.rows) < self.keep:
+            self.rows.append(row)
+
+
+class _FoundInvalid(Exception):
+    """The multithreaded read met an invalid row: read again on one thread to number it."""
+
+
+def _read_arrow(buffer: bytes, invalid: _Invalid | None, is_ascii: bool) -> pa.Table:
+    """pyarrow's rows of `buffer`: on all threads and stopping at the first invalid row when
+    `invalid` is None (only a single-threaded read numbers invalid rows), else on one thread
+    with every invalid row given to `invalid`."""
+    found = []
+
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append(row)
+        if invalid is None:
+            found.append(True)
+            return "error"
+        invalid.add(row)
         return "skip"
 
-    return pacsv.read_csv(
-        io.BytesIO(buffer),
-        read_options=pacsv.ReadOptions(
-            column_names=list(RAW_COLUMNS), skip_rows=1, use_threads=threads, block_size=1 << 22
-        ),
-        parse_options=pacsv.ParseOptions(
-            quote_char=False, newlines_in_values=False, invalid_row_handler=on_invalid
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: _TEXT for c in RAW_COLUMNS},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            check_utf8=not is_ascii,  # ASCII is valid UTF-8: nothing to check
-        ),
-    )
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(buffer),
+            read_options=pacsv.ReadOptions(
+                column_names=list(RAW_COLUMNS),
+                skip_rows=1,
+                use_threads=invalid is None,
+                block_size=1 << 22,
+            ),
+            parse_options=pacsv.ParseOptions(
+                quote_char=False, newlines_in_values=False, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: _TEXT for c in RAW_COLUMNS},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=not is_ascii,  # ASCII is valid UTF-8: nothing to check
+            ),
+        )
+    except pa.ArrowInvalid:
+        if found:
+            raise _FoundInvalid from None
+        raise
 
 
 def _nonempty_lines(buffer: bytes) -> np.ndarray:
@@ -132,28 +169,31 @@ def _nonempty_lines(buffer: bytes) -> np.ndarray:
     return np.flatnonzero(ends > starts) + 1
 
 
-def _arrow_rows(
-    buffer: bytes, empty_lines: int, is_ascii: bool
-) -> tuple[pa.Table, list[Reject]] | None:
-    """pyarrow's rows of quote-free text with their line numbers; None when it cannot be trusted.
+_Rows = tuple[pa.Table, list[Reject], np.ndarray]
+
+
+def _arrow_rows(buffer: bytes, empty_lines: int, is_ascii: bool) -> _Rows | None:
+    """pyarrow's rows of quote-free text with their line numbers, its rejects (the first
+    REJECTS_IN_FULL in full, the lines of the rest); None when it cannot be trusted.
 
     pyarrow skips empty lines and numbers an invalid row by its rank among the non-empty lines
     (the header is 1); both are mapped back to physical line numbers here.
     """
-    invalid: list[pacsv.InvalidRow] = []
+    invalid = _Invalid(REJECTS_IN_FULL)
     try:
-        table = _read_arrow(buffer, True, invalid, is_ascii)
-        if invalid:  # only a single-threaded read numbers the invalid rows
-            invalid = []
-            table = _read_arrow(buffer, False, invalid, is_ascii)
+        try:
+            table = _read_arrow(buffer, None, is_ascii)
+        except _FoundInvalid:
+            table = _read_arrow(buffer, invalid, is_ascii)
     except (pa.ArrowException, ValueError):
         return None
     rejects: list[Reject] = []
-    if not invalid and not empty_lines:  # row i is line i + 2: nothing to look up
+    omitted = np.empty(0, np.int64)
+    if not invalid.ranks and not empty_lines:  # row i is line i + 2: nothing to look up
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     else:
         nonempty = _nonempty_lines(buffer)
-        ranks = np.array([row.number or 0 for row in invalid], dtype=np.int64)
+        ranks = np.frombuffer(invalid.ranks, dtype=np.int64)
         if len(ranks) and (ranks.min() < 2 or ranks.max() > len(nonempty)):
             return None
         bad = nonempty[ranks - 1]
@@ -162,9 +202,10 @@ def _arrow_rows(
             return None
         rejects = [
             Reject(int(line), None, _wrong_count(row.actual_columns), row.text)
-            for line, row in zip(bad.tolist(), invalid, strict=True)
+            for line, row in zip(bad[: len(invalid.rows)].tolist(), invalid.rows, strict=True)
         ]
-    return table.append_column("line", pa.array(lines, pa.int64())), rejects
+        omitted = bad[len(invalid.rows) :]
+    return table.append_column("line", pa.array(lines, pa.int64())), rejects, omitted
 
 
 def _split_quoted(data: bytes) -> tuple[bytes, list[tuple[int, str]]]:
@@ -221,8 +262,9 @@ def _long_line_reject(long: LongLine, limit: int) -> Reject:
     )
 
 
-def _rows_and_rejects(raw: RawText, data: bytes, is_ascii: bool) -> tuple[pa.Table, list[Reject]]:
-    """Every non-empty line after the header as a row (RAW_COLUMNS and `line`) or a reject."""
+def _rows_and_rejects(raw: RawText, data: bytes, is_ascii: bool) -> _Rows:
+    """Every non-empty line after the header as a row (RAW_COLUMNS and `line`) or a reject (the
+    lines of the rejects past the first REJECTS_IN_FULL of pyarrow's apart)."""
     quoted: list[tuple[int, str]] = []
     buffer = data
     if b'"' in data:
@@ -230,13 +272,13 @@ def _rows_and_rejects(raw: RawText, data: bytes, is_ascii: bool) -> tuple[pa.Tab
     arrow = _arrow_rows(buffer, raw.empty_lines + len(quoted), is_ascii)
     if arrow is None:  # pyarrow could not be trusted with this text: read every line ourselves
         quoted = _all_lines(data)
-        arrow = (_rows_table([], []), [])
-    table, rejects = arrow
+        arrow = (_rows_table([], []), [], np.empty(0, np.int64))
+    table, rejects, omitted = arrow
     if quoted:
         rows, numbers, line_rejects = _line_rows(quoted)
         rejects += line_rejects
         table = pa.concat_tables([table, _rows_table(rows, numbers)]).sort_by("line")
-    return table, rejects
+    return table, rejects, omitted
 
 
 def parse_csv(raw: RawText, source: str, limits: Limits, *, exact: bool = False) -> ParsedFile:
@@ -248,14 +290,15 @@ def parse_csv(raw: RawText, source: str, limits: Limits, *, exact: bool = False)
     data, warnings = (raw.data, []) if is_ascii else decode_lines(raw.data)
     header, _, _ = data[: limits.line_bytes + 1].partition(b"\n")
     check_header(header.decode("utf-8"), source)
-    table, rejects = _rows_and_rejects(raw, data, is_ascii)
+    table, rejects, omitted = _rows_and_rejects(raw, data, is_ascii)
     rejects += [_long_line_reject(long, limits.line_bytes) for long in raw.long_lines]
     table, too_long = _over_long_fields(table, limits.field_bytes)
     n = table.num_rows
     columns = [table.column(c) for c in RAW_COLUMNS] + blank_api_columns(n)
     columns.append(table.column("line"))
     out = pa.Table.from_arrays(columns, names=[*ALL_COLUMNS, "line"])
-    parsed = ParsedFile(out, [], warnings, n + len(rejects) + len(too_long))
+    parsed = ParsedFile(out, [], warnings, n + len(rejects) + len(too_long) + len(omitted))
+    parsed.omitted = omitted
     parsed.data_lines = raw.data_lines
     parsed._data = data
     parsed._ascii = is_ascii

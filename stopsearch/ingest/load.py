@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from stopsearch.crosswalks import crosswalk_version
@@ -18,8 +19,9 @@ from stopsearch.errors import IngestError
 from stopsearch.ingest.api_json import parse_api_json
 from stopsearch.ingest.csv_rows import parse_csv
 from stopsearch.ingest.discover import Inputs, SourceFile, find_inputs
+from stopsearch.ingest.labels import lean_records
 from stopsearch.ingest.normalise import normalise
-from stopsearch.ingest.parse import ParsedFile
+from stopsearch.ingest.parse import REJECTS_IN_FULL, ParsedFile
 from stopsearch.ingest.read import read_text
 from stopsearch.ingest.resupply import ResupplyGuard
 from stopsearch.police_files import EXAMPLE_NAME
@@ -126,8 +128,8 @@ class IngestReport:
 _Prepared = tuple[str, ParsedFile | IngestError | None]
 _TEXT = pa.string()
 # Arrow types of the rows written to `rejected`, `warnings` and `unmapped_labels`, in table order.
-_REJECTED = (pa.int32(), _TEXT, pa.date32(), _TEXT, pa.int32(), _TEXT, _TEXT, _TEXT)
-_WARNINGS = _REJECTED
+_WARNINGS = (pa.int32(), _TEXT, pa.date32(), _TEXT, pa.int32(), _TEXT, _TEXT, _TEXT)
+_REJECTED = (*_WARNINGS, pa.int32())  # ... and `omitted`
 _UNMAPPED = (pa.int32(), _TEXT, pa.date32(), _TEXT, _TEXT, pa.int32(), pa.int32())
 
 
@@ -216,7 +218,7 @@ def _refuse(con: duckdb.DuckDBPyConnection, source: SourceFile, message: str) ->
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name])
     con.execute(
-        "INSERT INTO rejected VALUES (NULL, ?, ?, ?, NULL, NULL, ?, NULL)",
+        "INSERT INTO rejected VALUES (NULL, ?, ?, ?, NULL, NULL, ?, NULL, NULL)",
         [source.force, source.month, source.name, message],
     )
     con.execute("COMMIT")
@@ -233,36 +235,29 @@ def _write(
     """Replace the force-month with this file's rows, all in one transaction."""
     if len(parsed.table) and parsed.table.column("line")[-1].as_py() >= MAX_LINES_PER_FILE:
         return _refuse(con, source, f"{source.name}: more than {MAX_LINES_PER_FILE:,} lines")
-    params = {
-        "force": source.force,
-        "month": source.month,
-        "source_file": source.name,
-    }
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = fetch_one(con.execute("SELECT nextval('load_id_seq')"), "nextval")[0]
-        params["load_id"] = load_id
         if previous is not None:
             _delete_load(con, previous[0])
         con.execute("DELETE FROM rejected WHERE load_id IS NULL AND source_file = ?", [source.name])
         normalised = parsed.normalised or normalise(parsed.table)
-        con.register("records", normalised.records)
-        run_sql(con, "stopsearch.ingest", "write.sql", params)
-        con.unregister("records")
-        rejects = [(r.line, r.field, r.reason, r.raw_line) for r in parsed.rejects]
-        rejects += [
-            (r.line, r.field, r.detail, parsed.raw_line(r.line)) for r in normalised.rejects
+        write_records(con, load_id, normalised.records)
+        rejects: list[tuple[int, str | None, str, str | None]] = [
+            (r.line, r.field, r.reason, r.raw_line) for r in parsed.rejects
         ]
-        if rejects:
-            _insert_rows(
-                con,
-                "rejected",
-                _REJECTED,
-                [
-                    (load_id, source.force, source.month, source.name, ln, fld, why, raw)
-                    for ln, fld, why, raw in sorted(rejects, key=lambda r: r[0])
-                ],
-            )
+        rejects += [(r.line, r.field, r.detail, None) for r in normalised.rejects]
+        rejects.sort(key=lambda r: r[0])
+        rows_rejected = len(rejects) + len(parsed.omitted)
+        stored = _stored_rejects(source.name, rejects, parsed.omitted)
+        if stored:
+            rows = []
+            of_file = (load_id, source.force, source.month, source.name)
+            for ln, fld, why, text, n in stored:
+                if text is None and n is None:  # a record the normaliser rejected
+                    text = parsed.raw_line(ln)
+                rows.append((*of_file, ln, fld, why, text, n))
+            _insert_rows(con, "rejected", _REJECTED, rows)
         warnings = [(w.line, w.field, w.code, w.detail) for w in parsed.warnings]
         warnings += [(w.line, w.field, w.code, w.detail) for w in normalised.warnings]
         if parsed.data_lines is not None and parsed.data_lines != parsed.rows_read:
@@ -294,7 +289,6 @@ def _write(
             )
         loaded = normalised.records.num_rows
         n_warnings = len(warnings)
-        rows_rejected = len(rejects)
         if parsed.rows_read != loaded + rows_rejected:
             raise IngestError(
                 f"{source.name}: internal check failed: read {parsed.rows_read} rows but loaded"
@@ -350,6 +344,42 @@ def _write(
     )
 
 
+def write_records(con: duckdb.DuckDBPyConnection, load_id: int, records: pa.Table) -> None:
+    """Append one load's normalised records to `search_rows` (in the caller's transaction)."""
+    con.register("records", lean_records(con, records))
+    try:
+        run_sql(con, "stopsearch.ingest", "write.sql", {"load_id": load_id})
+    finally:
+        con.unregister("records")
+
+
+_Stored = tuple[int, str | None, str, str | None, int | None]
+
+
+def _stored_rejects(
+    name: str, rejects: list[tuple[int, str | None, str, str | None]], omitted: np.ndarray
+) -> list[_Stored]:
+    """The `rejected` rows of one file: (line, field, reason, text, omitted).
+
+    The first REJECTS_IN_FULL rejects by line (`rejects` sorted; every line in `omitted` comes
+    after them) are stored in full (text None: the caller reads the line); past that, one row
+    counts the rest, naming the file and the count, with `omitted` the lines it stands for.
+    """
+    total = len(rejects) + len(omitted)
+    if total <= REJECTS_IN_FULL:
+        return [(*r, None) for r in rejects]
+    rest = [r[0] for r in rejects[REJECTS_IN_FULL : REJECTS_IN_FULL + 1]]
+    first = min(rest + [int(line) for line in omitted[:1]])
+    count = total - REJECTS_IN_FULL
+    reason = (
+        f"{name}: {count:,} more rejected lines, from line {first:,} on, are counted here and"
+        f" not stored one by one (a file keeps its first {REJECTS_IN_FULL:,} rejects in full;"
+        f" this one has {total:,})"
+    )
+    summary: _Stored = (first, None, reason, None, count)
+    return [(*r, None) for r in rejects[:REJECTS_IN_FULL]] + [summary]
+
+
 def _delete_load(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
     """Remove every row that came from one load (inside the caller's transaction)."""
     low, high = load_id * MAX_LINES_PER_FILE, (load_id + 1) * MAX_LINES_PER_FILE
@@ -357,7 +387,7 @@ def _delete_load(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
     for table in _DERIVED_BY_SEARCH_ID:
         if table in tables:
             con.execute(f"DELETE FROM {table} WHERE search_id >= ? AND search_id < ?", [low, high])
-    for table in ("searches", "rejected", "warnings", "unmapped_labels"):
+    for table in ("search_rows", "rejected", "warnings", "unmapped_labels"):
         con.execute(f"DELETE FROM {table} WHERE load_id = ?", [load_id])
     con.execute("DELETE FROM loads WHERE load_id = ?", [load_id])
 

@@ -65,6 +65,12 @@ class Warning_:
     detail: str
 
 
+# A file keeps its first REJECTS_IN_FULL rejects (by line) in full: line, field, reason and text.
+# The rest are only counted, in one summary row (ingest/load.py): a hostile file of millions of
+# junk lines must not become millions of Python objects and warehouse rows.
+REJECTS_IN_FULL = 50_000
+
+
 @dataclass
 class ParsedFile:
     """Rows as text (`table`: ALL_COLUMNS plus `line`), rejects, warnings and the raw lines."""
@@ -79,6 +85,9 @@ class ParsedFile:
     _ascii: bool = False  # `_data` is all ASCII: lines are cut from the bytes, none decoded
     _line_ends: np.ndarray | None = None  # offsets of the LFs in `_data` (ASCII only)
     normalised: Any = None  # set by the loader's worker threads (ingest.normalise.Normalised)
+    # Lines of rejects counted but not made into Reject objects (all past the first
+    # REJECTS_IN_FULL of the file; counted in rows_read), in order.
+    omitted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def raw_line(self, line: int) -> str:
         """The published text of a physical line (decoded), for rejected rows."""

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -308,6 +309,12 @@ class _MonthWriter:
             tmp.unlink(missing_ok=True)
 
 
+# Months written at once: each is its own query and pair of writers (pyarrow's Parquet and CSV
+# writers and the hashing release the GIL), so a cold export of many months uses the cores, and
+# memory holds at most this many months' sorts (one month's query never reads another's rows).
+MONTH_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
 def _write(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
@@ -315,7 +322,8 @@ def _write(
     fingerprints: Mapping[str, tuple[str, int]],
     hasher: Callable[[Path], str],
 ) -> list[MonthPart]:
-    """Write the files of `months` (month by month, memory bounded by one row group)."""
+    """Write the files of `months`, each from its own query on its own cursor, up to
+    MONTH_WORKERS at a time; their parts in the order of `months`."""
     if not months:
         return []
     wanted = [date.fromisoformat(f"{m}-01") for m in months]
@@ -323,24 +331,46 @@ def _write(
         m: (float(x0), float(y0), float(x1), float(y1))
         for m, x0, y0, x1, y1 in SQL.execute(con, "month_bounds", {"months": wanted}).fetchall()
     }
-    reader = SQL.execute(con, "month_records", {"months": wanted}).to_arrow_reader(ROW_GROUP_SIZE)
-    parts: list[MonthPart] = []
-    writer: _MonthWriter | None = None
+
+    def one(month: str) -> MonthPart:
+        with con.cursor() as cursor:
+            return _write_month(cursor, folder, month, bounds.get(month), fingerprints, hasher)
+
+    if MONTH_WORKERS == 1 or len(months) == 1:
+        return [one(month) for month in months]
+    with ThreadPoolExecutor(MONTH_WORKERS) as pool:
+        futures = [pool.submit(one, month) for month in months]
+    return [future.result() for future in futures]  # the first failure, if any, is raised
+
+
+def _write_month(
+    cursor: duckdb.DuckDBPyConnection,
+    folder: Path,
+    month: str,
+    bounds: Bounds | None,
+    fingerprints: Mapping[str, tuple[str, int]],
+    hasher: Callable[[Path], str],
+) -> MonthPart:
+    """The Parquet and CSV files of one month (memory bounded by one row group)."""
+    wanted = [date.fromisoformat(f"{month}-01")]
+    reader = SQL.execute(cursor, "month_records", {"months": wanted}).to_arrow_reader(
+        ROW_GROUP_SIZE
+    )
+    writer = _MonthWriter(folder, month, bounds)
     try:
-        for month, table in _month_tables(reader, ROW_GROUP_SIZE):
-            if writer is not None and writer.month != month:
-                parts.append(writer.close(fingerprints[writer.month][0], hasher))
-                writer = None
-            if writer is None:
-                writer = _MonthWriter(folder, month, bounds.get(month))
+        for found, table in _month_tables(reader, ROW_GROUP_SIZE):
+            if found != month:
+                raise RecordExtractError(f"record-level extract: {found} rows in {month}'s query")
             writer.write(table)
-        if writer is not None:
-            parts.append(writer.close(fingerprints[writer.month][0], hasher))
-            writer = None
-    finally:
-        if writer is not None:
-            writer.discard()
-    return parts
+        part = writer.close(fingerprints[month][0], hasher)
+    except BaseException:
+        writer.discard()
+        raise
+    if part.rows != fingerprints[month][1]:
+        raise RecordExtractError(
+            f"record-level extract: {month} wrote {part.rows} rows of {fingerprints[month][1]}"
+        )
+    return part
 
 
 def write_months(
