@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -74,6 +74,9 @@ class MetricsReport:
     latest_month: date | None
     state_hash: str
     seconds: float
+    force_months_counted: int = 0  # force-months whose records the counts SQL read
+    periods_computed: int = 0  # periods whose figures were computed (the others kept)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per step
 
 
 def periods_for(months: list[date]) -> pd.DataFrame:
@@ -152,11 +155,11 @@ def _area_spans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area_kind", "area_code", "valid_from", "valid_to"])
 
 
-def _period_counts(monthly: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
-    """Sum monthly counts into periods; area-level months only inside the latest 12 months;
-    quarters and trend windows only the headline families (all searches, self-defined groups)."""
+def _period_counts(monthly: pd.DataFrame, periods: pd.DataFrame, window: set) -> pd.DataFrame:
+    """Sum monthly counts into periods; area-level months only inside the latest 12 months
+    (`window`, the months of the latest 12, which `periods` need not hold); quarters and trend
+    windows only the headline families (all searches, self-defined groups)."""
     joined = monthly.merge(periods, on="month")
-    window = periods.loc[periods.period == LATEST_12, "month"]
     monthly_period = joined.period_kind == "month"
     keep = ~monthly_period | (joined.area_kind == "force") | joined.month.isin(window)
     keep &= ~monthly_period | ((joined.basis == "none") & (joined.breakdown == "total"))
@@ -455,89 +458,115 @@ def _kept_in_lean(result: pd.DataFrame) -> pd.Series:
 def build_metrics(
     con: duckdb.DuckDBPyConnection, rules: SuppressionRules = DEFAULT_RULES
 ) -> MetricsReport:
-    """Bring both metrics tables up to date; periods whose inputs did not change are reused."""
+    """Bring both metrics tables up to date: the counts of new or re-supplied force-months only
+    (`_refresh_monthly`), then the periods of the units whose inputs changed (`_unit_signatures`);
+    every other unit keeps its rows."""
     started = time.perf_counter()
+    steps: dict[str, float] = {}
+    clock = [time.process_time()]
+
+    def step(name: str) -> None:
+        now = time.process_time()
+        steps[name] = round(steps.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     state = state_hash(con, rules)
-    SQL.execute(con, "counts")
-    monthly = SQL.execute(con, "monthly_counts").df()
+    counted = _refresh_monthly(con)
+    step("counts")
     months = [m for (m,) in SQL.execute(con, "months").fetchall()]
     periods = periods_for(months)
     latest = max(months) if months else None
-    digests: dict[str, str] = {}
-    reused: set[str] = set()
-    within = pd.DataFrame(columns=list(DISPERSION_COLUMNS))
-    if monthly.empty:
-        metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
-    else:
-        monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
-        counts = _period_counts(monthly, periods)
-        months = _row_months(periods, _area_spans(con), counts)
-        within = within_time_table(monthly, _area_months(counts, months))
-        designation = counts.breakdown == "designation"
-        if designation.any():  # before/after designation: months in that phase of the period
-            for index, row in zip(
-                counts.index[designation], counts[designation].itertuples(), strict=True
-            ):
-                months.at[index] = _phase_months(con, periods, row)
-        counts = label_periods(counts, months)
-        population = _population(con)
-        names = _area_names(con)
-        units = _units(counts, periods)
-        digests = _unit_digests(counts, units, population, names, rules, within)
-        cached = dict(SQL.execute(con, "cached_units").fetchall())
-        reused = {u for u, d in digests.items() if cached.get(u) == d}
-        if not record_level_mode(rules):
-            reused = set()  # protection links every period: recompute them all together
-        fresh = counts[~units.isin(reused)]
-        metrics = (
-            _named(compute_metrics(fresh, population, periods, phi_lookup(within)), names)
-            if len(fresh)
-            else (pd.DataFrame(columns=list(METRIC_COLUMNS)))
-        )
-        within = within[within.period.isin(set(fresh.period))]
+    population = _population(con)
+    names = _area_names(con)
+    spans = _area_spans(con)
+    designations = _designations(con)
     parents = None
     if not record_level_mode(rules):  # the whole release is protected as one system
         parents = {
             ("ward", code): ("local_authority", parent)
             for code, parent in SQL.execute(con, "area_parents").fetchall()
         }
-    published = publishable(metrics, rules, parents)
+    units = pd.Series(_period_units(periods), index=periods.index, dtype=object)
+    signatures = _unit_signatures(
+        periods,
+        units,
+        _month_sources(con),
+        _shared_digest(population, names, spans, designations, rules, parents),
+        latest if parents is not None else None,
+    )
+    cached = dict(SQL.execute(con, "cached_units").fetchall())
+    reused = {u for u, d in signatures.items() if cached.get(u) == d}
+    stale = periods[~units.isin(reused)]
+    window = set(periods.loc[periods.period == LATEST_12, "month"])
+    context = _protection_context(periods, stale, latest) if parents is not None else []
+    step("plan")
+    within = pd.DataFrame(columns=list(DISPERSION_COLUMNS))
+    metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
+    monthly = SQL.execute(con, "monthly_counts", {"months": sorted(set(stale.month))}).df()
+    step("read")
+    if not monthly.empty:
+        monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
+        counts = _period_counts(monthly, stale, window)
+        row_months = _row_months(stale, spans, counts)
+        within = within_time_table(monthly, _area_months(counts, row_months))
+        designation = counts.breakdown == "designation"
+        if designation.any():  # before/after designation: months in that phase of the period
+            for index, row in zip(
+                counts.index[designation], counts[designation].itertuples(), strict=True
+            ):
+                row_months.at[index] = _phase_months(stale, designations, row)
+        counts = label_periods(counts, row_months)
+        step("sum")
+        if len(counts):
+            metrics = _named(
+                compute_metrics(counts, population, periods, phi_lookup(within)), names
+            )
+        step("compute")
+    if context and len(metrics):
+        # Protected: the force-level counts of the reused years the computed periods overlap,
+        # and of the latest month (which years have closed), as the planner saw them in a
+        # cold build; their own rows are not written again.
+        kept = SQL.execute(con, "force_counts", {"periods": context}).df()
+        published = publishable(_with_context(metrics, kept), rules, parents)
+        published = published[~published.period.isin(context)].reset_index(drop=True)
+    else:
+        published = publishable(metrics, rules, parents)
+    step("publishable")
     between, funnel_rows = funnel_tables(published)
     dispersion_rows = pd.concat(
         [frame for frame in (within, between) if not frame.empty]
         or [pd.DataFrame(columns=list(DISPERSION_COLUMNS))],
         ignore_index=True,
     )
-    kept_periods = sorted(
-        {p for p, u in zip(periods.period, _period_units(periods), strict=True) if u in reused}
-    )
+    kept_periods = sorted(set(periods.period[units.isin(reused)]))
+    unit_rows = pd.DataFrame(sorted(signatures.items()), columns=["unit", "digest"])
+    step("funnel")
     con.execute("BEGIN TRANSACTION")
     try:
         # Periods whose inputs did not change keep their rows; every other row is replaced.
         for name in ("delete_metrics", "delete_published", "delete_dispersion", "delete_funnel"):
             SQL.execute(con, name, {"kept_periods": kept_periods})
-        con.register("_new_metrics", metrics)
-        SQL.execute(con, "insert_metrics")
-        con.unregister("_new_metrics")
-        con.register("_new_published", published)
-        SQL.execute(con, "insert_published")
-        con.unregister("_new_published")
-        con.register("_new_dispersion", dispersion_rows[list(DISPERSION_COLUMNS)])
-        SQL.execute(con, "insert_dispersion")
-        con.unregister("_new_dispersion")
-        con.register("_new_funnel", funnel_rows[list(FUNNEL_COLUMNS)])
-        SQL.execute(con, "insert_funnel")
-        con.unregister("_new_funnel")
+        for table, frame in (
+            ("metrics", metrics),
+            ("published", published),
+            ("dispersion", dispersion_rows[list(DISPERSION_COLUMNS)]),
+            ("funnel", funnel_rows[list(FUNNEL_COLUMNS)]),
+        ):
+            con.register(f"_new_{table}", frame)
+            SQL.execute(con, f"insert_{table}")
+            con.unregister(f"_new_{table}")
         total = SQL.scalar(con, "count_metrics")
         SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
         SQL.execute(con, "clear_units")
-        if digests:
-            con.executemany(SQL["insert_unit"], sorted(digests.items()))
+        con.register("_new_units", unit_rows)
+        SQL.execute(con, "insert_units")
+        con.unregister("_new_units")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     shown, withheld = SQL.one(con, "published_counts")
+    step("write")
     return MetricsReport(
         rows=total,
         published_rows=shown,
@@ -545,7 +574,203 @@ def build_metrics(
         latest_month=latest,
         state_hash=state,
         seconds=round(time.perf_counter() - started, 3),
+        force_months_counted=counted,
+        periods_computed=int(stale.period.nunique()),
+        cpu_seconds=steps,
     )
+
+
+def _counts_state(con: duckdb.DuckDBPyConnection) -> str:
+    """Digest of what every force-month's counts depend on besides its own records: the
+    geography, the crosswalks, the definitions and the counts SQL itself."""
+    digest = hashlib.sha256()
+    digest.update(repr(SQL.execute(con, "counts_state").fetchall()).encode())
+    digest.update(crosswalk_version().encode())
+    digest.update(f"definitions {DEFINITIONS_VERSION}".encode())
+    for statement in SQL.section("counts").statements:
+        digest.update(statement.sql.encode())
+    return digest.hexdigest()
+
+
+def stale_force_months(
+    current: pd.DataFrame, cached: pd.DataFrame, shared: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(force-months to count again, force-months whose kept counts go) from the loads' sources
+    now (`current`: force, month, load_id, sha256, joined) and those the kept counts were
+    computed from (`cached`: the same and ``shared``). A force-month is counted again when it is
+    new, re-supplied, joined again or the shared state changed; a kept one no longer loaded
+    (withdrawn) goes, and so does every one counted again."""
+    keys = ["force", "month"]
+    now = current.assign(shared=shared)
+    columns = [*keys, "load_id", "sha256", "joined", "shared"]
+    merged = now[columns].merge(
+        cached[columns], on=keys, how="outer", suffixes=("", "_kept"), indicator=True
+    )
+    same = merged["_merge"].eq("both")
+    for column in ("load_id", "sha256", "joined", "shared"):
+        same &= merged[column].astype(object).eq(merged[f"{column}_kept"].astype(object))
+    counted = merged.loc[merged["_merge"].ne("right_only") & ~same, columns]
+    forget = merged.loc[merged["_merge"].ne("left_only") & ~same, keys]
+    counted = counted.astype({"load_id": "int64", "joined": "int64"})
+    return counted.reset_index(drop=True), forget.reset_index(drop=True)
+
+
+def _refresh_monthly(con: duckdb.DuckDBPyConnection) -> int:
+    """Count the records of stale force-months only and keep their rows in metrics_monthly
+    (one transaction); returns the number of force-months counted."""
+    current = SQL.execute(con, "current_sources").df()
+    cached = SQL.execute(con, "cached_sources").df()
+    for frame in (current, cached):
+        frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    counted, forget = stale_force_months(current, cached, _counts_state(con))
+    if counted.empty and forget.empty:
+        return 0
+    if len(counted):
+        SQL.execute(con, "stale_loads", {"load_ids": [int(i) for i in counted.load_id]})
+        SQL.execute(con, "counts")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_m_forget", forget)
+        con.register("_m_sources", counted)
+        SQL.execute(con, "forget_monthly")
+        if len(counted):
+            SQL.execute(con, "keep_monthly")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_m_forget")
+        con.unregister("_m_sources")
+    return len(counted)
+
+
+def _month_sources(con: duckdb.DuckDBPyConnection) -> dict[date, str]:
+    """Per month, what its kept counts (of every force) were computed from."""
+    rows = SQL.execute(con, "cached_sources").fetchall()
+    out: dict[date, list[tuple]] = {}
+    for force, month, load_id, sha, joined, shared in sorted(rows):
+        out.setdefault(month, []).append((force, load_id, sha, joined, shared))
+    return {month: repr(sources) for month, sources in out.items()}
+
+
+def _designations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[date | None, date | None]]:
+    """{priority area code: (first designated, last designation ended)}."""
+    return {code: (start, end) for code, start, end in SQL.execute(con, "designations").fetchall()}
+
+
+def _shared_digest(
+    population: pd.DataFrame,
+    names: dict,
+    spans: pd.DataFrame,
+    designations: dict,
+    rules: SuppressionRules,
+    parents: dict | None = None,
+) -> hashlib._Hash:
+    """A digest of what every unit's figures depend on besides its own months' counts (and,
+    protected, each ward's council)."""
+    from stopsearch import __version__
+
+    shared = hashlib.sha256()
+    shared.update(repr(sorted(parents.items()) if parents is not None else None).encode())
+    shared.update(__version__.encode())
+    shared.update(f"definitions {DEFINITIONS_VERSION}".encode())
+    shared.update(repr(rules).encode())
+    shared.update(population.sort_values(list(population.columns)).to_csv(index=False).encode())
+    shared.update(repr(sorted(names.items())).encode())
+    shared.update(spans.sort_values(["area_kind", "area_code"]).to_csv(index=False).encode())
+    shared.update(repr(sorted(designations.items())).encode())
+    return shared
+
+
+def _spans(periods: pd.DataFrame) -> pd.DataFrame:
+    """One row per period: kind, start, end and its months present (a sorted tuple)."""
+    return periods.groupby("period", sort=True).agg(
+        kind=("period_kind", "first"),
+        start=("period_start", "first"),
+        end=("period_end", "first"),
+        months=("month", lambda m: tuple(sorted(m))),
+    )
+
+
+def _overlapping_years(spans: pd.DataFrame) -> dict[str, list[str]]:
+    """{period: the calendar years (period ids) it overlaps}, as linked._withhold_at_force
+    finds them: a year's small force-level counts are withheld in every such period."""
+    years = spans[spans.kind == "year"]
+    bounds = list(zip(years.index.astype(str), years.start, years.end, strict=True))
+    return {
+        str(period): [y for y, low, high in bounds if start <= high and end >= low]
+        for period, start, end in zip(spans.index, spans.start, spans.end, strict=True)
+    }
+
+
+def _unit_signatures(
+    periods: pd.DataFrame,
+    units: pd.Series,
+    month_sources: dict[date, str],
+    shared,
+    protected_latest: date | None = None,
+) -> dict[str, str]:
+    """A digest per unit of everything its figures are computed from: the shared digest, the
+    unit's name (a month keeps its area rows only inside the latest 12 months' unit), each of
+    its periods (id, kind, span, months present), what each of those months' counts come from,
+    and the changes on a year earlier it holds.
+
+    Protected (``protected_latest``: the latest month, record_level = false), a period's
+    figures also depend on whether it is a closed year and, at force level, on the small
+    counts of every calendar year it overlaps (`linked`): what those years' months come from
+    enters too.
+
+    Equal signatures give equal figures (every figure of a period is computed from these
+    alone), so a unit whose signature is unchanged keeps its rows.
+    """
+    pairs = change_pairs(periods)
+    parts: dict[str, list] = {}
+    spans = _spans(periods)
+    overlaps = _overlapping_years(spans) if protected_latest is not None else {}
+    unit_of = dict(zip(periods.period, units, strict=True))
+    for period, row in spans.iterrows():
+        unit = unit_of[period]
+        sources = [month_sources.get(m, "") for m in row.months]
+        entry: tuple = (period, row.kind, row.start, row.end, row.months, sources)
+        entry += (pairs.get(period),)
+        if protected_latest is not None:
+            closed = row.kind == "year" and row.end <= protected_latest
+            years = [
+                (y, [month_sources.get(m, "") for m in spans.loc[y, "months"]])
+                for y in overlaps[str(period)]
+            ]
+            entry += (closed, years)
+        parts.setdefault(unit, []).append(entry)
+    out = {}
+    for unit, rows in sorted(parts.items()):
+        digest = shared.copy()
+        digest.update(f"{unit}\0{rows!r}".encode())
+        out[str(unit)] = digest.hexdigest()
+    return out
+
+
+def _protection_context(periods: pd.DataFrame, stale: pd.DataFrame, latest) -> list[str]:
+    """Periods not recomputed whose force-level counts the protection of the recomputed ones
+    reads: the calendar years they overlap and the latest month."""
+    if stale.empty:
+        return []
+    overlaps = _overlapping_years(_spans(periods))
+    wanted = {y for p in set(stale.period) for y in overlaps[str(p)]}
+    if latest is not None:
+        wanted.add(f"{latest:%Y-%m}")
+    return sorted(wanted - set(stale.period))
+
+
+def _with_context(metrics: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """`metrics` and the kept force-level count rows of context periods, in metrics' types."""
+    if kept.empty:
+        return metrics
+    kept = kept[list(metrics.columns)].copy()
+    for column in ("period_start", "period_end"):
+        kept[column] = pd.to_datetime(kept[column]).dt.date
+    kept["imprecise"] = kept["imprecise"].astype("boolean")
+    return pd.concat([metrics, kept], ignore_index=True)
 
 
 def _period_units(periods: pd.DataFrame) -> list[str]:
@@ -558,51 +783,6 @@ def _period_units(periods: pd.DataFrame) -> list[str]:
         "latest-12" if p in paired or p == LATEST_12 or (kind == "month" and m in window) else p
         for p, kind, m in zip(periods.period, periods.period_kind, periods.month, strict=True)
     ]
-
-
-def _units(counts: pd.DataFrame, periods: pd.DataFrame) -> pd.Series:
-    """The unit of each counts row (see `_period_units`)."""
-    by_period = dict(zip(periods.period, _period_units(periods), strict=True))
-    return counts.period.map(by_period)
-
-
-def _unit_digests(
-    counts: pd.DataFrame,
-    units: pd.Series,
-    population: pd.DataFrame,
-    names: dict,
-    rules: SuppressionRules,
-    within: pd.DataFrame | None = None,
-) -> dict[str, str]:
-    """A digest per unit over its counts and everything else its metrics depend on.
-
-    ``within`` (the phi_t table) enters for the unit's periods: the intervals depend on it.
-    """
-    from stopsearch import __version__
-
-    shared = hashlib.sha256()
-    shared.update(__version__.encode())
-    shared.update(f"definitions {DEFINITIONS_VERSION}".encode())
-    shared.update(repr(rules).encode())
-    shared.update(population.sort_values(list(population.columns)).to_csv(index=False).encode())
-    shared.update(repr(sorted(names.items())).encode())
-    out = {}
-    ordered = counts.sort_values([*KEY, "period_kind"])
-    row_hashes = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
-    by_unit = units.loc[ordered.index].to_numpy()
-    within_text: dict[str, bytes] = {}
-    if within is not None and not within.empty:
-        for period, mine in within.sort_values(["period", "area_kind", "measure", "grp"]).groupby(
-            "period", sort=True
-        ):
-            within_text[str(period)] = mine.to_csv(index=False, header=False).encode()
-    for unit in sorted(set(by_unit)):
-        digest = shared.copy()
-        digest.update(row_hashes[by_unit == unit].tobytes())
-        for period in sorted(set(ordered.period[by_unit == unit])):
-            digest.update(within_text.get(str(period), b""))
-        out[str(unit)] = digest.hexdigest()
-    return out
 
 
 def _named(metrics: pd.DataFrame, names: dict) -> pd.DataFrame:
@@ -631,10 +811,9 @@ def _named(metrics: pd.DataFrame, names: dict) -> pd.DataFrame:
     )
 
 
-def _phase_months(con: duckdb.DuckDBPyConnection, periods: pd.DataFrame, row) -> tuple:
+def _phase_months(periods: pd.DataFrame, designations: dict, row) -> tuple:
     """Months of a period before designation ('before') or after it ended ('after_end')."""
-    found = SQL.execute(con, "designation", {"code": row.area_code}).fetchone()
-    start, end = found if found else (None, None)
+    start, end = designations.get(row.area_code, (None, None))
     months = sorted(periods.loc[periods.period == row.period, "month"])
     if row.category == "before":
         return tuple(m for m in months if start is not None and m < start)

@@ -1,8 +1,16 @@
 -- Statements of stopsearch.metrics.build: the counts behind every metric, then what build.py
 -- reads from and writes to the warehouse.
 
+-- name: stale_loads
+-- The loads whose force-months the counts below are computed for tonight (issue 19: new or
+-- re-supplied force-months only; every load when the geography or the definitions changed).
+CREATE OR REPLACE TEMP TABLE _m_stale AS
+SELECT load_id, force, month FROM loads WHERE list_contains($load_ids, load_id);
+
 -- name: counts
--- Counts behind every metric, by area, month and breakdown (six statements, run in order).
+-- Counts behind every metric, by area, month and breakdown (six statements, run in order), of
+-- the force-months of _m_stale only: every row is of one force-month, and depends on nothing
+-- but that force-month's records and the areas.
 -- Strategy: aggregate the records once per family of breakdown keeping all four area columns
 -- (a small table), then unpivot the areas of that small table; never unpivot the records
 -- themselves.
@@ -35,7 +43,10 @@ SELECT
     a.ward_code AS area_ward,
     a.neighbourhood_code AS area_neighbourhood
 FROM searches AS s
-LEFT JOIN search_areas AS a USING (search_id);
+LEFT JOIN (
+    SELECT * FROM search_areas SEMI JOIN _m_stale USING (force, month)
+) AS a USING (search_id)
+WHERE s.load_id IN (SELECT load_id FROM _m_stale);
 
 -- Priority-area membership regardless of date (for before/after designation), by location.
 CREATE OR REPLACE TEMP TABLE _m_priority AS
@@ -45,7 +56,7 @@ FROM searches AS s
 JOIN areas AS p
   ON p.kind = 'priority_area'
  AND ST_Intersects(p.geom, ST_Point(s.longitude, s.latitude))
-WHERE s.latitude IS NOT NULL;
+WHERE s.latitude IS NOT NULL AND s.load_id IN (SELECT load_id FROM _m_stale);
 
 -- Searches inside a priority area while it was designated (force-level inside/outside split).
 CREATE OR REPLACE TEMP TABLE _m_inside AS
@@ -249,12 +260,61 @@ SELECT kind AS area_kind, code AS area_code, min(valid_from) AS valid_from,
        CASE WHEN bool_or(valid_to IS NULL) THEN NULL ELSE max(valid_to) END AS valid_to
 FROM areas WHERE kind <> 'priority_area' GROUP BY ALL;
 
--- name: designation
--- When a priority area was first designated and when its last designation ended.
-SELECT min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' AND code = $code;
+-- name: current_sources
+-- What each force-month's counts are computed from: its load, and how many of its records the
+-- join placed (a force-month joined after its counts were kept is counted again).
+SELECT l.force, l.month, l.load_id, l.sha256, coalesce(j.joined, 0) AS joined
+FROM loads AS l
+LEFT JOIN (SELECT force, month, count(*) AS joined FROM search_areas GROUP BY ALL) AS j
+    USING (force, month)
+ORDER BY l.force, l.month;
+
+-- name: cached_sources
+SELECT force, month, load_id, sha256, joined, shared FROM metrics_monthly_sources;
+
+-- name: counts_state
+-- What every force-month's counts depend on besides its records: the geography (the boundary
+-- manifest's fingerprint, each layer and each priority area's designation).
+SELECT 'manifest', value, NULL, NULL, NULL, NULL, NULL
+FROM pipeline_state WHERE key = 'boundary_manifest_sha256'
+UNION ALL
+SELECT 'layer', layer_id, kind, force, valid_from::VARCHAR, valid_to::VARCHAR, sha256
+FROM boundary_layers
+UNION ALL
+SELECT 'priority', layer_id, code, force, valid_from::VARCHAR, valid_to::VARCHAR, NULL
+FROM areas WHERE kind = 'priority_area'
+ORDER BY ALL;
+
+-- name: forget_monthly
+-- The kept counts of force-months counted again tonight or no longer loaded (_m_forget).
+DELETE FROM metrics_monthly AS m
+WHERE EXISTS (SELECT 1 FROM _m_forget AS f WHERE f.force = m.force AND f.month = m.month);
+DELETE FROM metrics_monthly_sources AS m
+WHERE EXISTS (SELECT 1 FROM _m_forget AS f WHERE f.force = m.force AND f.month = m.month);
+
+-- name: keep_monthly
+-- Tonight's counts and what they were computed from (_m_sources).
+INSERT INTO metrics_monthly BY NAME SELECT * FROM _m_monthly;
+INSERT INTO metrics_monthly_sources BY NAME SELECT * FROM _m_sources;
 
 -- name: monthly_counts
-SELECT * FROM _m_monthly;
+-- The kept monthly counts of some months (as the doubles pandas summed before they were kept).
+SELECT area_kind, area_code, force, month, basis, grp, breakdown, category,
+       searches::DOUBLE AS searches, known::DOUBLE AS known, positive::DOUBLE AS positive,
+       arrests::DOUBLE AS arrests, finds::DOUBLE AS finds,
+       contradictory::DOUBLE AS contradictory, located::DOUBLE AS located,
+       outside::DOUBLE AS outside, near::DOUBLE AS near
+FROM metrics_monthly
+WHERE list_contains($months, month);
+
+-- name: designations
+-- When each priority area was first designated and when its last designation ended.
+SELECT code, min(valid_from), max(valid_to) FROM areas WHERE kind = 'priority_area' GROUP BY code;
+
+-- name: force_counts
+-- The kept force-level counts of some periods (protection reads them for the periods it plans).
+SELECT * FROM metrics WHERE area_kind = 'force' AND measure = 'searches'
+  AND list_contains($periods, period);
 
 -- name: cached_units
 SELECT unit, digest FROM metrics_units;
@@ -279,10 +339,17 @@ INSERT INTO metrics_dispersion BY NAME SELECT * FROM _new_dispersion;
 INSERT INTO metrics_funnel BY NAME SELECT * FROM _new_funnel;
 
 -- name: insert_metrics
-INSERT INTO metrics BY NAME SELECT * FROM _new_metrics;
+-- Stored period by period (readers order the rows themselves): a night replaces a few periods,
+-- and rows of one period spread over every row group made each night's checkpoint rewrite the
+-- whole table (DuckDB merges row groups holding deleted rows), a cost growing with history.
+INSERT INTO metrics BY NAME
+SELECT * FROM _new_metrics
+ORDER BY period, area_kind, area_code, basis, grp, breakdown, category, measure;
 
 -- name: insert_published
-INSERT INTO published_metrics BY NAME SELECT * FROM _new_published;
+INSERT INTO published_metrics BY NAME
+SELECT * FROM _new_published
+ORDER BY period, area_kind, area_code, basis, grp, breakdown, category, measure;
 
 -- name: count_metrics
 SELECT count(*) FROM metrics;
@@ -293,8 +360,8 @@ INSERT INTO metrics_runs VALUES (now()::TIMESTAMP, $state_hash, $latest_month, $
 -- name: clear_units
 DELETE FROM metrics_units;
 
--- name: insert_unit
-INSERT INTO metrics_units VALUES (?, ?);
+-- name: insert_units
+INSERT INTO metrics_units BY NAME SELECT * FROM _new_units;
 
 -- name: published_counts
 -- Figures shown and withheld.
