@@ -163,7 +163,7 @@ class Sharer:
         """`content` at `path` (inside the staged release), linked when the baseline has it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         name = path.relative_to(self.root).as_posix()
-        if self._link(name, path, content):
+        if self._link(name, path, len(content), content):
             return
         if self.linked.pop(name, None) is not None or path.exists():
             tmp = temp_sibling(path)  # never write through a link into the baseline's file
@@ -177,31 +177,21 @@ class Sharer:
         the baseline's manifest recorded as made from the same inputs (a fingerprint, checked by
         the caller). Taken only when the book trusts the baseline's file to hold the digest its
         SHA256SUMS lists, at the recorded size."""
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self._link(name, path, size)
+
+    def _link(self, name: str, path: Path, size: int, content: bytes | None = None) -> bool:
+        """Link the baseline's `name` at `path` when the book trusts it at `size` and, given
+        `content`, these bytes hash to its digest."""
         digest = self._sums.get(name)
         if digest is None or self.baseline is None:
             return False
         old = self.baseline / name
         entry = self.book.entry(old)
         if entry is None or entry.sha256 != digest or entry.size != size:
-            return False
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            link_over(old, path)
-        except OSError:
-            return False
-        self.linked[name] = digest
-        return True
-
-    def _link(self, name: str, path: Path, content: bytes) -> bool:
-        digest = self._sums.get(name)
-        if digest is None or self.baseline is None:
-            return False
-        old = self.baseline / name
-        entry = self.book.entry(old)
-        if entry is None or entry.sha256 != digest or entry.size != len(content):
             return False  # (the size: most changed files are not hashed at all)
-        if hashlib.sha256(content).hexdigest() != digest:
+        if content is not None and hashlib.sha256(content).hexdigest() != digest:
             return False
         try:
             link_over(old, path)
