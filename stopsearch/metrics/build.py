@@ -480,12 +480,7 @@ def build_metrics(
     names = _area_names(con)
     spans = _area_spans(con)
     designations = _designations(con)
-    parents = None
-    if not record_level_mode(rules):  # the whole release is protected as one system
-        parents = {
-            ("ward", code): ("local_authority", parent)
-            for code, parent in SQL.execute(con, "area_parents").fetchall()
-        }
+    parents = _parents(con) if not record_level_mode(rules) else None  # protected as one
     units = pd.Series(_period_units(periods), index=periods.index, dtype=object)
     signatures = _unit_signatures(
         periods,
@@ -505,32 +500,14 @@ def build_metrics(
     monthly = SQL.execute(con, "monthly_counts", {"months": sorted(set(stale.month))}).df()
     step("read")
     if not monthly.empty:
-        monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
-        counts = _period_counts(monthly, stale, window)
-        row_months = _row_months(stale, spans, counts)
-        within = within_time_table(monthly, _area_months(counts, row_months))
-        designation = counts.breakdown == "designation"
-        if designation.any():  # before/after designation: months in that phase of the period
-            for index, row in zip(
-                counts.index[designation], counts[designation].itertuples(), strict=True
-            ):
-                row_months.at[index] = _phase_months(stale, designations, row)
-        counts = label_periods(counts, row_months)
+        counts, within = _stale_counts(monthly, stale, window, spans, designations)
         step("sum")
         if len(counts):
             metrics = _named(
                 compute_metrics(counts, population, periods, phi_lookup(within)), names
             )
         step("compute")
-    if context and len(metrics):
-        # Protected: the force-level counts of the reused years the computed periods overlap,
-        # and of the latest month (which years have closed), as the planner saw them in a
-        # cold build; their own rows are not written again.
-        kept = SQL.execute(con, "force_counts", {"periods": context}).df()
-        published = publishable(_with_context(metrics, kept), rules, parents)
-        published = published[~published.period.isin(context)].reset_index(drop=True)
-    else:
-        published = publishable(metrics, rules, parents)
+    published = _protected(con, metrics, rules, parents, context)
     step("publishable")
     between, funnel_rows = funnel_tables(published)
     dispersion_rows = pd.concat(
@@ -541,30 +518,10 @@ def build_metrics(
     kept_periods = sorted(set(periods.period[units.isin(reused)]))
     unit_rows = pd.DataFrame(sorted(signatures.items()), columns=["unit", "digest"])
     step("funnel")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        # Periods whose inputs did not change keep their rows; every other row is replaced.
-        for name in ("delete_metrics", "delete_published", "delete_dispersion", "delete_funnel"):
-            SQL.execute(con, name, {"kept_periods": kept_periods})
-        for table, frame in (
-            ("metrics", metrics),
-            ("published", published),
-            ("dispersion", dispersion_rows[list(DISPERSION_COLUMNS)]),
-            ("funnel", funnel_rows[list(FUNNEL_COLUMNS)]),
-        ):
-            con.register(f"_new_{table}", frame)
-            SQL.execute(con, f"insert_{table}")
-            con.unregister(f"_new_{table}")
-        total = SQL.scalar(con, "count_metrics")
-        SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
-        SQL.execute(con, "clear_units")
-        con.register("_new_units", unit_rows)
-        SQL.execute(con, "insert_units")
-        con.unregister("_new_units")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    frames = {"metrics": metrics, "published": published, "units": unit_rows}
+    frames["dispersion"] = dispersion_rows[list(DISPERSION_COLUMNS)]
+    frames["funnel"] = funnel_rows[list(FUNNEL_COLUMNS)]
+    total = _store(con, kept_periods, frames, state, latest)
     shown, withheld = SQL.one(con, "published_counts")
     step("write")
     return MetricsReport(
@@ -578,6 +535,82 @@ def build_metrics(
         periods_computed=int(stale.period.nunique()),
         cpu_seconds=steps,
     )
+
+
+def _parents(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each ward's council, for protection of the whole release (record_level = false)."""
+    return {
+        ("ward", code): ("local_authority", parent)
+        for code, parent in SQL.execute(con, "area_parents").fetchall()
+    }
+
+
+def _stale_counts(
+    monthly: pd.DataFrame,
+    stale: pd.DataFrame,
+    window: set,
+    spans: pd.DataFrame,
+    designations: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stale periods' counts, labelled with each row's months, and their phi_t table."""
+    monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
+    counts = _period_counts(monthly, stale, window)
+    row_months = _row_months(stale, spans, counts)
+    within = within_time_table(monthly, _area_months(counts, row_months))
+    designation = counts.breakdown == "designation"
+    if designation.any():  # before/after designation: months in that phase of the period
+        for index, row in zip(
+            counts.index[designation], counts[designation].itertuples(), strict=True
+        ):
+            row_months.at[index] = _phase_months(stale, designations, row)
+    return label_periods(counts, row_months), within
+
+
+def _protected(
+    con: duckdb.DuckDBPyConnection,
+    metrics: pd.DataFrame,
+    rules: SuppressionRules,
+    parents: dict | None,
+    context: list[str],
+) -> pd.DataFrame:
+    """The computed rows after suppression (publishable). Protected with `context`: with the
+    force-level counts of the reused years the computed periods overlap, and of the latest
+    month (which years have closed), as the planner saw them in a cold build; their own rows
+    are not written again."""
+    if not (context and len(metrics)):
+        return publishable(metrics, rules, parents)
+    kept = SQL.execute(con, "force_counts", {"periods": context}).df()
+    published = publishable(_with_context(metrics, kept), rules, parents)
+    return published[~published.period.isin(context)].reset_index(drop=True)
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    kept_periods: list[str],
+    frames: dict[str, pd.DataFrame],
+    state: str,
+    latest: date | None,
+) -> int:
+    """Replace every row of the periods not in `kept_periods` with `frames` (metrics, published,
+    dispersion, funnel; units replace all units) and record the run, in one transaction; the
+    metrics rows after."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # Periods whose inputs did not change keep their rows; every other row is replaced.
+        for name in ("delete_metrics", "delete_published", "delete_dispersion", "delete_funnel"):
+            SQL.execute(con, name, {"kept_periods": kept_periods})
+        SQL.execute(con, "clear_units")
+        for table, frame in frames.items():
+            con.register(f"_new_{table}", frame)
+            SQL.execute(con, f"insert_{table}")
+            con.unregister(f"_new_{table}")
+        total = SQL.scalar(con, "count_metrics")
+        SQL.execute(con, "insert_run", {"state_hash": state, "latest_month": latest, "rows": total})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(total)
 
 
 def _counts_state(con: duckdb.DuckDBPyConnection) -> str:
