@@ -1,5 +1,5 @@
-"""The site's Store reads the figures no page shows (data.DEFERRED) only when a page asks for one:
-it answers every question exactly as a Store holding every published row does."""
+"""The site's Store reads the figures no page shows (data.is_deferred) only when a page asks for
+one: it answers every question exactly as a Store holding every published row does."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def test_deferred_figures_change_no_answer(warehouse):
         rows = con.execute(ALL_ROWS).fetchall()
         lazy = data.Store.load(con)
         keys = [(r[0], r[1], r[3], *r[10:15]) for r in rows]
-        deferred = [k for k, r in zip(keys, rows, strict=True) if r[5] in data.DEFERRED_KINDS
-                    and f"{k[3]} {k[7]}" in data.DEFERRED]  # fmt: skip
+        deferred = [k for k, r in zip(keys, rows, strict=True)
+                    if data.is_deferred(r[5], k[3], k[4], k[7])]  # fmt: skip
         assert len(deferred) > 1000  # the demo has them: the test reaches the lazy path
         full = data.Store(rows)
         misses = [(*k[:7], "no_such_measure") for k in keys[:50]]

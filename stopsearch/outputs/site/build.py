@@ -237,6 +237,7 @@ class _Site:
     csv_years: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     references: list[ReferenceTable] = field(default_factory=list)  # declared comparison tables
     last_month: date | None = None  # the force's last month with data
+    page_months: int | None = data.PAGE_MONTHS  # the pages' horizon (data.PAGE_MONTHS)
 
     @property
     def layer_by_id(self) -> dict[str, data.Layer]:
@@ -248,9 +249,10 @@ def _read_site(
     changelog: Sequence[dict],
     rules: SuppressionRules,
     record_level: bool,
+    page_months: int | None,
 ) -> _Site:
     """Everything the pages show, read once from the warehouse."""
-    store = data.Store.load(con)
+    store = data.Store.load(con, page_months)
     site = _Site(
         store=store,
         layers=data.load_layers(con),
@@ -263,6 +265,7 @@ def _read_site(
         periods=store.ordered_periods(("rolling", "year")),
         quarters=store.ordered_periods(("quarter",)),
         references=reference_tables(con),
+        page_months=page_months,
     )
     months = store.ordered_periods(("month",))
     site.last_month = months[-1].start if months else None
@@ -338,7 +341,15 @@ def _base_context(
         "search": {"index": site_search.INDEX, "postcodes": search.has_postcodes},
         "funnels": site_funnel.load(con, latest_period, site.area_pages),
         "funnel_unusual": site_funnel.UNUSUAL,
+        "history": _history(site),
     }
+
+
+def _history(site: _Site) -> dict | None:
+    """How far back the pages' trends, months and quarters go, when not to the first month."""
+    if site.store.since is None or site.page_months is None:
+        return None
+    return {"since": text.full_month(site.store.since), "span": text.span(site.page_months)}
 
 
 def _without_cycle_collector(build: Callable[P, R]) -> Callable[P, R]:
@@ -377,6 +388,7 @@ def build_site(
     updated: date | None = None,
     put: Put | None = None,
     keep: area_files.Keep | None = None,
+    page_months: int | None = data.PAGE_MONTHS,
 ) -> SiteReport:
     """Render the public site from `published_metrics` into `out_dir`.
 
@@ -386,7 +398,9 @@ def build_site(
     `put(path, content)` puts each file's bytes (default: writes them); the publish job's
     release.Sharer links the previous release's file instead when it holds the same bytes.
     `keep(path, fingerprint)` links a per-area CSV the previous release made from the same rows
-    without making it (area_files.Keep).
+    without making it (area_files.Keep). Trends, months and quarters are drawn over the latest
+    `page_months` months (data.PAGE_MONTHS; None: every month), so that a night's pages cost
+    the same whatever the length of history; the per-area CSVs hold every period.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -394,7 +408,7 @@ def build_site(
     _clean(out_dir)
     env = environment(template_dirs)
     copy_assets(out_dir, template_dirs, put)
-    site = _read_site(con, changelog, rules, record_level)
+    site = _read_site(con, changelog, rules, record_level, page_months)
     search = _search_index(con, site)
     base = _base_context(
         con,

@@ -101,29 +101,44 @@ def _fig(row: tuple) -> Fig:
     )
 
 
-# Figures no page shows (the per-area CSVs and extracts hold them): in trend windows and
-# quarters, the residents and person searches behind each group's rate, the all-persons rate,
-# the unstated share and the arrest rate ("basis measure"). About 40% of the published rows of
-# a long history; the Store reads them only if a page asks for one (see Store.fig).
+# Of trend windows and quarters the pages show only the figures of the trend series, the
+# "each period" table and the change on a year earlier ("basis grp measure" below); the others
+# (each group's residents, searches and rate, the all-persons rate, the unstated share, the
+# arrest rate...) are in the per-area CSVs and extracts. They are about two thirds of the
+# published rows of a long history; the Store reads them only if a page asks for one (Store.fig).
 DEFERRED_KINDS = ("window", "quarter")
-DEFERRED = (
-    "self_defined population",
-    "self_defined searches",
-    "self_defined search_rate_all_persons",
-    "self_defined unstated_share",
-    "none arrest_rate",
+SHOWN = (
+    "none All searches",
+    "none All positive_outcome_rate",
+    "none All find_rate",
+    "none All positive_outcome_change",
+    "self_defined All search_rate",
+    "self_defined All search_rate_change",
+    "self_defined Black disproportionality_ratio",
+    "self_defined Asian disproportionality_ratio",
+    "self_defined Black disproportionality_change",
+    "self_defined Asian disproportionality_change",
 )
-_DEFERRED_PARAMS = {"deferred_kinds": list(DEFERRED_KINDS), "deferred": list(DEFERRED)}
+_DEFERRED_PARAMS = {"deferred_kinds": list(DEFERRED_KINDS), "shown": list(SHOWN)}
+# Pages draw trends, months and quarters over the latest PAGE_MONTHS months (five years), so that
+# a night's site costs the same whatever the length of history; calendar years, the latest 12
+# months and every figure in the per-area CSVs and extracts cover all of it. At least
+# MIN_PAGE_MONTHS: a change on a year earlier needs the quarter a year before the latest
+# complete one (up to 14 months before the last month).
+PAGE_MONTHS = 60
+MIN_PAGE_MONTHS = 15
+HORIZON_KINDS = ("window", "quarter", "month")
 
 
-def _is_deferred(period_kind: str | None, basis: str, measure: str) -> bool:
-    return period_kind in DEFERRED_KINDS and f"{basis} {measure}" in DEFERRED
+def is_deferred(period_kind: str | None, basis: str, grp: str, measure: str) -> bool:
+    """Whether the Store reads this figure only when a page first asks for it."""
+    return period_kind in DEFERRED_KINDS and f"{basis} {grp} {measure}" not in SHOWN
 
 
 class Store:
     """Published figures keyed by (kind, code, period, basis, grp, breakdown, category, measure).
 
-    `deferred` (optional) loads the deferred figures (DEFERRED) when a page first asks for one;
+    `deferred` (optional) loads the deferred figures (is_deferred) when a page first asks for one;
     `index` gives what the lookups need of them without reading them (data.sql
     'deferred_index'): an area's periods, its name, the counts and the periods' own fields.
     """
@@ -140,6 +155,8 @@ class Store:
         self._counted: set[tuple[str, str]] = set()  # (kind, period) with a count row
         self._kind_of: dict[str, str] = {}  # period -> its kind
         self._deferred = deferred
+        self.since: date | None = None  # first day of the pages' horizon, if it left any out
+        self.months_total: int | None = None  # months of data, when the horizon left some out
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
         own: dict[tuple[str, str, str], Period] = {}  # each area's months of each period
@@ -175,18 +192,28 @@ class Store:
             cats.sort()
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection) -> Store:
-        """The figures the pages read now, the deferred ones when first asked for."""
+    def load(cls, con: duckdb.DuckDBPyConnection, page_months: int | None = PAGE_MONTHS) -> Store:
+        """The figures the pages read now, the deferred ones when first asked for; windows,
+        quarters and months only over the latest `page_months` months (None: all of them)."""
+        since, months = horizon(con, page_months) if page_months is not None else (None, 0)
+        params = {
+            **_DEFERRED_PARAMS,
+            "horizon_kinds": list(HORIZON_KINDS),
+            "since": since or date.min,
+        }
 
         def read(name: str) -> list[tuple]:
-            cursor = SQL.execute(con, name, _DEFERRED_PARAMS)
+            cursor = SQL.execute(con, name, params)
             columns = tuple(d[0] for d in cursor.description or ())
             if columns != PUBLISHED_COLUMNS:  # rows are read by position
                 raise RuntimeError(f"data.sql '{name}' gives {columns}, not {PUBLISHED_COLUMNS}")
             return cursor.fetchall()
 
-        index = SQL.execute(con, "deferred_index", _DEFERRED_PARAMS).fetchall()
-        return cls(read("published"), index, lambda: read("published_deferred"))
+        index = SQL.execute(con, "deferred_index", params).fetchall()
+        store = cls(read("published"), index, lambda: read("published_deferred"))
+        if since is not None:
+            store.since, store.months_total = since, months
+        return store
 
     def _load_deferred(self) -> None:
         """Read the deferred figures (once): a page asked for one."""
@@ -214,7 +241,7 @@ class Store:
         if (
             found is None
             and self._deferred is not None
-            and _is_deferred(self._kind_of.get(period), basis, measure)
+            and is_deferred(self._kind_of.get(period), basis, grp, measure)
         ):
             self._load_deferred()
             found = self._figs.get(key)
@@ -252,9 +279,25 @@ class Store:
         found = [p for p in self.periods.values() if p.kind in kinds]
         return sorted(found, key=lambda p: (order[p.kind], p.start, p.period))
 
+    def months_of_data(self) -> int:
+        """How many months have published figures (before the horizon too)."""
+        if self.months_total is not None:
+            return self.months_total
+        return len(self.ordered_periods(("month",)))
+
     def force_code(self) -> str | None:
         codes = self.areas("force")
         return codes[0] if codes else None
+
+
+def horizon(con: duckdb.DuckDBPyConnection, page_months: int) -> tuple[date | None, int]:
+    """The first day of the latest `page_months` months, if some published window, quarter or
+    month ends before it (else None: the pages show everything); and the months of data."""
+    if page_months < MIN_PAGE_MONTHS:
+        raise ValueError(f"page_months must be at least {MIN_PAGE_MONTHS}, not {page_months}")
+    params = {"page_months": page_months, "horizon_kinds": list(HORIZON_KINDS)}
+    found = SQL.execute(con, "horizon", params).fetchone()
+    return (found[0] if found[1] else None, found[2]) if found else (None, 0)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,38 @@
 -- Statements of stopsearch.outputs.site.data: what the site reads, always in a fixed order.
 
+-- name: horizon
+-- The first day of the pages' horizon, the $page_months months up to the last month with data
+-- (trend windows, quarters and months whose last month is before it are not read: the per-area
+-- CSVs hold them), whether any published period ends before it, and the months of data.
+-- period_end is the first day of a period's last month.
+WITH last AS (
+    SELECT CAST(date_trunc('month', max(period_end)) AS DATE) AS month
+    FROM published_metrics
+    WHERE period_kind IN ('month', 'rolling')  -- (a quarter or year may end after it)
+),
+horizon AS (
+    SELECT CAST(month - to_months($page_months - 1) AS DATE) AS since
+    FROM last
+    WHERE month IS NOT NULL
+)
+SELECT since,
+       coalesce((SELECT bool_or(p.period_end < horizon.since) FROM published_metrics AS p
+                 WHERE list_contains($horizon_kinds, p.period_kind)), false) AS trimmed,
+       (SELECT count(DISTINCT period) FROM published_metrics WHERE period_kind = 'month')
+FROM horizon;
+
 -- name: published
--- Every published figure the pages read, that is all but the deferred ones (Store: figures of
--- $deferred_kinds periods whose (basis, measure) is in $deferred; the per-area CSVs hold them, no
--- page shows them); columns in the order of metrics.contract.PUBLISHED_COLUMNS.
+-- Every published figure the pages read, that is all but the deferred ones (figures of
+-- $deferred_kinds periods whose 'basis grp measure' is not in $shown: data.is_deferred; the
+-- per-area CSVs hold them, no page shows them) and those before the horizon ('horizon');
+-- columns in the order of metrics.contract.PUBLISHED_COLUMNS.
 SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
 WHERE NOT (list_contains($deferred_kinds, period_kind)
-           AND list_contains($deferred, basis || ' ' || measure))
+           AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure)))
+  AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 
 -- name: published_deferred
@@ -19,7 +42,8 @@ SELECT area_kind, area_code, area_name, period, period_label, period_kind, perio
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
 WHERE list_contains($deferred_kinds, period_kind)
-  AND list_contains($deferred, basis || ' ' || measure)
+  AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure))
+  AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 
 -- name: deferred_index
@@ -35,7 +59,8 @@ SELECT area_kind, area_code, period,
        first(months_present ORDER BY basis, grp, breakdown, category, measure)
 FROM published_metrics
 WHERE list_contains($deferred_kinds, period_kind)
-  AND list_contains($deferred, basis || ' ' || measure)
+  AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure))
+  AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 GROUP BY area_kind, area_code, period
 ORDER BY area_kind, area_code, period;
 

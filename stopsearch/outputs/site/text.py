@@ -99,6 +99,16 @@ def full_month(day: date) -> str:
     return f"{FULL_MONTHS[day.month - 1]} {day.year}"
 
 
+NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def span(months: int) -> str:
+    """'five years', '18 months': a length of time in words, whole years where it is one."""
+    if months % 12 == 0 and 2 <= months // 12 <= 10:
+        return f"{NUMBER_WORDS[months // 12 - 2]} years"
+    return f"{months} months"
+
+
 def long_day(day: date) -> str:
     """'1 Dec 2026'."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

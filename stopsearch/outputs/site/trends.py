@@ -91,7 +91,7 @@ def series_periods(store: Store, latest: Period | None) -> tuple[list[Period], b
 
 
 def months_of_data(store: Store) -> int:
-    return len(store.ordered_periods(("month",)))
+    return store.months_of_data()
 
 
 def trends(
