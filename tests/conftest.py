@@ -75,6 +75,22 @@ def demo_warehouse_path(demo_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo30_warehouse_path(tmp_path_factory) -> Path:
+    """The demo over 30 months (three calendar years; the site's tests of a longer history),
+    ingested, joined and its metrics built (read it only)."""
+    from stopsearch.demo import generate_demo
+    from stopsearch.pipeline import prepare
+
+    def build(folder: Path) -> None:
+        generate_demo(folder / "demo", months=30)
+        with connect(folder / "demo.duckdb") as connection:
+            demo = folder / "demo"
+            prepare(connection, [demo / "records"], demo / "boundaries" / "manifest.toml")
+
+    return build_once(tmp_path_factory, "demo30-warehouse", build)[0] / "demo.duckdb"
+
+
+@pytest.fixture(scope="session")
 def demo_confidential_warehouse_path(demo_dir, tmp_path_factory) -> Path:
     """The demo warehouse built as if its records were not public (``record_level = false``):
     small counts protected across the whole release (read it only)."""

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stopsearch.demo import generate_demo
 from stopsearch.metrics.contract import PUBLISHED_COLUMNS
 from stopsearch.outputs.site import data, text
 from stopsearch.outputs.site.build import build_site
-from stopsearch.pipeline import prepare
 from stopsearch.warehouse import connect
 
 PAGE_MONTHS = 15
@@ -30,14 +28,8 @@ SELECT DISTINCT period_start FROM published_metrics WHERE period_kind = 'month' 
 
 
 @pytest.fixture(scope="module")
-def long_demo(tmp_path_factory) -> Path:
-    """A warehouse of the demo over 30 months (read it only)."""
-    folder = tmp_path_factory.mktemp("demo30")
-    generate_demo(folder / "demo", months=30)
-    with connect(folder / "demo.duckdb") as con:
-        demo = folder / "demo"
-        prepare(con, [demo / "records"], demo / "boundaries" / "manifest.toml")
-    return folder / "demo.duckdb"
+def long_demo(demo30_warehouse_path) -> Path:
+    return demo30_warehouse_path
 
 
 @pytest.fixture(scope="module")
@@ -177,18 +169,25 @@ def test_a_horizon_too_short_for_a_year_earlier_is_refused(demo_warehouse_path):
         assert data.Store.load(con, 24).since is None  # nor before two
 
 
-@pytest.mark.parametrize("which", ["public", "protected"])
+@pytest.mark.parametrize("which", ["public", "protected", "30 months"])
 def test_the_pages_never_read_a_deferred_figure(
-    which, demo_warehouse_path, demo_confidential_warehouse_path, tmp_path, monkeypatch
+    which, demo_warehouse_path, demo_confidential_warehouse_path, long_demo, tmp_path, monkeypatch
 ):
-    """The shipped templates ask only for figures the Store reads at once (data.SHOWN)."""
+    """The shipped templates ask only for figures the Store reads at once (data.SHOWN, and
+    of years before the latest two data.SHOWN_IN_YEARS): on 30 months the first of three
+    calendar years is read in part."""
 
     def refuse(self: data.Store) -> None:
         if self._deferred is not None:
             raise AssertionError("a page asked for a deferred figure")
 
     monkeypatch.setattr(data.Store, "_load_deferred", refuse)
-    path = demo_warehouse_path if which == "public" else demo_confidential_warehouse_path
+    paths = {"public": demo_warehouse_path, "protected": demo_confidential_warehouse_path}
+    path = paths.get(which, long_demo)
     with connect(path, read_only=True) as con:
-        report = build_site(con, tmp_path / "site", demo=True, record_level=which == "public")
+        years = con.execute(
+            "SELECT count(DISTINCT period) FROM published_metrics WHERE period_kind = 'year'"
+        ).fetchone()
+        report = build_site(con, tmp_path / "site", demo=True, record_level=which != "protected")
     assert len(report.pages) > 50
+    assert years is not None and years[0] == (3 if which == "30 months" else 2)

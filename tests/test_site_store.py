@@ -37,9 +37,16 @@ def _answers(store: data.Store, keys: list[tuple]) -> dict:
     }
 
 
-@pytest.fixture(scope="module", params=["public", "protected"])
-def warehouse(request, demo_warehouse_path, demo_confidential_warehouse_path):
-    return demo_warehouse_path if request.param == "public" else demo_confidential_warehouse_path
+@pytest.fixture(scope="module", params=["public", "protected", "30 months"])
+def warehouse(
+    request, demo_warehouse_path, demo_confidential_warehouse_path, demo30_warehouse_path
+):
+    """The demo, public and protected, and over 30 months (earlier years read in part)."""
+    return {
+        "public": demo_warehouse_path,
+        "protected": demo_confidential_warehouse_path,
+        "30 months": demo30_warehouse_path,
+    }[request.param]
 
 
 def test_deferred_figures_change_no_answer(warehouse):
@@ -48,7 +55,8 @@ def test_deferred_figures_change_no_answer(warehouse):
         lazy = data.Store.load(con)
         keys = [(r[0], r[1], r[3], *r[10:15]) for r in rows]
         deferred = [k for k, r in zip(keys, rows, strict=True)
-                    if data.is_deferred(r[5], k[3], k[4], k[7])]  # fmt: skip
+                    if data.is_deferred(r[5], r[3], *r[12:13], *r[10:12], r[14],
+                                        lazy.full_years)]  # fmt: skip
         assert len(deferred) > 1000  # the demo has them: the test reaches the lazy path
         full = data.Store(rows)
         misses = [(*k[:7], "no_such_measure") for k in keys[:50]]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
 
 import duckdb
 
-from stopsearch.metrics.contract import PUBLISHED_COLUMNS
+from stopsearch.metrics.contract import COMPARISON_GROUPS, PUBLISHED_COLUMNS
 from stopsearch.metrics.suppression import NO_DATA
 from stopsearch.outputs.site import text
 from stopsearch.sqlfiles import SqlFile
@@ -102,24 +102,36 @@ def _fig(row: tuple) -> Fig:
 
 
 # Of trend windows and quarters the pages show only the figures of the trend series, the
-# "each period" table and the change on a year earlier ("basis grp measure" below); the others
-# (each group's residents, searches and rate, the all-persons rate, the unstated share, the
-# arrest rate...) are in the per-area CSVs and extracts. They are about two thirds of the
-# published rows of a long history; the Store reads them only if a page asks for one (Store.fig).
-DEFERRED_KINDS = ("window", "quarter")
+# "each period" table and the change on a year earlier ("breakdown basis grp measure" below);
+# of calendar years before the latest two, only those and what the map and the coverage page
+# show. The others (each group's residents, searches and rate, the all-persons rate, the
+# unstated share, the arrest rate, the breakdowns of earlier years...) are in the per-area CSVs
+# and extracts: about four fifths of the published rows of a long history. The Store reads them
+# only if a page asks for one (Store.fig, Store.categories).
+DEFERRED_KINDS = ("window", "quarter", "year")
+YEAR_EARLIER = "year_earlier"
 SHOWN = (
-    "none All searches",
-    "none All positive_outcome_rate",
-    "none All find_rate",
-    "none All positive_outcome_change",
-    "self_defined All search_rate",
-    "self_defined All search_rate_change",
-    "self_defined Black disproportionality_ratio",
-    "self_defined Asian disproportionality_ratio",
-    "self_defined Black disproportionality_change",
-    "self_defined Asian disproportionality_change",
+    "total none All searches",
+    "total none All positive_outcome_rate",
+    "total none All find_rate",
+    "total self_defined All search_rate",
+    "total self_defined Black disproportionality_ratio",
+    "total self_defined Asian disproportionality_ratio",
+    "year_earlier none All positive_outcome_change",
+    "year_earlier self_defined All search_rate_change",
+    "year_earlier self_defined Black disproportionality_change",
+    "year_earlier self_defined Asian disproportionality_change",
 )
-_DEFERRED_PARAMS = {"deferred_kinds": list(DEFERRED_KINDS), "shown": list(SHOWN)}
+SHOWN_IN_YEARS = (
+    *SHOWN,
+    "total self_defined All population",  # the map's counts beside each search rate
+    *(f"total self_defined {g} disproportionality_ratio" for g in COMPARISON_GROUPS),
+    "total none All no_location_share",  # the coverage page, force only
+    "total none All outside_area_share",
+    "total none All near_boundary_share",
+)
+FULL_YEARS = 2  # the latest calendar years, read whole (one of them may be the latest period)
+_DEFERRED_PARAMS = {"shown": list(SHOWN), "shown_in_years": list(SHOWN_IN_YEARS)}
 # Pages draw trends, months and quarters over the latest PAGE_MONTHS months (five years), so that
 # a night's site costs the same whatever the length of history; calendar years, the latest 12
 # months and every figure in the per-area CSVs and extracts cover all of it. At least
@@ -130,9 +142,31 @@ MIN_PAGE_MONTHS = 15
 HORIZON_KINDS = ("window", "quarter", "month")
 
 
-def is_deferred(period_kind: str | None, basis: str, grp: str, measure: str) -> bool:
-    """Whether the Store reads this figure only when a page first asks for it."""
-    return period_kind in DEFERRED_KINDS and f"{basis} {grp} {measure}" not in SHOWN
+def is_deferred(
+    period_kind: str | None,
+    period: str,
+    breakdown: str,
+    basis: str,
+    grp: str,
+    measure: str,
+    full_years: Collection[str],
+) -> bool:
+    """Whether the Store reads this figure only when a page first asks for it (as data.sql's
+    'published' leaves it out)."""
+    key = f"{breakdown} {basis} {grp} {measure}"
+    if period_kind in ("window", "quarter"):
+        return key not in SHOWN
+    return period_kind == "year" and period not in full_years and key not in SHOWN_IN_YEARS
+
+
+def _deferred_breakdown(period_kind: str | None, period: str, breakdown: str,
+                        full_years: Collection[str]) -> bool:  # fmt: skip
+    """Whether some categories of this breakdown may be among the deferred figures."""
+    return (
+        period_kind == "year"
+        and period not in full_years
+        and breakdown not in ("total", YEAR_EARLIER)
+    )
 
 
 class Store:
@@ -156,6 +190,7 @@ class Store:
         self._kind_of: dict[str, str] = {}  # period -> its kind
         self._deferred = deferred
         self.since: date | None = None  # first day of the pages' horizon, if it left any out
+        self.full_years: frozenset[str] = frozenset()  # years whose figures are all read at once
         self.months_total: int | None = None  # months of data, when the horizon left some out
         names: dict[tuple[str, str], str] = {}
         periods: dict[str, Period] = {}
@@ -196,8 +231,10 @@ class Store:
         """The figures the pages read now, the deferred ones when first asked for; windows,
         quarters and months only over the latest `page_months` months (None: all of them)."""
         since, months = horizon(con, page_months) if page_months is not None else (None, 0)
+        full_years = [r[0] for r in SQL.execute(con, "full_years", {"n": FULL_YEARS}).fetchall()]
         params = {
             **_DEFERRED_PARAMS,
+            "full_years": full_years,
             "horizon_kinds": list(HORIZON_KINDS),
             "since": since or date.min,
         }
@@ -211,6 +248,7 @@ class Store:
 
         index = SQL.execute(con, "deferred_index", params).fetchall()
         store = cls(read("published"), index, lambda: read("published_deferred"))
+        store.full_years = frozenset(full_years)
         if since is not None:
             store.since, store.months_total = since, months
         return store
@@ -220,9 +258,17 @@ class Store:
         if self._deferred is None:
             return
         rows, self._deferred = self._deferred(), None
+        changed = set()
         for row in rows:
             key = (row[0], row[1], row[3], *row[10:15])
             self._figs.setdefault(key, row)
+            breakdown, category = row[12], row[13]
+            cat_key = (row[0], row[1], row[3], breakdown)
+            if breakdown != "total" and category not in self._cats[cat_key]:
+                self._cats[cat_key].append(category)
+                changed.add(cat_key)
+        for cat_key in changed:
+            self._cats[cat_key].sort()
 
     def fig(
         self,
@@ -241,7 +287,9 @@ class Store:
         if (
             found is None
             and self._deferred is not None
-            and is_deferred(self._kind_of.get(period), basis, grp, measure)
+            and is_deferred(
+                self._kind_of.get(period), period, breakdown, basis, grp, measure, self.full_years
+            )
         ):
             self._load_deferred()
             found = self._figs.get(key)
@@ -267,6 +315,10 @@ class Store:
         return (kind, period) in self._counted
 
     def categories(self, kind: str, code: str, period: str, breakdown: str) -> list[str]:
+        if self._deferred is not None and _deferred_breakdown(
+            self._kind_of.get(period), period, breakdown, self.full_years
+        ):
+            self._load_deferred()
         return list(self._cats.get((kind, code, period, breakdown), []))
 
     def areas(self, kind: str) -> list[str]:

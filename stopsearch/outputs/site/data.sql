@@ -21,17 +21,27 @@ SELECT since,
        (SELECT count(DISTINCT period) FROM published_metrics WHERE period_kind = 'month')
 FROM horizon;
 
+-- name: full_years
+-- The latest $n calendar years: the Store reads all their figures at once.
+SELECT period FROM published_metrics WHERE period_kind = 'year'
+GROUP BY period ORDER BY max(period_start) DESC, period DESC LIMIT $n;
+
 -- name: published
--- Every published figure the pages read, that is all but the deferred ones (figures of
--- $deferred_kinds periods whose 'basis grp measure' is not in $shown: data.is_deferred; the
--- per-area CSVs hold them, no page shows them) and those before the horizon ('horizon');
--- columns in the order of metrics.contract.PUBLISHED_COLUMNS.
+-- Every published figure the pages read, that is all but the deferred ones (data.is_deferred:
+-- of windows and quarters those whose 'breakdown basis grp measure' is not in $shown, of years
+-- other than $full_years those not in $shown_in_years; the per-area CSVs hold them, no page
+-- shows them) and those before the horizon ('horizon'); columns in the order of
+-- metrics.contract.PUBLISHED_COLUMNS.
 SELECT area_kind, area_code, area_name, period, period_label, period_kind, period_start,
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
-WHERE NOT (list_contains($deferred_kinds, period_kind)
-           AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure)))
+WHERE NOT (CASE period_kind
+                WHEN 'window' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+                WHEN 'quarter' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+                WHEN 'year' THEN NOT list_contains($full_years, period)
+                    AND NOT list_contains($shown_in_years, concat_ws(' ', breakdown, basis, grp, measure))
+                ELSE false END)
   AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 
@@ -41,8 +51,12 @@ SELECT area_kind, area_code, area_name, period, period_label, period_kind, perio
        period_end, months_present, months_with_data, basis, grp, breakdown, category, measure,
        value, ci_low, ci_high, numerator, denominator, imprecise, reason, display
 FROM published_metrics
-WHERE list_contains($deferred_kinds, period_kind)
-  AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure))
+WHERE (CASE period_kind
+           WHEN 'window' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+           WHEN 'quarter' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+           WHEN 'year' THEN NOT list_contains($full_years, period)
+               AND NOT list_contains($shown_in_years, concat_ws(' ', breakdown, basis, grp, measure))
+           ELSE false END)
   AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 ORDER BY area_kind, area_code, period, basis, grp, breakdown, category, measure;
 
@@ -58,8 +72,12 @@ SELECT area_kind, area_code, period,
        first(period_end ORDER BY basis, grp, breakdown, category, measure),
        first(months_present ORDER BY basis, grp, breakdown, category, measure)
 FROM published_metrics
-WHERE list_contains($deferred_kinds, period_kind)
-  AND NOT list_contains($shown, concat_ws(' ', basis, grp, measure))
+WHERE (CASE period_kind
+           WHEN 'window' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+           WHEN 'quarter' THEN NOT list_contains($shown, concat_ws(' ', breakdown, basis, grp, measure))
+           WHEN 'year' THEN NOT list_contains($full_years, period)
+               AND NOT list_contains($shown_in_years, concat_ws(' ', breakdown, basis, grp, measure))
+           ELSE false END)
   AND NOT (list_contains($horizon_kinds, period_kind) AND period_end < $since)
 GROUP BY area_kind, area_code, period
 ORDER BY area_kind, area_code, period;
